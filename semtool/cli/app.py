@@ -1,0 +1,72 @@
+"""The ``semtool`` command: global options, subcommand discovery, error handling."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from semtool import __version__, _runtime
+
+app = typer.Typer(
+    name="semtool",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=(
+        "Does an image classifier see the world the way meaning does?\n\n"
+        "Class similarity matrices and their alignment with WordNet (csm, sai, idm, wsi), "
+        "semantic RSMs (rsm), 2 vs 2 tests (twovtwo), diffusion hybrids that teach a "
+        "semantic grouping (regroup, mix, train, attack). Subcommands exchange HDF5 files; "
+        "'-' means stdin/stdout for small files."
+    ),
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"semtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Print the version and exit.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or status lines.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail; tracebacks for internal errors.")] = False,
+) -> None:
+    _runtime.quiet = quiet
+    _runtime.verbose = verbose and not quiet
+
+
+def _register_all() -> None:
+    import semtool.cli as pkg
+
+    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if mod.name.startswith("_") or mod.name == "app":
+            continue
+        module = importlib.import_module(f"semtool.cli.{mod.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors -> one line + exit 2, bugs -> one line + exit 1."""
+    from semtool.errors import UserError
+
+    try:
+        app(args=argv, prog_name="semtool", standalone_mode=True)
+    except UserError as exc:  # raised outside a guarded command (should be rare)
+        print(f"semtool: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except BrokenPipeError:  # `semtool ... | head`
+        sys.exit(0)

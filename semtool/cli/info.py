@@ -1,0 +1,114 @@
+"""``semtool info FILE…``: what a semtool file holds and how it was made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from semtool.cli._common import JsonOpt, guarded, print_json, stdout_is_terminal
+
+
+def _abbrev(names: list[str], n: int = 8) -> str:
+    if len(names) <= n:
+        return ", ".join(names)
+    return ", ".join(names[: n - 2]) + f", … ({len(names) - n + 2} more) …, " + ", ".join(names[-2:])
+
+
+def describe(path: str) -> dict[str, Any]:
+    """Everything ``info`` shows, as a plain dict (also what ``--json`` prints)."""
+    import h5py
+
+    from semtool import store
+
+    with store.open_file(path) as f:
+        out: dict[str, Any] = {
+            "file": store.display_name(path),
+            "kind": str(f.attrs["semtool_kind"]),
+            "schema": int(f.attrs["semtool_schema"]),
+            "creator": str(f.attrs.get("creator", "")),
+            "created_at": str(f.attrs.get("created_at", "")),
+            "attributes": {k: (v.item() if hasattr(v, "item") else str(v))
+                           for k, v in f.attrs.items()
+                           if k not in ("semtool_kind", "semtool_schema", "creator", "created_at")},
+            "datasets": {},
+        }
+
+        def visit(name: str, obj: Any) -> None:
+            if name.startswith("provenance"):
+                return
+            if isinstance(obj, h5py.Dataset):
+                out["datasets"][name] = {"shape": list(obj.shape), "dtype": "str" if obj.dtype.kind == "O" else str(obj.dtype)}
+
+        f.visititems(visit)
+        for key in ("classes", "concepts", "group_names", "visual_group_names", "layers"):
+            if key in f and isinstance(f[key], h5py.Dataset):
+                out[key] = store.read_strings(f[key])
+        if "layers" in f and isinstance(f["layers"], h5py.Group):
+            out["layers"] = list(f["layers"].keys())
+        if "groups" in f and "classes" in f and "group_names" in f:
+            classes = store.read_strings(f["classes"])
+            names = store.read_strings(f["group_names"])
+            g = f["groups"][...]
+            out["groups"] = {names[j]: [c for c, gi in zip(classes, g) if gi == j] for j in range(len(names))}
+        if "visual_groups" in f and "classes" in f and "visual_group_names" in f:
+            classes = store.read_strings(f["classes"])
+            names = store.read_strings(f["visual_group_names"])
+            g = f["visual_groups"][...]
+            out["visual_groups"] = {names[j]: [c for c, gi in zip(classes, g) if gi == j] for j in range(len(names))}
+        out["provenance"] = store.read_provenance(f)
+    return out
+
+
+def _show(d: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(force_terminal=stdout_is_terminal(), no_color=not stdout_is_terminal(), width=100 if not stdout_is_terminal() else None)
+    con.print(f"[bold]{d['file']}[/bold]: {d['kind']} (schema {d['schema']}), {d['creator']}, {d['created_at']}")
+    for k, v in d["attributes"].items():
+        con.print(f"  {k}: {v}")
+    t = Table(box=None, pad_edge=False, show_header=True)
+    t.add_column("dataset")
+    t.add_column("shape")
+    t.add_column("dtype")
+    for name, meta in d["datasets"].items():
+        t.add_row(name, "×".join(map(str, meta["shape"])) or "scalar", meta["dtype"])
+    con.print(t)
+    if "classes" in d:
+        con.print(f"  classes ({len(d['classes'])}): {_abbrev(d['classes'])}")
+    if "concepts" in d:
+        con.print(f"  concepts ({len(d['concepts'])}): {_abbrev(d['concepts'])}")
+    if "layers" in d:
+        con.print(f"  layers ({len(d['layers'])}): {_abbrev(d['layers'])}")
+    for key, title in (("groups", "semantic groups"), ("visual_groups", "visual groups")):
+        if key in d:
+            con.print(f"  {title}:")
+            for g, members in d[key].items():
+                con.print(f"    {g}: {', '.join(members)}")
+    if d["provenance"]:
+        con.print("  provenance:")
+        for i, s in enumerate(d["provenance"], 1):
+            argv = " ".join(s["argv"]) if s["argv"] else s["command"]
+            con.print(f"    {i}. {s['created_at']}  {argv}", markup=False, highlight=False)
+
+
+@guarded
+def info(
+    files: Annotated[list[Path], typer.Argument(help="semtool HDF5 files ('-' for stdin).", show_default=False)],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a file's kind, schema, datasets (shape, dtype), classes, groups and provenance."""
+    described = [describe(str(p)) for p in files]
+    if as_json:
+        print_json(described if len(described) > 1 else described[0])
+        return
+    for i, d in enumerate(described):
+        if i:
+            print()
+        _show(d)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info)

@@ -1,0 +1,32 @@
+"""Weight Similarity Indices on the raw-cosine NCSM (Filus et al., Deep Similarity Inspector).
+
+* Mean WSI: the mean of the strict upper triangle;
+* Max WSI: the mean over classes of the mean of that class's off-diagonal similarities at
+  or above its own ``quantile`` (default 0.95) quantile;
+* Min WSI: likewise at or below its ``1 − quantile`` quantile.
+Quantiles are NumPy's default (linear interpolation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from semtool.errors import UserError
+from semtool.measure.sai import drop_diagonal
+
+
+def wsi(csm: np.ndarray, *, quantile: float = 0.95) -> dict[str, float]:
+    """Mean / Max / Min WSI of a (C, C) NCSM -> {"mean": …, "max": …, "min": …}."""
+    if not 0.0 < quantile < 1.0:
+        raise UserError(f"--quantile must lie in (0, 1), got {quantile}")
+    m = np.asarray(csm, dtype=np.float64)
+    if not np.all(np.isfinite(m)):
+        raise UserError("the CSM holds NaN or inf values")
+    off = drop_diagonal(m)  # (C, C-1)
+    c = m.shape[0]
+    mean = float(m[np.triu_indices(c, k=1)].mean())
+    hi_q = np.quantile(off, quantile, axis=1, keepdims=True)
+    lo_q = np.quantile(off, 1.0 - quantile, axis=1, keepdims=True)
+    hi = np.where(off >= hi_q, off, np.nan)
+    lo = np.where(off <= lo_q, off, np.nan)
+    return {"mean": mean, "max": float(np.nanmean(hi, axis=1).mean()), "min": float(np.nanmean(lo, axis=1).mean())}

@@ -1,0 +1,1 @@
+"""Meaning: WordNet (offline-capable) and sentence embeddings of class names."""

@@ -1,0 +1,30 @@
+"""The HDF5 contract: kinds, schema versions, validation, atomic writes, '-' for pipes.
+
+>>> from semtool import store
+>>> with store.create("wn.h5", "csm", parameters={"measure": "path"}) as f:
+...     f["matrix"] = m; store.write_strings(f, "classes", names)
+>>> with store.open_file("wn.h5", "csm") as f:
+...     m = f["matrix"][...]
+"""
+
+from semtool.store._io import (
+    Resumable,
+    check_kind,
+    check_output,
+    create,
+    display_name,
+    init_root,
+    kind_of,
+    open_file,
+    read_provenance,
+    read_strings,
+    sha256_of,
+    write_strings,
+)
+from semtool.store._kinds import KINDS, STREAMABLE, schema_of
+
+__all__ = [
+    "KINDS", "STREAMABLE", "Resumable", "check_kind", "check_output", "create", "display_name",
+    "init_root", "kind_of", "open_file", "read_provenance", "read_strings", "schema_of",
+    "sha256_of", "write_strings",
+]

@@ -1,0 +1,337 @@
+"""Reading and writing semtool HDF5 files: validation, atomic writes, '-' for pipes."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import io
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import h5py
+import numpy as np
+
+from semtool import __version__
+from semtool.errors import UserError
+from semtool.store._kinds import KINDS, STREAMABLE
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_STDIN_CACHE: bytes | None = None
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def display_name(path: str | os.PathLike) -> str:
+    return "<stdin>" if str(path) == "-" else str(path)
+
+
+# ----------------------------------------------------------------------------- reading
+
+def _read_stdin() -> bytes:
+    global _STDIN_CACHE
+    if _STDIN_CACHE is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UserError("'-' reads a file from stdin, but stdin is a terminal (pipe a file in)")
+        _STDIN_CACHE = sys.stdin.buffer.read()
+    return _STDIN_CACHE
+
+
+def _open_h5(path: str | os.PathLike) -> h5py.File:
+    name = display_name(path)
+    if str(path) == "-":
+        data = _read_stdin()
+        if not data.startswith(HDF5_SIGNATURE):
+            raise UserError(f"{name}: not an HDF5 file")
+        try:
+            return h5py.File(io.BytesIO(data), "r")
+        except OSError:
+            raise UserError(f"{name}: truncated or damaged HDF5 file") from None
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{name}: no such file")
+    if p.is_dir():
+        raise UserError(f"{name}: is a folder, expected a semtool HDF5 file")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+    except PermissionError:
+        raise UserError(f"{name}: permission denied") from None
+    if head != HDF5_SIGNATURE and not h5py.is_hdf5(str(p)):
+        raise UserError(f"{name}: not an HDF5 file")
+    try:
+        return h5py.File(p, "r")
+    except OSError:
+        raise UserError(f"{name}: truncated or damaged HDF5 file") from None
+
+
+def check_kind(f: h5py.File, name: str, kind: str | Sequence[str] | None) -> str:
+    """Validate root attributes; return the file's kind."""
+    found = f.attrs.get("semtool_kind")
+    if found is None:
+        raise UserError(f"{name}: not a semtool file (no 'semtool_kind' attribute)")
+    found = found.decode() if isinstance(found, bytes) else str(found)
+    if found not in KINDS:
+        raise UserError(f"{name}: unknown kind '{found}' (this semtool knows {', '.join(KINDS)})")
+    if kind is not None:
+        wanted = (kind,) if isinstance(kind, str) else tuple(kind)
+        if found not in wanted:
+            expected = " or ".join(f"'{k}'" for k in wanted)
+            raise UserError(f"{name}: kind '{found}' found, {expected} expected")
+    schema = int(f.attrs.get("semtool_schema", 0))
+    known = KINDS[found][0]
+    if schema > known:
+        raise UserError(
+            f"{name}: '{found}' schema {schema} is newer than this semtool knows ({known}); "
+            "upgrade semtool"
+        )
+    for ds in KINDS[found][1]:
+        if ds not in f:
+            raise UserError(f"{name}: '{found}' file lacks its '{ds}' dataset (damaged or hand-made?)")
+    return found
+
+
+@contextlib.contextmanager
+def open_file(path: str | os.PathLike, kind: str | Sequence[str] | None = None) -> Iterator[h5py.File]:
+    """Open a semtool file for reading, checking its kind and schema.
+
+    ``path`` may be ``'-'`` (stdin). ``kind`` is one kind, a sequence of accepted kinds,
+    or None for any semtool file.
+    """
+    f = _open_h5(path)
+    try:
+        check_kind(f, display_name(path), kind)
+        yield f
+    finally:
+        f.close()
+
+
+def kind_of(path: str | os.PathLike) -> str:
+    with open_file(path) as f:
+        return str(f.attrs["semtool_kind"])
+
+
+def read_strings(ds: h5py.Dataset) -> list[str]:
+    """A 1-D string dataset as a list of Python ``str``."""
+    return [s.decode("utf-8") if isinstance(s, bytes) else str(s) for s in ds[...].reshape(-1)]
+
+
+def write_strings(group: h5py.Group, name: str, values: Iterable[str]) -> h5py.Dataset:
+    vals = [str(v) for v in values]
+    arr = np.array(vals, dtype=object)
+    return group.create_dataset(name, data=arr, dtype=h5py.string_dtype("utf-8"))
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    if str(path) == "-":
+        return hashlib.sha256(_read_stdin()).hexdigest()
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_provenance(f: h5py.File) -> list[dict[str, Any]]:
+    """The provenance chain, oldest step first."""
+    steps = []
+    if "provenance" not in f:
+        return steps
+    grp = f["provenance"]
+    for key in sorted(grp.keys()):
+        a = grp[key].attrs
+        steps.append(
+            {
+                "command": str(a.get("command", "")),
+                "argv": json.loads(a.get("argv", "[]")),
+                "parameters": json.loads(a.get("parameters", "{}")),
+                "inputs": json.loads(a.get("inputs", "[]")),
+                "creator": str(a.get("creator", "")),
+                "created_at": str(a.get("created_at", "")),
+            }
+        )
+    return steps
+
+
+# ----------------------------------------------------------------------------- writing
+
+def check_output(path: str | os.PathLike, *, force: bool = False, kind: str | None = None) -> None:
+    """Refuse an output early (before any expensive work): exists, folder missing, tty."""
+    if str(path) == "-":
+        if kind is not None and kind not in STREAMABLE:
+            raise UserError(f"'-' (stdout) is for small kinds only; '{kind}' files need a path")
+        if sys.stdout.isatty():
+            raise UserError("refusing to write binary HDF5 to a terminal; redirect stdout or use -o FILE")
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{p}: is a folder; give a file name for the output")
+    if p.exists() and not force:
+        raise UserError(f"{p}: exists; use --force to overwrite")
+    if not p.parent.exists():
+        raise UserError(f"{p.parent}: output folder does not exist")
+
+
+def _json(obj: Any) -> str:
+    def default(o: Any) -> Any:
+        if isinstance(o, (np.integer,)):
+            return int(o)
+        if isinstance(o, (np.floating,)):
+            return float(o)
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, os.PathLike):
+            return os.fspath(o)
+        return str(o)
+
+    return json.dumps(obj, default=default, sort_keys=True)
+
+
+def _input_record(path: str | os.PathLike) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    rec: dict[str, Any] = {"path": display_name(path), "kind": None, "sha256": None}
+    chain: list[dict[str, Any]] = []
+    try:
+        rec["sha256"] = sha256_of(path)
+    except OSError:
+        pass
+    try:
+        f = _open_h5(path)
+    except UserError:
+        return rec, chain
+    with f:
+        k = f.attrs.get("semtool_kind")
+        if k is not None:
+            rec["kind"] = str(k)
+            chain = read_provenance(f)
+    return rec, chain
+
+
+def init_root(f: h5py.File, kind: str, *, command: str | None = None,
+              parameters: dict[str, Any] | None = None,
+              inputs: Sequence[str | os.PathLike] = (), argv: Sequence[str] | None = None) -> None:
+    """Write the root attributes and the provenance chain (inputs' steps, then this one)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    f.attrs["semtool_kind"] = kind
+    f.attrs["semtool_schema"] = KINDS[kind][0]
+    f.attrs["creator"] = f"semtool {__version__}"
+    f.attrs["created_at"] = _now()
+    records, chain, seen = [], [], set()
+    for p in inputs:
+        rec, steps = _input_record(p)
+        records.append(rec)
+        for s in steps:
+            key = (s["created_at"], s["command"], _json(s["argv"]))
+            if key not in seen:
+                seen.add(key)
+                chain.append(s)
+    prov = f.require_group("provenance")
+    start = len(prov.keys())
+    for i, s in enumerate(chain + [{
+        "command": command or kind,
+        "argv": list(argv if argv is not None else sys.argv),
+        "parameters": parameters or {},
+        "inputs": records,
+        "creator": f"semtool {__version__}",
+        "created_at": _now(),
+    }]):
+        g = prov.create_group(f"{start + i:04d}")
+        g.attrs["command"] = s["command"]
+        g.attrs["argv"] = _json(s["argv"])
+        g.attrs["parameters"] = _json(s["parameters"])
+        g.attrs["inputs"] = _json(s["inputs"])
+        g.attrs["creator"] = s["creator"]
+        g.attrs["created_at"] = s["created_at"]
+
+
+@contextlib.contextmanager
+def create(path: str | os.PathLike, kind: str, *, force: bool = False, command: str | None = None,
+           parameters: dict[str, Any] | None = None,
+           inputs: Sequence[str | os.PathLike] = ()) -> Iterator[h5py.File]:
+    """Write a semtool file atomically.
+
+    The body writes into a temporary file in the target folder; on success it is renamed
+    into place, on any exception (or SIGKILL) nothing appears under the final name.
+    ``path='-'`` writes to stdout through memory (small kinds only).
+    """
+    check_output(path, force=force, kind=kind)
+    if str(path) == "-":
+        buf = io.BytesIO()
+        with h5py.File(buf, "w") as f:
+            init_root(f, kind, command=command, parameters=parameters, inputs=inputs)
+            yield f
+        sys.stdout.flush()
+        sys.stdout.buffer.write(buf.getvalue())
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            init_root(f, kind, command=command, parameters=parameters, inputs=inputs)
+            yield f
+        if target.exists() and not force:  # appeared while we worked
+            raise UserError(f"{target}: exists; use --force to overwrite")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class Resumable:
+    """A long generator's output: a partial file beside the target, finished by rename.
+
+    ``<folder>/.<name>.partial`` holds the root attributes, the datasets (resizable or
+    pre-sized) and a ``done`` mask. ``--resume`` reopens it; ``finish()`` renames it to
+    the final name. Without ``resume`` an existing partial file is an error that says so.
+    """
+
+    def __init__(self, path: str | os.PathLike, kind: str, *, force: bool = False, resume: bool = False,
+                 command: str | None = None, parameters: dict[str, Any] | None = None,
+                 inputs: Sequence[str | os.PathLike] = ()):
+        if str(path) == "-":
+            raise UserError(f"'{kind}' output cannot go to stdout; give -o FILE")
+        self.target = Path(path)
+        self.partial = self.target.parent / f".{self.target.name}.partial"
+        check_output(self.target, force=force, kind=kind)
+        self.resumed = False
+        if self.partial.exists():
+            if not resume:
+                if force:
+                    self.partial.unlink()
+                else:
+                    raise UserError(
+                        f"{self.target}: an interrupted run left {self.partial.name}; "
+                        "use --resume to continue it or --force to start over"
+                    )
+            else:
+                try:
+                    with h5py.File(self.partial, "r") as f:
+                        check_kind(f, str(self.partial), kind)
+                        old = json.loads(f["provenance"][sorted(f["provenance"].keys())[-1]].attrs["parameters"])
+                except (OSError, KeyError):
+                    raise UserError(f"{self.partial}: damaged partial file; use --force to start over") from None
+                self.resumed = True
+                self.previous_parameters = old
+        if not self.resumed:
+            with h5py.File(self.partial, "w") as f:
+                init_root(f, kind, command=command, parameters=parameters, inputs=inputs)
+        self.file = h5py.File(self.partial, "a")
+
+    def finish(self) -> Path:
+        self.file.close()
+        os.replace(self.partial, self.target)
+        return self.target
+
+    def close(self) -> None:
+        """Leave the partial file for --resume (on error or interruption)."""
+        with contextlib.suppress(Exception):
+            self.file.close()
