@@ -74,3 +74,27 @@ def test_spec_regroup(cifar_train, tmp_path, cli):
     data = read_imageset(out)
     assert data.classes == ["rocket", "bee", "whale"] and list(data.counts()) == [20, 500, 20]
     assert list(data.groups) == [0, 0, 1] and data.visual_groups is None
+
+
+def test_latin_from_a_superclass_file(tmp_path, cli):
+    from tests.data.archives import write_fashion
+
+    write_fashion(tmp_path / "fm", 40)
+    src = tmp_path / "fm.h5"
+    assert cli("dataset", "fashion-mnist", "--root", tmp_path / "fm", "-o", src).returncode == 0
+    sup = tmp_path / "sup.tsv"
+    sup.write_text("# class<TAB>superclass\nT-shirt/top\ttops\nShirt\ttops\nPullover\ttops\nCoat\ttops\n"
+                   "Sandal\tshoes\nSneaker\tshoes\nAnkle boot\tshoes\n")
+    out = tmp_path / "l.h5"
+    proc = cli("regroup", src, "--latin", "--superclasses", sup, "--visual-superclasses", "2",
+               "--per-superclass", "3", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    data = read_imageset(out)
+    assert data.visual_group_names == ["shoes", "tops"] and data.group_names == ["A", "B", "C"]
+    assert data.classes == ["Ankle boot", "Coat", "Sandal", "Pullover", "Sneaker", "Shirt"]
+    assert list(data.counts()) == [4] * 6
+    sup.write_text("Hat\ttops\n")
+    from tests.conftest import assert_user_error
+
+    assert_user_error(cli("regroup", src, "--latin", "--superclasses", sup, "-o", out, "--force"),
+                      "sup.tsv", "no class 'Hat'")
