@@ -28,7 +28,8 @@ def test_completions_are_current(tmp_path):
 ])
 def test_bash_completion_answers(words, cword, expected):
     """What the bash script asks for at a <TAB>: `_SEMTOOL_COMPLETE=complete_bash semtool`."""
-    env = dict(os.environ, COMP_WORDS=words, COMP_CWORD=str(cword), _SEMTOOL_COMPLETE="complete_bash")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               COMP_WORDS=words, COMP_CWORD=str(cword), _SEMTOOL_COMPLETE="complete_bash")
     proc = subprocess.run([sys.executable, "-m", "semtool"], env=env, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert set(proc.stdout.split()) == expected

@@ -12,8 +12,10 @@ Each command in :data:`LIGHT_COMMANDS` runs in a fresh interpreter, exactly as
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,10 +74,14 @@ def files(tmp_path_factory):
     return d
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def _modules(argv: list[str], tmp_path) -> list[str]:
     dump = tmp_path / "modules.json"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     proc = subprocess.run([sys.executable, "-c", _RUN, json.dumps(argv), str(dump)], capture_output=True,
-                          timeout=300, cwd=tmp_path)
+                          timeout=300, cwd=tmp_path, env=env)
     assert proc.returncode == 0, (argv, proc.stderr.decode()[-2000:])
     return json.loads(dump.read_text())
 
