@@ -331,18 +331,26 @@ def _class_ticks(ax: Any, names: Sequence[str], axes: str = "xy") -> None:
 
 
 def _draw_boundaries(ax: Any, starts: Sequence[int], n: int, colour: str = "white") -> None:
+    lw = 1.2 if n <= 40 else 0.7
     for b in starts:
         if 0 < b < n:
-            ax.axhline(b - 0.5, color=colour, linewidth=1.2)
-            ax.axvline(b - 0.5, color=colour, linewidth=1.2)
+            ax.axhline(b - 0.5, color=colour, linewidth=lw)
+            ax.axvline(b - 0.5, color=colour, linewidth=lw)
 
 
-def _group_labels(ax: Any, starts: Sequence[int], n: int, names: Sequence[str]) -> None:
-    """Group names above the heatmap, centred on their blocks."""
+def _group_labels(ax: Any, starts: Sequence[int], n: int, names: Sequence[str], *, left: bool = True) -> None:
+    """Group names centred on their blocks: above the heatmap, or (when the class labels
+    are omitted, past 60 classes) as the left axis's labels, where they read horizontally."""
     if not names or len(names) > 30:
         return
     ends = list(starts[1:]) + [n]
     mids = [(s + e - 1) / 2 for s, e in zip(starts, ends)]
+    if _style.label_fontsize(n) is None:
+        if left:
+            ax.set_yticks(mids, labels=list(names), fontsize=_style.label_fontsize(len(names)) or 6,
+                          fontstyle="italic")
+            ax.tick_params(axis="y", length=0)
+        return
     top = ax.secondary_xaxis("top")
     top.set_xticks(mids, labels=list(names), rotation=35, ha="left", rotation_mode="anchor",
                    fontsize=max(5.0, (_style.label_fontsize(len(names) * 2) or 6) - 0.5), fontstyle="italic")
@@ -399,7 +407,8 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
 
     cmap = matplotlib.colormaps[_style.HEATMAP_CMAP].with_extremes(bad=_style.MISSING_COLOUR)
     with _style_context():
-        fig = _new_figure((side * n + 1.2, side + 0.9 + (0.5 if gnames else 0)), size)
+        top_labels = bool(gnames) and _style.label_fontsize(c) is not None
+        fig = _new_figure((side * n + 1.2, side + 0.9 + (0.5 if top_labels else 0)), size)
         axes = fig.subplots(1, n, squeeze=False)[0]
         im = None
         values = set()
@@ -415,7 +424,7 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
                 ax.set_xlabel(f"{c} classes (labels omitted)")
             _draw_boundaries(ax, starts, c)
             if gnames:
-                _group_labels(ax, starts, c, gnames)
+                _group_labels(ax, starts, c, gnames, left=k == 0)
             for side_ in ("top", "right"):
                 ax.spines[side_].set_visible(True)
             t, value = _csm_titles(p)
