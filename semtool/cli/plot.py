@@ -41,16 +41,22 @@ def _files(help_text: str) -> object:
 @plot_app.command("csm")
 @guarded
 def csm(
-    files: Annotated[list[Path], _files("One or more csm files, drawn side by side.")],
+    files: Annotated[list[Path], _files("One or more csm files (or curves files with CSM snapshots), "
+                                        "drawn side by side.")],
     output: FigureOpt,
     order: Annotated[str, typer.Option(
         "--order", help="Class order: groups (by the file's semantic groups, with lines between "
                         "groups), cluster (average-linkage clustering on 1 − similarity), none "
                         "(file order), or auto (groups when the file has them, else cluster). "
                         "Every panel uses the first file's order; classes are matched by name.")] = "auto",
-    epoch: Annotated[Optional[int], typer.Option(
+    epoch: Annotated[Optional[list[int]], typer.Option(
         "--epoch", help="For stacks over epochs: which matrix, as an index (0 = first, "
-                        "-1 = last, the default).", show_default=False)] = None,
+                        "-1 = last, the default). Once for all files, or once per file "
+                        "(run.h5 run.h5 --epoch 0 --epoch -1: first vs last).",
+        show_default=False)] = None,
+    snapshot: Annotated[str, typer.Option(
+        "--snapshot", help="For curves files: which CSM snapshot stack (snapshots/NAME), "
+                           "e.g. ncsm or ccsm.")] = "ncsm",
     scale: Annotated[str, typer.Option(
         "--scale", help="Colour scale: shared (one range over every panel's off-diagonal "
                         "values) or minmax (each panel's off-diagonal normalised to [0, 1], "
@@ -68,7 +74,7 @@ def csm(
     """
     from semtool.report import plots
 
-    out = plots.plot_csm([str(f) for f in files], output, order=order, epoch=epoch, scale=scale,
+    out = plots.plot_csm([str(f) for f in files], output, order=order, epoch=epoch, snapshot=snapshot, scale=scale,
                          labels=label, size=plots.parse_size(size), dpi=dpi, title=title, force=force)
     wrote(out, f"{len(files)} CSM{'s' if len(files) > 1 else ''}")
 

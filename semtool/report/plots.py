@@ -273,34 +273,53 @@ class CSMPanel:
     name: str = ""
 
 
-def load_csm(path: str | os.PathLike, epoch: int | None = None) -> CSMPanel:
-    """One matrix of a ``csm`` file; for a stack the ``epoch``-th (an index; default last)."""
+def _pick(stack: Any, epochs: np.ndarray | None, epoch: int | None, name: str) -> tuple[np.ndarray, float | None]:
+    """The ``epoch``-th matrix (an index; default the last) of an (E, C, C) stack."""
+    e = stack.shape[0]
+    i = -1 if epoch is None else epoch
+    if not -e <= i < e:
+        raise UserError(f"--epoch {epoch}: {name} holds {e} matrices "
+                        f"(0 … {e - 1}, or negative counting from the last)")
+    ep = float(epochs[i]) if epochs is not None and epochs.shape[0] == e else None
+    return np.asarray(stack[i], dtype=np.float64), ep
+
+
+def load_csm(path: str | os.PathLike, epoch: int | None = None, *, snapshot: str = "ncsm") -> CSMPanel:
+    """One matrix of a ``csm`` file, or of a ``curves`` file's ``snapshots/<snapshot>`` stack.
+
+    For a stack over epochs, ``epoch`` is an index (negative from the end; default last).
+    """
     name = store.display_name(path)
-    with store.open_file(path, "csm") as f:
+    with store.open_file(path, ("csm", "curves")) as f:
+        kind = _attr(f, "semtool_kind")
+        key = f"snapshots/{snapshot}"
+        if kind == "curves" and key not in f:
+            have = sorted(f["snapshots"].keys()) if "snapshots" in f else []
+            raise UserError(f"--snapshot {snapshot}: {name} has no '{key}' "
+                            f"(it has: {', '.join(have) or 'no snapshots'})")
+        if "classes" not in f:
+            raise UserError(f"{name}: no 'classes' to label the matrix with")
         classes = store.read_strings(f["classes"])
-        ep = None
-        if "matrices" in f:
-            stack = f["matrices"]
-            e = stack.shape[0]
-            i = -1 if epoch is None else epoch
-            if not -e <= i < e:
-                raise UserError(f"--epoch {epoch}: {name} holds {e} matrices "
-                                f"(0 … {e - 1}, or negative counting from the last)")
-            m = stack[i]
-            if "epochs" in f:
-                ep = float(f["epochs"][i])
+        epochs = np.asarray(f["epochs"][...], dtype=np.float64).reshape(-1) if "epochs" in f else None
+        source, measure = _attr(f, "source"), _attr(f, "measure")
+        if kind == "curves":
+            m, ep = _pick(f[key], epochs, epoch, name)
+            source, measure = snapshot, {"ncsm": "cosine", "ccsm": "confusion"}.get(snapshot, measure)
+        elif "matrices" in f:
+            m, ep = _pick(f["matrices"], epochs, epoch, name)
         elif "matrix" in f:
             if epoch not in (None, 0, -1):
                 raise UserError(f"--epoch {epoch}: {name} holds one matrix, not a stack over epochs")
-            m = f["matrix"][...]
+            m, ep = np.asarray(f["matrix"][...], dtype=np.float64), None
         else:
             raise UserError(f"{name}: 'csm' file holds neither 'matrix' nor 'matrices'")
-        m = np.asarray(m, dtype=np.float64)
         if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] != len(classes):
             raise UserError(f"{name}: matrix of shape {m.shape} does not match its {len(classes)} classes")
         groups = f["groups"][...].astype(np.int64) if "groups" in f else None
         gnames = store.read_strings(f["group_names"]) if "group_names" in f else None
-        return CSMPanel(matrix=m, classes=classes, source=_attr(f, "source"), measure=_attr(f, "measure"),
+        if groups is not None and groups.shape != (len(classes),):
+            groups = None  # not per class: unusable for ordering
+        return CSMPanel(matrix=m, classes=classes, source=source, measure=measure,
                         groups=groups, group_names=gnames, epoch=ep, label=_attr(f, "label"), name=name)
 
 
@@ -443,12 +462,24 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
 
 
 def plot_csm(files: Sequence[str | os.PathLike], output: str | os.PathLike, *, order: str = "auto",
-             epoch: int | None = None, scale: str = "shared", labels: Sequence[str] | None = None,
-             size: tuple[float, float] | None = None, dpi: int = DEFAULT_DPI, title: str | None = None,
-             force: bool = False) -> Path:
-    """``semtool plot csm``: heatmaps of one or several CSM files, written to ``output``."""
+             epoch: int | Sequence[int] | None = None, snapshot: str = "ncsm", scale: str = "shared",
+             labels: Sequence[str] | None = None, size: tuple[float, float] | None = None,
+             dpi: int = DEFAULT_DPI, title: str | None = None, force: bool = False) -> Path:
+    """``semtool plot csm``: heatmaps of one or several CSMs, written to ``output``.
+
+    ``epoch``: one index for every file, or one per file (``run.h5 run.h5`` with epochs
+    ``[0, -1]`` shows the first and last snapshot of one run side by side).
+    """
     check_figure_output(output, force=force)
-    panels = [load_csm(f, epoch) for f in files]
+    if epoch is None or isinstance(epoch, int):
+        epochs: list[int | None] = [epoch] * len(files)
+    elif len(epoch) in (0, 1):
+        epochs = [epoch[0] if epoch else None] * len(files)
+    elif len(epoch) == len(files):
+        epochs = list(epoch)
+    else:
+        raise UserError(f"--epoch: given {len(epoch)} times for {len(files)} files; give one for all or one per file")
+    panels = [load_csm(f, e, snapshot=snapshot) for f, e in zip(files, epochs)]
     names = run_labels(files, labels, [p.label for p in panels])
     fig = csm_figure(panels, order=order, scale=scale, labels=names, size=size, title=title)
     return save_figure(fig, output, force=force, dpi=dpi)

@@ -25,6 +25,7 @@ def files(tmp_path, rng):
                              F.FASHION),
         "curves": F.write_curves(tmp_path / "run_a.h5", rng),
         "curves2": F.write_curves(tmp_path / "run_b.h5", rng, shift=0.05),
+        "snap": F.write_curves(tmp_path / "snap.h5", rng, snapshots=True),
         "attack": F.write_attack(tmp_path / "base.h5", rng, semantic_bias=0.1),
         "attack2": F.write_attack(tmp_path / "hyb.h5", rng, semantic_bias=0.6),
         "clean": F.write_attack(tmp_path / "clean.h5", rng, with_eps=False),
@@ -40,6 +41,7 @@ SIZE = ["--size", "5x4", "--dpi", "40"]  # -> 200 × 160 pixels
 @pytest.mark.parametrize("args", [
     ["csm", "{csm}", "{wordnet}"],
     ["csm", "{stack}", "--epoch", "1", "--order", "cluster"],
+    ["csm", "{snap}", "{snap}", "--epoch", "0", "--epoch", "-1"],
     ["curves", "{curves}", "{curves2}", "--label", "base", "--label", "hybrids"],
     ["attack", "{attack}", "{attack2}"],
     ["rsm", "{rsm}"],
@@ -55,7 +57,9 @@ def test_each_subcommand_writes_a_real_png(cli, files, tmp_path, args):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["csm", "{curves}"], ["run_a.h5", "kind 'curves' found", "'csm' expected"]),
+    (["csm", "{rsm}"], ["rsm.h5", "kind 'rsm' found", "'csm' or 'curves' expected"]),
+    (["attack", "{curves}"], ["run_a.h5", "kind 'curves' found", "'predictions' expected"]),
+    (["csm", "{curves}"], ["--snapshot ncsm", "no 'snapshots/ncsm'"]),
     (["attack", "{clean}"], ["clean.h5", "no ε axis"]),
     (["csm", "{stack}", "--epoch", "7"], ["--epoch 7", "3 matrices"]),
     (["csm", "{wordnet}", "--order", "groups"], ["--order groups", "no 'groups'"]),

@@ -43,7 +43,7 @@ def write_csm(path: Path, matrix: np.ndarray, classes: list[str], *, groups=None
 
 
 def write_curves(path: Path, rng: np.random.Generator, *, epochs: int = 12, label: str | None = None,
-                 shift: float = 0.0) -> Path:
+                 shift: float = 0.0, snapshots: bool = False) -> Path:
     e = np.linspace(0, epochs - 1, epochs * 2 - 1)
     t = 1 - np.exp(-e / 3)
     with store.create(path, "curves", parameters={}) as f:
@@ -61,6 +61,10 @@ def write_curves(path: Path, rng: np.random.Generator, *, epochs: int = 12, labe
         f["wsi/min"] = -0.2 - 0.1 * t
         if label:
             f.attrs["label"] = label
+        if snapshots:  # NCSMs sharpening over training: block structure grows with t
+            blocks = planted_blocks(FASHION_GROUPS, rng)
+            f["snapshots/ncsm"] = np.stack([np.where(np.eye(10, dtype=bool), 1.0, (0.2 + k) * blocks) for k in t])
+            store.write_strings(f, "classes", FASHION)
     return path
 
 

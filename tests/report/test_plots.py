@@ -259,3 +259,18 @@ def test_parse_size_and_labels():
     assert plots.run_labels(["a.h5", "b.h5"], None, ["base", None]) == ["base", "b"]
     with pytest.raises(UserError, match="--label"):
         plots.run_labels(["a.h5", "b.h5"], ["one"])
+
+
+def test_csm_from_curves_snapshots_first_vs_last(tmp_path, rng):
+    path = F.write_curves(tmp_path / "run.h5", rng, snapshots=True)
+    first = plots.load_csm(path, 0)
+    last = plots.load_csm(path)
+    assert first.source == "ncsm" and first.epoch == 0.0 and last.epoch == 11.0
+    with __import__("h5py").File(path) as f:
+        np.testing.assert_allclose(last.matrix, f["snapshots/ncsm"][-1])
+    with pytest.raises(UserError, match="--snapshot ccsm"):
+        plots.load_csm(path, snapshot="ccsm")
+    out = plots.plot_csm([path, path], tmp_path / "fl.png", epoch=[0, -1], order="none", size=(8, 4), dpi=30)
+    assert_real_image(out, (240, 120))
+    with pytest.raises(UserError, match="--epoch: given 3 times"):
+        plots.plot_csm([path, path], tmp_path / "x.png", epoch=[0, 1, 2])
