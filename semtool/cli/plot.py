@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -19,6 +19,11 @@ plot_app = typer.Typer(
         "or several heatmaps side by side."
     ),
 )
+
+# The choices of semtool.report.plots.CSM_ORDERS / CSM_SCALES (a test keeps them equal),
+# spelled out so that --help lists them without importing the plotting module.
+Order = Literal["auto", "groups", "cluster", "none"]
+Scale = Literal["shared", "minmax"]
 
 FigureOpt = Annotated[Path, typer.Option("--output", "-o", help="Figure file: .png, .svg or .pdf.",
                                          show_default=False)]
@@ -44,7 +49,7 @@ def csm(
     files: Annotated[list[Path], _files("One or more csm files (or curves files with CSM snapshots), "
                                         "drawn side by side.")],
     output: FigureOpt,
-    order: Annotated[str, typer.Option(
+    order: Annotated[Order, typer.Option(
         "--order", help="Class order: groups (by the file's semantic groups, with lines between "
                         "groups), cluster (average-linkage clustering on 1 − similarity), none "
                         "(file order), or auto (groups when the file has them, else cluster). "
@@ -57,7 +62,7 @@ def csm(
     snapshot: Annotated[str, typer.Option(
         "--snapshot", help="For curves files: which CSM snapshot stack (snapshots/NAME), "
                            "e.g. ncsm or ccsm.")] = "ncsm",
-    scale: Annotated[str, typer.Option(
+    scale: Annotated[Scale, typer.Option(
         "--scale", help="Colour scale: shared (one range over every panel's off-diagonal "
                         "values) or minmax (each panel's off-diagonal normalised to [0, 1], "
                         "as SAI compares them).")] = "shared",

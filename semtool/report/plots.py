@@ -324,15 +324,18 @@ def load_csm(path: str | os.PathLike, epoch: int | None = None, *, snapshot: str
 
 
 def _csm_titles(p: CSMPanel) -> tuple[str, str]:
+    """(panel title naming the measure, colour-bar label) from the file's source/measure."""
     src = (p.source or "").lower()
-    title, value = _CSM_SOURCES.get(src, (f"CSM ({p.source})" if p.source else "Class similarity matrix",
-                                          p.measure or "similarity"))
+    measure = p.measure or ""
     if src == "wordnet":
-        value = f"WordNet {_WORDNET_MEASURES.get(p.measure or '', (p.measure or '') + ' similarity')}".strip()
-        title = f"WordNet CSM: {value.removeprefix('WordNet ')}"
-    elif src in ("ncsm", "ccsm", "tncsm", "text") and p.measure and p.measure not in value and p.measure not in ("cosine", "confusion"):
-        title += f" ({p.measure})"
-    return title, value
+        kind = _WORDNET_MEASURES.get(measure, f"{measure} similarity".strip())
+        return f"WordNet CSM: {kind}", f"WordNet {kind}"
+    if src in _CSM_SOURCES:
+        title, value = _CSM_SOURCES[src]
+        if src != "groups" and measure and measure not in ("cosine", "confusion"):
+            title += f" ({measure})"
+        return title, value
+    return (f"CSM ({p.source})" if p.source else "Class similarity matrix"), (measure or "similarity")
 
 
 def _class_ticks(ax: Any, names: Sequence[str], axes: str = "xy") -> None:
@@ -441,6 +444,11 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
                 ax.set_yticks([])
             if _style.label_fontsize(c) is None:
                 ax.set_xlabel(f"{c} classes (labels omitted)")
+            if (p.source or "").lower() == "ccsm":  # rows: true class, columns: predicted
+                omitted = _style.label_fontsize(c) is None
+                ax.set_xlabel("predicted class" + (f" ({c}, labels omitted)" if omitted else ""))
+                if k == 0:
+                    ax.set_ylabel("true class")
             _draw_boundaries(ax, starts, c)
             if gnames:
                 _group_labels(ax, starts, c, gnames, left=k == 0)
@@ -452,7 +460,7 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
             sub = who + (f" · epoch {p.epoch:g}" if p.epoch is not None else "")
             ax.set_title(f"{t}\n{sub}", loc="center")
         if scale == "minmax":
-            cb_label = "similarity, off-diagonal min–max normalised (as SAI compares)"
+            cb_label = "off-diagonal min–max normalised (as SAI compares)"
         else:
             cb_label = values.pop() if len(values) == 1 else "similarity"
         fig.colorbar(im, ax=list(axes), shrink=0.85 if n == 1 else 0.7, label=cb_label, pad=0.02)
@@ -745,8 +753,12 @@ def load_rsm(path: str | os.PathLike) -> dict[str, Any]:
         if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] != labels.size:
             raise UserError(f"{name}: matrix of shape {m.shape} does not match its {labels.size} labels")
         classes = store.read_strings(f["classes"]) if "classes" in f else None
+        matcher = _attr(f, "matcher")
+        semantic = f.attrs.get("semantic")
+        if semantic is None:  # no explicit flag: a matcher means the semantic RSM
+            semantic = (matcher or "").lower() not in ("", "none", "spatial", "spatio-semantic")
         return {"matrix": m, "labels": labels, "classes": classes, "layer": _attr(f, "layer"),
-                "kernel": _attr(f, "kernel"), "matcher": _attr(f, "matcher"),
+                "kernel": _attr(f, "kernel"), "matcher": matcher, "semantic": bool(semantic),
                 "label": _attr(f, "label"), "name": name}
 
 
@@ -783,8 +795,10 @@ def rsm_figure(rsms: Sequence[dict[str, Any]], *, labels: Sequence[str] | None =
                 ax.set_xticks([])
                 ax.set_yticks([])
             ax.set_xlabel(f"{lab.size} samples, sorted by label")
-            matcher = (r["matcher"] or "").lower()
-            kind = "Spatio-semantic RSM" if matcher in ("", "none", "spatial") else f"Semantic RSM ({r['matcher']} matching)"
+            if r["semantic"]:
+                kind = "Semantic RSM" + (f" ({r['matcher']} matching)" if r["matcher"] else "")
+            else:
+                kind = "Spatio-semantic RSM"
             kernel = _RSM_KERNELS.get((r["kernel"] or "").lower(), r["kernel"] or "similarity")
             who = labels[k] if labels else (r["label"] or Path(r["name"]).stem)
             layer = f" · layer {r['layer']}" if r["layer"] else ""
@@ -823,7 +837,8 @@ def load_twovtwo(path: str | os.PathLike) -> dict[str, Any]:
             if null.ndim == 1:
                 null = null[None, :]
             if null.shape[0] != acc.size:
-                raise UserError(f"{name}: null distribution of shape {null.shape} does not follow its {acc.size} layers")
+                raise UserError(f"{name}: null distribution of shape {null.shape} "
+                                f"does not follow its {acc.size} layers")
         p = np.asarray(f["p_value"][...], dtype=np.float64).reshape(-1) if "p_value" in f else None
         return {"layers": layers, "accuracy": acc, "null": null, "p_value": p,
                 "label": _attr(f, "label"), "name": name}

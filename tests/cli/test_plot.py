@@ -122,3 +122,13 @@ def test_help_lists_subcommands(cli):
     text = proc.stdout.decode()
     for sub in ("csm", "curves", "attack", "rsm", "twovtwo"):
         assert sub in text
+
+
+def test_cli_choices_match_the_library():
+    from typing import get_args
+
+    from semtool.cli import plot as cli_plot
+    from semtool.report import plots
+
+    assert get_args(cli_plot.Order) == plots.CSM_ORDERS
+    assert get_args(cli_plot.Scale) == plots.CSM_SCALES
