@@ -90,9 +90,10 @@ def curves(
     files: Annotated[list[Path], _files("One or more curves files (from train --curves or sai -o).")],
     output: FigureOpt,
     series: Annotated[Optional[list[str]], typer.Option(
-        "--series", help="A panel of the series matching this glob on their paths, e.g. "
-                         "'sai/*', 'accuracy/eval', 'wsi/m*' (repeat for more panels; default: "
-                         "accuracy, SAI, IDM and WSI panels, whichever exist).",
+        "--series", help="One panel of the series matching this path, folder or glob, e.g. "
+                         "'accuracy/eval', 'sai' (everything under sai/), 'wsi/m?x' (repeat "
+                         "for more panels; default: accuracy, SAI, IDM and WSI panels, "
+                         "whichever exist).",
         show_default=False)] = None,
     label: LabelOpt = None,
     size: SizeOpt = None,

@@ -56,7 +56,7 @@ _CURVE_PANELS = {
     "loss": ("Training loss", "loss (cross-entropy, nats)"),
     "lr": ("Learning rate", "learning rate"),
 }
-DEFAULT_CURVE_PANELS = ("accuracy/*", "sai/*", "idm/*", "wsi/*")
+DEFAULT_CURVE_PANELS = ("accuracy", "sai", "idm", "wsi")
 
 # Attack panels: (metric key, title, y-axis label).
 _ATTACK_PANELS = (
@@ -101,7 +101,8 @@ def save_figure(fig: Any, path: str | os.PathLike, *, force: bool = False, dpi: 
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
     try:
-        fig.savefig(tmp, format=fmt, dpi=dpi)
+        with _style_context():  # the SVG/PDF font settings apply when saving
+            fig.savefig(tmp, format=fmt, dpi=dpi)
         if target.exists() and not force:  # appeared while we drew
             raise UserError(f"{target}: exists; use --force to overwrite")
         os.replace(tmp, target)
@@ -192,11 +193,21 @@ def offdiag_limits(matrices: Sequence[np.ndarray]) -> tuple[float, float]:
 
 
 def minmax_offdiag(m: np.ndarray) -> np.ndarray:
-    """Min–max normalise the off-diagonal values to [0, 1] (what SAI compares); diagonal NaN."""
+    """Min–max normalise the off-diagonal values to [0, 1] (what SAI compares); diagonal NaN.
+
+    A constant (or all-NaN) off-diagonal maps to 0.
+    """
     m = np.asarray(m, dtype=np.float64).copy()
     np.fill_diagonal(m, np.nan)
-    lo, hi = np.nanmin(m) if np.isfinite(m).any() else 0.0, np.nanmax(m) if np.isfinite(m).any() else 1.0
-    return (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
+    finite = m[np.isfinite(m)]
+    if finite.size == 0 or finite.max() == finite.min():
+        return np.where(np.isnan(m), np.nan, 0.0)
+    return (m - finite.min()) / (finite.max() - finite.min())
+
+
+def _boundaries(sorted_keys: np.ndarray) -> list[int]:
+    """Positions where a sorted key changes (where a new group or label begins)."""
+    return [int(i) for i in np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1]
 
 
 def group_order(groups: Sequence[int]) -> tuple[np.ndarray, list[int]]:
@@ -208,9 +219,7 @@ def group_order(groups: Sequence[int]) -> tuple[np.ndarray, list[int]]:
     g = np.asarray(groups, dtype=np.int64).reshape(-1)
     key = np.where(g < 0, np.iinfo(np.int64).max, g)
     order = np.argsort(key, kind="stable")
-    sg = key[order]
-    starts = [0] + [i for i in range(1, sg.size) if sg[i] != sg[i - 1]]
-    return order, starts
+    return order, [0] + _boundaries(key[order])
 
 
 def cluster_order(matrix: np.ndarray) -> np.ndarray:
@@ -250,10 +259,6 @@ def match_classes(reference: Sequence[str], classes: Sequence[str], name: str) -
             what.append(f"has extra {', '.join(extra[:3])}{' …' if len(extra) > 3 else ''}")
         raise UserError(f"{name}: classes differ from the first file's ({'; '.join(what)})")
     return np.array([index[c] for c in reference], dtype=np.int64)
-
-
-def _boundaries(sorted_keys: np.ndarray) -> list[int]:
-    return [i for i in range(1, len(sorted_keys)) if sorted_keys[i] != sorted_keys[i - 1]]
 
 
 # ========================================================================= CSM
@@ -531,9 +536,16 @@ def curve_panels(runs: Sequence[Run], patterns: Sequence[str] | None) -> list[tu
     """Panels as (pattern, matching series names in first-seen order).
 
     Without ``patterns`` the defaults (accuracy, SAI, IDM, WSI) that match anything; with
-    them, each pattern (a shell glob on the series path, e.g. ``sai/*``) is one panel and
-    must match something.
+    them, each pattern is one panel and must match something. A pattern is a shell glob on
+    the series path (``sai/*``, ``wsi/m?x``) or, without glob characters, a path or folder
+    (``accuracy/eval``; ``sai`` = ``sai`` and everything under ``sai/``).
     """
+
+    def matches(key: str, pat: str) -> bool:
+        if any(ch in pat for ch in "*?["):
+            return fnmatch.fnmatchcase(key, pat)
+        return key == pat or key.startswith(pat.rstrip("/") + "/")
+
     available: list[str] = []
     for r in runs:
         for k in r.series:
@@ -541,9 +553,7 @@ def curve_panels(runs: Sequence[Run], patterns: Sequence[str] | None) -> list[tu
                 available.append(k)
     panels = []
     for pat in (patterns or DEFAULT_CURVE_PANELS):
-        hit = [k for k in available if fnmatch.fnmatchcase(k, pat) or k == pat]
-        if not hit and not any(ch in pat for ch in "*?[") and patterns:
-            hit = [k for k in available if k.startswith(pat.rstrip("/") + "/")]
+        hit = [k for k in available if matches(k, pat)]
         if hit:
             panels.append((pat, hit))
         elif patterns:
