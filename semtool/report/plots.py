@@ -907,9 +907,11 @@ def twovtwo_figure(results: Sequence[dict[str, Any]], *, labels: Sequence[str] |
         ax.set_ylabel("2 vs 2 accuracy (fraction of pairs; chance 0.5)")
         ax.set_ylim(min(lows) - 0.03, 1.0)
         ax.grid(True, axis="y")
-        handles = run_handles + [Line2D([], [], color="0.3", linestyle="none", marker="o", label="p < 0.05"),
-                    Line2D([], [], color="0.3", linestyle="none", marker="o", markerfacecolor="white",
-                           label="not significant")]
+        handles = list(run_handles)
+        if any(r["p_value"] is not None for r in results):
+            handles += [Line2D([], [], color="0.3", linestyle="none", marker="o", label="p < 0.05"),
+                        Line2D([], [], color="0.3", linestyle="none", marker="o", markerfacecolor="white",
+                               label="not significant")]
         if any_null:
             handles.append(Line2D([], [], color="0.3", linestyle="--", linewidth=1.0,
                                   label="null 95th percentile" + (" (band: 5th–95th)" if len(results) == 1 else "")))

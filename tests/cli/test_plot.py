@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import assert_user_error
 from tests.report import _files as F
-from tests.report.test_plots import assert_real_image
+from tests.report._files import assert_real_image
 
 
 @pytest.fixture

@@ -135,3 +135,16 @@ def write_twovtwo(path: Path, rng: np.random.Generator, *, layers=("conv1", "lay
         f["null"] = null
         f["p_value"] = p
     return path
+
+
+def assert_real_image(path, size=None):
+    """Decodes as PNG, has the size asked for (width, height in pixels), and is not blank."""
+    import matplotlib.image
+
+    img = matplotlib.image.imread(str(path))
+    assert img.ndim == 3 and img.shape[2] in (3, 4)
+    if size is not None:
+        assert (img.shape[1], img.shape[0]) == size
+    gray = img[..., :3].mean(axis=2)
+    assert gray.std() > 0.05, "image looks blank"
+    return img

@@ -9,23 +9,7 @@ from semtool.errors import UserError
 from semtool.measure.attack_metrics import attack_metrics
 from semtool.report import _style, plots
 from tests.report import _files as F
-
-
-def _png(path):
-    import matplotlib.image
-
-    return matplotlib.image.imread(str(path))
-
-
-def assert_real_image(path, size=None):
-    """Decodes as PNG, has the size asked for (width, height in pixels), and is not blank."""
-    img = _png(path)
-    assert img.ndim == 3 and img.shape[2] in (3, 4)
-    if size is not None:
-        assert (img.shape[1], img.shape[0]) == size
-    gray = img[..., :3].mean(axis=2)
-    assert gray.std() > 0.05, "image looks blank"
-    return img
+from tests.report._files import assert_real_image
 
 
 # ------------------------------------------------------------------ array helpers
@@ -274,3 +258,19 @@ def test_csm_from_curves_snapshots_first_vs_last(tmp_path, rng):
     assert_real_image(out, (240, 120))
     with pytest.raises(UserError, match="--epoch: given 3 times"):
         plots.plot_csm([path, path], tmp_path / "x.png", epoch=[0, 1, 2])
+
+
+def test_attack_from_logits_equals_from_predictions(tmp_path, rng):
+    from semtool import store
+
+    labels, preds, groups, visual, eps = F.attack_data(rng)
+    logits = rng.standard_normal((*preds.shape, 10)).astype(np.float32)
+    np.put_along_axis(logits, preds[..., None], 10.0, axis=-1)  # argmax = the prediction
+    with store.create(tmp_path / "l.h5", "predictions", parameters={}) as f:
+        f["labels"], f["epsilons"], f["logits"] = labels, eps, logits
+        f["groups"], f["visual_groups"] = groups, visual
+        store.write_strings(f, "classes", [str(i) for i in range(10)])
+    _, got, _, _ = plots.load_attack(tmp_path / "l.h5")
+    want = attack_metrics(labels, preds, groups, visual)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k])
