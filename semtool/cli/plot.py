@@ -23,7 +23,7 @@ plot_app = typer.Typer(
 # The choices of semtool.report.plots.CSM_ORDERS / CSM_SCALES (a test keeps them equal),
 # spelled out so that --help lists them without importing the plotting module.
 Order = Literal["auto", "groups", "cluster", "none"]
-Scale = Literal["shared", "minmax"]
+Scale = Literal["auto", "shared", "minmax"]
 
 FigureOpt = Annotated[Path, typer.Option("--output", "-o", help="Figure file: .png, .svg or .pdf.",
                                          show_default=False)]
@@ -63,9 +63,10 @@ def csm(
         "--snapshot", help="For curves files: which CSM snapshot stack (snapshots/NAME), "
                            "e.g. ncsm or ccsm.")] = "ncsm",
     scale: Annotated[Scale, typer.Option(
-        "--scale", help="Colour scale: shared (one range over every panel's off-diagonal "
-                        "values) or minmax (each panel's off-diagonal normalised to [0, 1], "
-                        "as SAI compares them).")] = "shared",
+        "--scale", help="Colour scale, one colour bar for all panels: shared (one range over "
+                        "every panel's off-diagonal values), minmax (each panel's off-diagonal "
+                        "normalised to [0, 1], as SAI compares them), or auto (shared when "
+                        "every file holds the same measure, else minmax).")] = "auto",
     label: LabelOpt = None,
     size: SizeOpt = None,
     dpi: DpiOpt = 150,

@@ -31,8 +31,9 @@ from semtool.report import _style
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 #: Class orders for ``plot csm``: auto = groups when the file has them, else cluster.
 CSM_ORDERS = ("auto", "groups", "cluster", "none")
-#: Colour scales for several CSMs side by side.
-CSM_SCALES = ("shared", "minmax")
+#: Colour scales for several CSMs side by side: auto = shared when every panel holds the
+#: same measure, else minmax (raw cosines and confusion rates share no meaningful range).
+CSM_SCALES = ("auto", "shared", "minmax")
 DEFAULT_DPI = 150
 
 # What each CSM source is, for titles and colour-bar labels: (title, value label).
@@ -130,7 +131,9 @@ def parse_size(text: str | None, option: str = "--size") -> tuple[float, float] 
 def _new_figure(size: tuple[float, float], override: tuple[float, float] | None = None) -> Any:
     from matplotlib.figure import Figure
 
-    return Figure(figsize=override or size, layout="constrained")
+    fig = Figure(figsize=override or size, layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.08, h_pad=0.08)  # inches; a little air at the edges
+    return fig
 
 
 @contextlib.contextmanager
@@ -407,17 +410,20 @@ def csm_order(panel: CSMPanel, order: str) -> tuple[np.ndarray, list[int], list[
     return np.arange(c), [], None
 
 
-def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = "shared",
+def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = "auto",
                labels: Sequence[str] | None = None, size: tuple[float, float] | None = None,
                title: str | None = None) -> Any:
     """Heatmaps of CSMs side by side: one class order (the first's), one colour scale.
 
     The diagonal is drawn grey and left out of the colour scale. ``scale='shared'`` spans
     all panels' off-diagonal values; ``'minmax'`` normalises each panel's off-diagonal to
-    [0, 1] first (what SAI compares).
+    [0, 1] first (what SAI compares); ``'auto'`` is shared when every panel holds the same
+    measure, else minmax. Either way one colour bar serves every panel.
     """
     if scale not in CSM_SCALES:
         raise UserError(f"--scale: expected one of {', '.join(CSM_SCALES)}; got '{scale}'")
+    if scale == "auto":
+        scale = "shared" if len({_csm_titles(p)[1] for p in panels}) == 1 else "minmax"
     first = panels[0]
     idx, starts, gnames = csm_order(first, order)
     names = [first.classes[i] for i in idx]
@@ -462,7 +468,7 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
             t, value = _csm_titles(p)
             values.add(value)
             who = labels[k] if labels else (p.label or Path(p.name).stem)
-            sub = who + (f" · epoch {p.epoch:g}" if p.epoch is not None else "")
+            sub = who + (f" · epoch {p.epoch:.4g}" if p.epoch is not None else "")
             ax.set_title(f"{t}\n{sub}", loc="center")
         if scale == "minmax":
             cb_label = "off-diagonal min–max normalised (as SAI compares)"
@@ -475,7 +481,7 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
 
 
 def plot_csm(files: Sequence[str | os.PathLike], output: str | os.PathLike, *, order: str = "auto",
-             epoch: int | Sequence[int] | None = None, snapshot: str = "ncsm", scale: str = "shared",
+             epoch: int | Sequence[int] | None = None, snapshot: str = "ncsm", scale: str = "auto",
              labels: Sequence[str] | None = None, size: tuple[float, float] | None = None,
              dpi: int = DEFAULT_DPI, title: str | None = None, force: bool = False) -> Path:
     """``semtool plot csm``: heatmaps of one or several CSMs, written to ``output``.

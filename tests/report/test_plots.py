@@ -32,12 +32,18 @@ def test_csm_panels_share_one_colour_scale(rng):
     b = 0.3 * F.planted_blocks(F.FASHION_GROUPS, rng) - 0.2
     panels = [plots.CSMPanel(a, classes, "ncsm", "cosine", name="a"),
               plots.CSMPanel(b, classes, "ncsm", "cosine", name="b")]
-    fig = plots.csm_figure(panels, order="none")
+    fig = plots.csm_figure(panels, order="none", scale="shared")
     clims = [ax.images[0].get_clim() for ax in fig.axes if ax.images]
     assert len(clims) == 2 and clims[0] == clims[1]
     assert clims[0] == pytest.approx(plots.offdiag_limits([a, b]))
     fig = plots.csm_figure(panels, order="none", scale="minmax")
     assert all(ax.images[0].get_clim() == (0.0, 1.0) for ax in fig.axes if ax.images)
+    # auto: shared for one measure (as above), minmax once the measures differ
+    auto = plots.csm_figure(panels, order="none")
+    assert [ax.images[0].get_clim() for ax in auto.axes if ax.images] == clims
+    panels[1].source, panels[1].measure = "wordnet", "path"
+    mixed = plots.csm_figure(panels, order="none")
+    assert all(ax.images[0].get_clim() == (0.0, 1.0) for ax in mixed.axes if ax.images)
 
 
 def test_group_order_sorts_stably_with_ungrouped_last():
