@@ -113,8 +113,12 @@ def build_data_folder(source: Path = DEBIAN_WORDNET, target: Path | None = None)
     missing = [f for f in _DB_FILES if not (source / f).is_file()]
     if missing:
         raise UserError(f"WordNet: {source} lacks {', '.join(missing)}; {INSTALL_HINT}")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".wordnet.", dir=final.parent))
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".wordnet.", dir=final.parent))
+    except OSError as exc:
+        raise UserError(f"{final.parent}: cannot build the WordNet folder here ({exc.strerror}); "
+                        "set SEMTOOL_CACHE_DIR to a writable folder") from None
     try:
         for name in _DB_FILES + _OPTIONAL_FILES:
             src = source / name

@@ -127,3 +127,10 @@ def test_imageset_file_roundtrip_and_partial_read(tmp_path):
         assert f["images"].compression == "gzip" and f["images"].chunks[0] == 256
     meta = read_imageset(p, images=False)
     assert meta.images is None and len(meta.labels) == 700
+
+
+def test_fashion_mnist_missing_files_say_how_to_get_them(tmp_path):
+    with pytest.raises(UserError, match="no train-images-idx3-ubyte.gz; apt-get install dataset-fashion-mnist"):
+        fashion_mnist.load("train", tmp_path)
+    with pytest.raises(UserError, match="no Fashion-MNIST folder"):
+        fashion_mnist.load("train", tmp_path / "absent")
