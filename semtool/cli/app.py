@@ -16,6 +16,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain (click) help: paragraphs of docstrings are re-wrapped to the terminal and '\b'
+    # blocks kept, the same text on a terminal, in a pipe and in the README reference;
+    # and `--help` does not import rich. (Typer's rich mode keeps the hard line breaks of
+    # every paragraph after the first.) Sub-typers inherit this from the root app.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     help=(
         "Does an image classifier see the world the way meaning does?\n\n"
