@@ -11,7 +11,7 @@ normalise each globally to [0, 1], then compare them with one measure:
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -77,9 +77,9 @@ def ssim(a: np.ndarray, b: np.ndarray, *, win_size: int = 7, k1: float = 0.01, k
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    # <a, b> / sqrt(<a, a> <b, b>): exactly 1 for identical inputs (sqrt(fl(x²)) == x)
     a, b = a.reshape(-1), b.reshape(-1)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    return float(a @ b / (na * nb))
+    return float((a @ b) / np.sqrt((a @ a) * (b @ b)))
 
 
 SAI_MEASURES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
@@ -140,3 +140,29 @@ def normalised(m: np.ndarray, *, name: str = "the matrix") -> np.ndarray:
 def sai_normalised(na: np.ndarray, nb: np.ndarray, measure: str = "cosine") -> float:
     """SAI of two already :func:`normalised` (C, C−1) matrices."""
     return SAI_MEASURES[measure](na, nb)
+
+
+def pairwise_sai(normed: Sequence[np.ndarray], measure: str = "cosine") -> np.ndarray:
+    """SAI of every pair of :func:`normalised` (C, C−1) matrices -> (F, F) float64.
+
+    Cosine, MSE and MAE on all pairs at once (one matrix product for cosine); SSIM per pair.
+    """
+    if measure not in SAI_MEASURES:
+        raise UserError(f"--measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'")
+    x = np.stack([np.asarray(m, dtype=np.float64).reshape(-1) for m in normed])
+    f = x.shape[0]
+    if measure == "cosine":
+        g = x @ x.T
+        d = np.diag(g).copy()
+        return g / np.sqrt(d[:, None] * d[None, :])
+    out = np.empty((f, f))
+    if measure in ("mse", "mae"):
+        power = 2 if measure == "mse" else 1
+        for i in range(f):
+            d = np.abs(x[i:] - x[i]) ** power
+            out[i, i:] = out[i:, i] = d.mean(axis=1)
+        return out
+    for i in range(f):
+        for j in range(i, f):
+            out[i, j] = out[j, i] = SAI_MEASURES[measure](normed[i], normed[j])
+    return out
