@@ -86,7 +86,7 @@ def fashion_mnist(
     synsets: SynsetsOpt = None,
     force: ForceOpt = False,
 ) -> None:
-    """Fashion-MNIST (Xiao et al. 2017): 60,000 train / 10,000 test 28×28 grey images, 10 classes.
+    """Fashion-MNIST (Xiao, Rasul, Vollgraf 2017): 60,000 train / 10,000 test 28×28 grey images, 10 classes.
 
     Reads the IDX files, checking magic numbers and lengths. Class names are those of
     torchvision ('T-shirt/top', …, 'Ankle boot'); synsets come from the fashion-mnist preset.

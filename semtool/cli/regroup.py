@@ -79,7 +79,7 @@ def regroup(
     else:
         if superclasses is not None:
             table = G.read_superclasses(superclasses)
-            G.Grouping(list(table), [0] * len(table), ["all"]).check_against(meta.classes, str(superclasses))
+            G.check_classes(list(table), meta.classes, str(superclasses))
         elif meta.coarse_labels is not None and meta.coarse_classes:
             table = G.superclasses_from_coarse(meta.classes, meta.labels, meta.coarse_labels, meta.coarse_classes,
                                                store.display_name(input))

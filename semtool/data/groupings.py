@@ -132,12 +132,17 @@ class Grouping:
 
     def check_against(self, available: Sequence[str], origin: str) -> None:
         """Every class must exist in the imageset."""
-        have = set(available)
-        missing = [c for c in self.classes if c not in have]
-        if missing:
-            shown = ", ".join(f"'{c}'" for c in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            raise UserError(f"{origin}: the imageset has no class {shown} "
-                            f"(it has {len(available)} classes: {', '.join(list(available)[:4])}, …)")
+        check_classes(self.classes, available, origin)
+
+
+def check_classes(names: Sequence[str], available: Sequence[str], origin: str) -> None:
+    """A one-line UserError naming the ``names`` the imageset (``available``) lacks."""
+    have = set(available)
+    missing = [c for c in names if c not in have]
+    if missing:
+        shown = ", ".join(f"'{c}'" for c in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise UserError(f"{origin}: the imageset has no class {shown} "
+                        f"(it has {len(available)} classes: {', '.join(list(available)[:4])}, …)")
 
 
 # ---------------------------------------------------------------------- presets

@@ -60,9 +60,6 @@ _CATEGORY = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
 PRESETS = ("cifar100", "cifar10", "fashion-mnist")
 _WNID = re.compile(r"^([nvasr])(\d{8})$")
 
-_source: dict[str, str] = {}
-
-
 # ------------------------------------------------------------------ finding the data
 def cache_dir() -> Path:
     """semtool's cache folder: ``$SEMTOOL_CACHE_DIR`` or the platform's user cache."""
@@ -116,8 +113,12 @@ def build_data_folder(source: Path = DEBIAN_WORDNET, target: Path | None = None)
     missing = [f for f in _DB_FILES if not (source / f).is_file()]
     if missing:
         raise UserError(f"WordNet: {source} lacks {', '.join(missing)}; {INSTALL_HINT}")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".wordnet.", dir=final.parent))
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".wordnet.", dir=final.parent))
+    except OSError as exc:
+        raise UserError(f"{final.parent}: cannot build the WordNet folder here ({exc.strerror}); "
+                        "set SEMTOOL_CACHE_DIR to a writable folder") from None
     try:
         for name in _DB_FILES + _OPTIONAL_FILES:
             src = source / name
@@ -151,15 +152,10 @@ def wordnet():
     """NLTK's ``WordNetCorpusReader`` for WordNet 3.0 (installed corpus, else Debian's files)."""
     import warnings
 
-    found = _nltk_corpus_path()
-    if found is not None:
-        _source.update(kind="nltk", path=found)
-    elif (DEBIAN_WORDNET / "data.noun").is_file():
-        folder = build_data_folder(DEBIAN_WORDNET)
-        _ensure_on_path(folder)
-        _source.update(kind="debian", path=str(folder / "corpora" / "wordnet"), origin=str(DEBIAN_WORDNET))
-    else:
-        raise UserError(f"WordNet not found; {INSTALL_HINT}")
+    if _nltk_corpus_path() is None:
+        if not (DEBIAN_WORDNET / "data.noun").is_file():
+            raise UserError(f"WordNet not found; {INSTALL_HINT}")
+        _ensure_on_path(build_data_folder(DEBIAN_WORDNET))
     from nltk.corpus import wordnet as wn
 
     with warnings.catch_warnings():
@@ -173,11 +169,11 @@ def where() -> dict[str, Any]:
 
     ``{"available": bool, "kind": "nltk"|"debian"|None, "path": str|None, "fix": str|None}``
     """
+    folder = cache_dir() / "nltk_data" / "corpora" / "wordnet"
     found = _nltk_corpus_path()
-    if found is not None:
+    if found is not None and Path(found) != folder:  # (our own folder, once on nltk.data.path, is found too)
         return {"available": True, "kind": "nltk", "path": found, "fix": None}
     if (DEBIAN_WORDNET / "data.noun").is_file():
-        folder = cache_dir() / "nltk_data" / "corpora" / "wordnet"
         built = (folder / "lexnames").exists()
         return {"available": True, "kind": "debian", "path": str(DEBIAN_WORDNET),
                 "nltk_folder": str(folder) + ("" if built else " (built on first use)"), "fix": None}

@@ -128,3 +128,14 @@ def test_bad_mapping_line_names_the_synset_and_line(tmp_path):
 def test_unknown_preset():
     with pytest.raises(UserError, match="unknown preset 'imagenet'"):
         W.preset_synsets("imagenet")
+
+
+def test_unwritable_cache_is_a_user_error(tmp_path, monkeypatch):
+    if not (W.DEBIAN_WORDNET / "data.noun").is_file():
+        pytest.skip("Debian's wordnet-base is not installed")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SEMTOOL_CACHE_DIR", str(blocker))
+    assert W.cache_dir() == blocker
+    with pytest.raises(UserError, match="SEMTOOL_CACHE_DIR"):
+        W.build_data_folder(W.DEBIAN_WORDNET)
