@@ -171,6 +171,14 @@ def tncsm(
     wrote(output, f"{len(classes)} classes, layer {layer}")
 
 
+def _check_preset(preset: Optional[str]) -> None:
+    from semtool.errors import UserError
+    from semtool.semantics.wordnet import PRESETS
+
+    if preset is not None and preset not in PRESETS:
+        raise UserError(f"--preset: unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
+
+
 def _classes_and_synsets(classes_from: Optional[Path], preset: Optional[str],
                          synsets_file: Optional[Path]) -> tuple[list[str], list[str]]:
     """Class names and synset names from --classes-from / --preset / --synsets."""
@@ -178,6 +186,7 @@ def _classes_and_synsets(classes_from: Optional[Path], preset: Optional[str],
     from semtool.errors import UserError
     from semtool.semantics.wordnet import load_mapping, preset_synsets, synsets_for
 
+    _check_preset(preset)
     if classes_from is not None:
         info = read_class_info(classes_from, ("imageset", "csm", "predictions", "features"))
         classes = info["classes"]
@@ -304,6 +313,7 @@ def text(
     elif preset is not None:
         from semtool.semantics.wordnet import preset_synsets
 
+        _check_preset(preset)
         classes = list(preset_synsets(preset))
     else:
         raise UserError("give the classes: --classes-from FILE or --preset NAME")

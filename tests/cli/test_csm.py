@@ -194,3 +194,29 @@ def test_text_csm_uses_shared_embedding(cli, tmp_path):
     np.testing.assert_allclose(read_csm(tmp_path / "t.h5").matrix, ref, rtol=0, atol=1e-6)
     assert_user_error(cli("csm", "text", "--classes-from", tmp_path / "c.txt", "--template", "no slot",
                           "-o", tmp_path / "u.h5"), "--template")
+
+
+def test_metadata_reader_refuses_non_semtool_files(tmp_path, rng):
+    from semtool.errors import UserError
+    from semtool.models.metadata import list_tensors, read_metadata
+
+    plain = _save_safetensors(tmp_path / "p.safetensors", {"b": np.zeros((2, 3), np.float32), "a": np.ones(4)})
+    with pytest.raises(UserError, match="without semtool model metadata"):
+        read_metadata(plain)
+    (tmp_path / "w.pt").write_bytes(b"\x80\x04not really")
+    with pytest.raises(UserError, match="PyTorch file"):
+        read_metadata(tmp_path / "w.pt")
+    assert list_tensors(plain) == {"a": (4,), "b": (2, 3)}
+    path, _ = _semtool_model(tmp_path / "m.safetensors", rng)
+    assert read_metadata(path)["head"] == "net.fc.weight"
+
+
+def test_bfloat16_tensor_reads_as_float32(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    from semtool.models.metadata import read_tensor
+
+    w = torch.randn(5, 3).bfloat16()
+    save_file({"fc.weight": w}, str(tmp_path / "b.safetensors"))
+    np.testing.assert_array_equal(read_tensor(tmp_path / "b.safetensors", "fc.weight"), w.float().numpy())
