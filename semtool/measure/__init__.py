@@ -1,7 +1,9 @@
 """Pure maths on arrays: class similarity matrices, their alignment, mistake severity.
 
 No I/O happens here and nothing heavier than NumPy is imported at module level, so
-``semtool sai`` and friends start fast. Shapes are given in each docstring.
+``semtool sai`` and friends start fast. Shapes are given in each docstring. Matching
+classes by name between files is :mod:`semtool.measure.align`; the WordNet CSM is
+:func:`semtool.semantics.wordnet_csm.wordnet_csm` (it needs the WordNet graph).
 """
 
 from semtool.measure.align import align, align_many, check_unique, take_classes
