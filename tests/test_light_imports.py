@@ -96,3 +96,9 @@ def test_light_command_imports_no_heavy_library(argv, files, tmp_path):
 def test_help_imports_only_the_light_core(tmp_path):
     loaded = {m.split(".")[0] for m in _modules(["--help"], tmp_path)}
     assert not loaded & set(NOT_AT_IMPORT), f"--help imported {sorted(loaded & set(NOT_AT_IMPORT))}"
+
+
+def test_piped_info_does_not_import_rich(files, tmp_path):
+    """`info` into a pipe prints plain text; rich (tens of ms to import) only on a terminal."""
+    loaded = {m.split(".")[0] for m in _modules(["info", str(files / "imageset.h5")], tmp_path)}
+    assert "rich" not in loaded

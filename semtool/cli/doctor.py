@@ -11,7 +11,6 @@ import platform
 import shutil
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ from semtool.cli._common import JsonOpt, guarded, print_json, print_table
 
 
 def _version(dist: str) -> str | None:
+    from importlib import metadata  # not at module level: every semtool start would pay for it
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:

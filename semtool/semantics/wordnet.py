@@ -113,6 +113,9 @@ def build_data_folder(source: Path = DEBIAN_WORDNET, target: Path | None = None)
     missing = [f for f in _DB_FILES if not (source / f).is_file()]
     if missing:
         raise UserError(f"WordNet: {source} lacks {', '.join(missing)}; {INSTALL_HINT}")
+    from semtool._runtime import debug
+
+    debug(f"building the NLTK WordNet folder {final} from {source} (once)")
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".wordnet.", dir=final.parent))
