@@ -84,7 +84,7 @@ def pgd_l2(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, e
     goal = labels
     if targets is not None:
         sign, goal = -1.0, targets
-    with attack_mode(model):
+    with attack_mode(model), torch.enable_grad():
         adv = random_start(x, eps, generator) if random_init else x.clone()
         for _ in range(steps):
             adv.requires_grad_(True)

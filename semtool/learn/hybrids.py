@@ -40,11 +40,11 @@ class HybridPool:
         return HybridPool(self.images.to(device), self.base.to(device), self.target.to(device),
                           self.start.to(device), self.count.to(device))
 
-    def sample(self, labels: torch.Tensor, prob: float, generator: torch.Generator) -> torch.Tensor:
-        """Indices (K,) of the hybrids added for a batch with these ``labels`` (B,).
+    def sample(self, labels: torch.Tensor, prob: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(instances (K,), hybrids (K,)): which instances of a batch drew which hybrid.
 
-        Instance i gets a hybrid with probability ``prob`` when its class has any; the
-        hybrid is uniform among those with base class ``labels[i]``.
+        Instance i of ``labels`` (B,) gets a hybrid with probability ``prob`` when its class
+        has any; the hybrid is uniform among those with base class ``labels[i]``.
         """
         labels_cpu = labels.to("cpu")
         coin = torch.rand(labels_cpu.shape[0], generator=generator) < prob
@@ -52,7 +52,7 @@ class HybridPool:
         count = self.count.to("cpu")[labels_cpu]
         chosen = coin & (count > 0)
         pick = self.start.to("cpu")[labels_cpu] + torch.floor(u * count).long().clamp_max(torch.clamp(count - 1, min=0))
-        return pick[chosen]
+        return torch.nonzero(chosen).flatten(), pick[chosen]
 
     def targets(self, idx: torch.Tensor, num_classes: int, target_weight: float) -> torch.Tensor:
         """Soft targets (K, C): (1 − w) on the base class, w on the target class."""

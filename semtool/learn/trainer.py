@@ -323,7 +323,7 @@ class _Trainer:
                 xb, yb = self.x[idx], self.y[idx]
                 targets = one_hot(yb, c)
                 if self.pool is not None and opts.hybrid_prob > 0:
-                    hidx = self.pool.sample(yb, opts.hybrid_prob, gen).to(self.device)
+                    hidx = self.pool.sample(yb, opts.hybrid_prob, gen)[1].to(self.device)
                     if hidx.numel():
                         xb = torch.cat([xb, self.pool.images[hidx]])
                         targets = torch.cat([targets, self.pool.targets(hidx, c, opts.hybrid_target_weight)])
@@ -351,6 +351,13 @@ class _Trainer:
             import torch.distributed as tdist
 
             tdist.all_reduce(stats)
+            # DDP keeps buffers in step only at the start of a forward: the last step left
+            # each rank with its own BatchNorm statistics. Average them, so every rank
+            # evaluates and saves the same model.
+            for buf in self.model.buffers():
+                if buf.is_floating_point():
+                    tdist.all_reduce(buf)
+                    buf.div_(dist.world)
         st = stats.tolist()
         return {"loss": st[0] / st[1], "accuracy/train": st[2] / st[3]}
 

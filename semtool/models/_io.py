@@ -70,6 +70,9 @@ def save_model(path: str | os.PathLike, model: Classifier, metadata: dict[str, A
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a model file is an ordinary file
         save_file(tensors, tmp, metadata=header)
         os.replace(tmp, target)
     except BaseException:
