@@ -16,6 +16,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain (click) help: paragraphs of docstrings are re-wrapped to the terminal and '\b'
+    # blocks kept, the same text on a terminal, in a pipe and in the README reference;
+    # and `--help` does not import rich. (Typer's rich mode keeps the hard line breaks of
+    # every paragraph after the first.) Sub-typers inherit this from the root app.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     help=(
         "Does an image classifier see the world the way meaning does?\n\n"
@@ -59,10 +64,23 @@ def _register_all() -> None:
 _register_all()
 
 
+COMPLETE_VAR = "_SEMTOOL_COMPLETE"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors -> one line + exit 2, bugs -> one line + exit 1."""
+    import os
+
     from semtool.errors import UserError
 
+    if os.environ.get(COMPLETE_VAR):
+        # Shell completion (completions/semtool.*): `source_bash` prints the script,
+        # `complete_bash` answers a <TAB>. The app has add_completion=False (no
+        # --install-completion option, whose shell detection fails without a terminal), so
+        # Typer's completion classes, which its scripts talk to, are registered here.
+        from typer.completion import completion_init
+
+        completion_init()
     try:
         app(args=argv, prog_name="semtool", standalone_mode=True)
     except UserError as exc:  # raised outside a guarded command (should be rare)
