@@ -83,31 +83,10 @@ def save_model(path: str | os.PathLike, model: Classifier, metadata: dict[str, A
 
 
 def read_model_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The ``semtool`` metadata of a model file (UserError for anything else)."""
-    try:
-        from semtool.models.metadata import read_metadata
-    except ImportError:  # the torch-free reader is not there yet
-        read_metadata = None
-    if read_metadata is not None:
-        return read_metadata(path)
-    from safetensors import safe_open
+    """The ``semtool`` metadata of a model file (UserError for anything else); no torch needed."""
+    from semtool.models.metadata import read_metadata
 
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{p}: no such model file")
-    try:
-        with safe_open(str(p), framework="pt") as f:
-            header = f.metadata() or {}
-    except Exception:
-        raise UserError(f"{p}: not a safetensors model file") from None
-    if header.get("semtool_kind") != "model":
-        raise UserError(f"{p}: not a semtool model file (no semtool_kind=model in its header)")
-    if int(header.get("semtool_schema", "0")) > int(SCHEMA):
-        raise UserError(f"{p}: model schema {header.get('semtool_schema')} is newer than this semtool knows ({SCHEMA})")
-    try:
-        return json.loads(header["semtool"])
-    except (KeyError, ValueError):
-        raise UserError(f"{p}: damaged semtool model metadata") from None
+    return read_metadata(path)
 
 
 def load_model(path: str | os.PathLike, *, device: Any = "cpu") -> tuple[Classifier, dict[str, Any]]:

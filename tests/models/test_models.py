@@ -77,7 +77,7 @@ def test_loading_a_foreign_file_is_a_user_error(tmp_path):
     from safetensors.torch import save_file
 
     save_file({"w": torch.zeros(2)}, str(tmp_path / "plain.safetensors"))
-    with pytest.raises(UserError, match="not a semtool model"):
+    with pytest.raises(UserError, match="without semtool model metadata"):
         load_model(tmp_path / "plain.safetensors")
     (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 20)
     with pytest.raises(UserError):
