@@ -79,8 +79,8 @@ def optimal(m: np.ndarray, row_norms: np.ndarray | None = None, col_norms: np.nd
     return perm
 
 
-def _block_orders(norms: np.ndarray) -> np.ndarray:
-    """Indices of each set sorted by decreasing vector norm (B, S)."""
+def norm_order(norms: np.ndarray) -> np.ndarray:
+    """Indices of each set sorted by decreasing vector norm (B, S) (stable on ties)."""
     return np.argsort(-np.asarray(norms), axis=1, kind="stable")
 
 
@@ -96,8 +96,8 @@ def batch_optimal(m: np.ndarray, row_norms: np.ndarray, col_norms: np.ndarray, *
         raise UserError(f"--matcher batch-optimal:{k}: the block size must be at least 1")
     m = np.asarray(m, dtype=np.float64)
     b, s, _ = m.shape
-    ro = _block_orders(row_norms)
-    co = _block_orders(col_norms)
+    ro = norm_order(row_norms)
+    co = norm_order(col_norms)
     perm = np.empty((b, s), dtype=np.int64)
     ar = np.arange(b)[:, None, None]
     for start in range(0, s, k):
@@ -135,12 +135,17 @@ def greedy(m: np.ndarray, row_norms: np.ndarray | None = None, col_norms: np.nda
 
 @dataclass(frozen=True)
 class Matcher:
-    """A named matcher: ``fn(M, row_norms, col_norms) -> perm``; ``exact`` when optimal."""
+    """A named matcher: ``fn(M, row_norms, col_norms) -> perm``; ``exact`` when optimal.
+
+    ``block`` is K for batch-optimal:K (callers that hold the vectors can then compute
+    only the K×K diagonal blocks of the norm-sorted products), else None.
+    """
 
     name: str
     fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     exact: bool
     help: str
+    block: int | None = None
 
     def __call__(self, m: np.ndarray, row_norms: np.ndarray, col_norms: np.ndarray) -> np.ndarray:
         return self.fn(m, row_norms, col_norms)
@@ -169,5 +174,5 @@ def get_matcher(spec: str) -> Matcher:
         if k < 1:
             raise UserError(f"--matcher {spec}: the block size K must be at least 1")
         return Matcher(f"batch-optimal:{k}", lambda m, r, c: batch_optimal(m, r, c, k=k), False,
-                       MATCHERS["batch-optimal:K"])
+                       MATCHERS["batch-optimal:K"], block=k)
     raise UserError(f"--matcher: unknown matcher '{spec}' (choose {', '.join(MATCHERS)})")

@@ -173,27 +173,52 @@ def _pairs_in_block(a: int, b: int, c: int, d: int) -> tuple[np.ndarray, np.ndar
     return (ii[keep] - a), (jj[keep] - c)
 
 
-def _match_block(m: np.ndarray, rn: np.ndarray, cn: np.ndarray, spec: str) -> np.ndarray:
-    perm = get_matcher(spec)(m, rn, cn)
-    return matched_values(m, perm)
+def _block_values(zt, zst, norms: np.ndarray, block: tuple[int, int, int, int], spec: str) -> np.ndarray:
+    """Matched inner products of the pairs i < j inside one block of rows × columns.
+
+    zt (N, S, D) torch tensor; zst the same with each set sorted by decreasing vector
+    norm (used by batch-optimal:K, which then needs only the K×K diagonal blocks of
+    the sorted products: S·K instead of S² inner products per pair).
+    """
+    import torch
+
+    from semtool.measure.matching import optimal
+
+    a, b, c, d = block
+    li, lj = _pairs_in_block(a, b, c, d)
+    if li.size == 0:
+        return np.zeros(0)
+    ti = torch.as_tensor(li, device=zt.device)
+    tj = torch.as_tensor(lj, device=zt.device)
+    matcher = get_matcher(spec)
+
+    def products(src, lo: int, hi: int) -> np.ndarray:
+        m = torch.einsum("isd,jtd->ijst", src[a:b, lo:hi], src[c:d, lo:hi])
+        return m[ti, tj].cpu().numpy()
+
+    if matcher.block is None:
+        m = products(zt, 0, zt.shape[1])
+        return matched_values(m, matcher(m, norms[a + li], norms[c + lj]))
+    total = np.zeros(li.size)
+    for lo in range(0, zt.shape[1], matcher.block):
+        m = products(zst, lo, lo + matcher.block)
+        total += m[:, 0, 0] if m.shape[1] == 1 else matched_values(m, optimal(m))
+    return total
 
 
 # Worker state for the process pool: set once per worker by the initializer.
 _W: dict = {}
 
 
-def _worker_init(z: np.ndarray, norms: np.ndarray, spec: str) -> None:
-    _W.update(z=z, norms=norms, spec=spec)
+def _worker_init(z: np.ndarray, zs: np.ndarray, norms: np.ndarray, spec: str) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _W.update(zt=torch.as_tensor(z), zst=torch.as_tensor(zs), norms=norms, spec=spec)
 
 
 def _worker_block(block: tuple[int, int, int, int]) -> tuple[tuple[int, int, int, int], np.ndarray]:
-    a, b, c, d = block
-    z, norms = _W["z"], _W["norms"]
-    li, lj = _pairs_in_block(a, b, c, d)
-    if li.size == 0:
-        return block, np.zeros(0)
-    m = np.matmul(z[a + li], z[c + lj].transpose(0, 2, 1))
-    return block, _match_block(m, norms[a + li], norms[c + lj], _W["spec"])
+    return block, _block_values(_W["zt"], _W["zst"], _W["norms"], block, _W["spec"])
 
 
 def matched_inner_products(x: np.ndarray, matcher: str = "optimal", *, device: str = "cpu",
@@ -201,19 +226,23 @@ def matched_inner_products(x: np.ndarray, matcher: str = "optimal", *, device: s
     """P[i, j] = max_π Σ_s ⟨Z_i[s], Z_j[π(s)]⟩ (or the approximate matcher's value) -> (N, N).
 
     Only pairs i < j are matched (P is symmetric; P[i, i] = ‖Z_i‖², the identity being
-    optimal). Blocks of pairs: their S×S matrices in one batched product (torch on
-    ``device``) with ``workers == 1``, else each worker process computes and matches its
-    own blocks with NumPy.
+    optimal). Blocks of pairs: their S×S matrices come from one batched product (torch
+    on ``device``); with ``workers > 1`` worker processes (one thread each, on the CPU)
+    take blocks of pairs in turn.
     """
+    import torch
+
+    from semtool.measure.matching import norm_order
+
     z = x if (isinstance(x, np.ndarray) and x.ndim == 3 and x.dtype == np.float64) else as_sets(x)
     n, s, _ = z.shape
     spec = get_matcher(matcher).name
     if spec == "optimal":
         check_optimal_size(s)
     norms = np.linalg.norm(z, axis=2)
+    zs = np.ascontiguousarray(z[np.arange(n)[:, None], norm_order(norms)])
     p = np.zeros((n, n))
     p[np.arange(n), np.arange(n)] = (z * z).sum(axis=(1, 2))
-    blocks = _upper_blocks(n, _block_size(s))
 
     def store_block(block, vals):
         a, b, c, d = block
@@ -230,23 +259,15 @@ def matched_inner_products(x: np.ndarray, matcher: str = "optimal", *, device: s
         # Small blocks so that the workers share the load evenly.
         small = _upper_blocks(n, max(1, min(_block_size(s), 16)))
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                    initializer=_worker_init, initargs=(z, norms, spec)) as ex:
+                                    initializer=_worker_init, initargs=(z, zs, norms, spec)) as ex:
             for block, vals in ex.map(_worker_block, small, chunksize=1):
                 store_block(block, vals)
         return p
 
-    import torch
-
     dev = _torch_device(device)
-    zt = torch.as_tensor(z, device=dev)
-    for block in blocks:
-        a, b, c, d = block
-        li, lj = _pairs_in_block(a, b, c, d)
-        if li.size == 0:
-            continue
-        m = torch.einsum("isd,jtd->ijst", zt[a:b], zt[c:d])
-        m = m[torch.as_tensor(li, device=dev), torch.as_tensor(lj, device=dev)].cpu().numpy()
-        store_block(block, _match_block(m, norms[a + li], norms[c + lj], spec))
+    zt, zst = torch.as_tensor(z, device=dev), torch.as_tensor(zs, device=dev)
+    for block in _upper_blocks(n, _block_size(s)):
+        store_block(block, _block_values(zt, zst, norms, block, spec))
     return p
 
 

@@ -144,3 +144,19 @@ def test_js_similarity_and_correlation_with_scipy(rng):
     got = prediction_correlation(k, p)
     assert got["pearson"] == pytest.approx(pearsonr(k[iu], ref[iu])[0])
     assert got["spearman"] == pytest.approx(spearmanr(k[iu], ref[iu])[0])
+
+
+@pytest.mark.parametrize("spec, k", [("batch-optimal:3", 3), ("batch-optimal:5", 5), ("greedy", None)])
+def test_semantic_rsm_approximate_matchers_equal_the_matcher_on_each_pair(rng, spec, k):
+    """The RSM's fast path (only the K×K blocks of norm-sorted products) equals the matcher applied per pair."""
+    from semtool.measure.matching import batch_optimal, greedy, matched_values
+
+    x = _maps(rng, n=7, c=5, h=3, w=4)  # S = 12: blocks 3·4 or 5, 5, 2
+    z = as_sets(x)
+    got = semantic_rsm(x, kernel="inner", matcher=spec, quality_pairs=0).inner
+    norms = np.linalg.norm(z, axis=2)
+    for i in range(7):
+        for j in range(i + 1, 7):
+            m = (z[i] @ z[j].T)[None]
+            perm = greedy(m) if k is None else batch_optimal(m, norms[i][None], norms[j][None], k=k)
+            assert got[i, j] == pytest.approx(matched_values(m, perm)[0], rel=1e-12)
