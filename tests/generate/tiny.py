@@ -57,3 +57,52 @@ def build_stable_diffusion(root: Path, seed: int = 0) -> Path:
     DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
                   set_alpha_to_one=False, steps_offset=1).save_pretrained(str(root / "scheduler"))
     return root
+
+
+WORDS = ["a", "the", "picture", "photo", "of", "cat", "dog", "on", "grass", "red", "blue", "car", "sitting",
+         "with", "and", "in", "bus", "truck", "."]
+
+
+def build_blip(root: Path, seed: int = 0) -> Path:
+    """BlipForConditionalGeneration + BlipProcessor (BERT word-piece vocabulary written here)."""
+    import torch
+    from transformers import (BertTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor,
+                              BlipProcessor)
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]"]
+    vocab = {t: i for i, t in enumerate(specials + WORDS)}
+    tok = BertTokenizer(vocab=vocab, bos_token="[DEC]", model_max_length=32)
+    proc = BlipProcessor(image_processor=BlipImageProcessor(size={"height": 16, "width": 16}), tokenizer=tok)
+    torch.manual_seed(seed)
+    model = BlipForConditionalGeneration(BlipConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                         intermediate_size=37, max_position_embeddings=64, bos_token_id=vocab["[DEC]"],
+                         pad_token_id=vocab["[PAD]"], sep_token_id=vocab["[SEP]"], eos_token_id=vocab["[SEP]"]),
+        vision_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+                           image_size=16, patch_size=8),
+    ))
+    model.save_pretrained(str(root))
+    proc.save_pretrained(str(root))
+    return root
+
+
+def build_clip(root: Path, seed: int = 0) -> Path:
+    """CLIPModel + CLIPProcessor (the CLIP tokenizer above)."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+
+    tok = _clip_tokenizer(root / "_tok")
+    proc = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 16},
+                                                            crop_size={"height": 16, "width": 16}), tokenizer=tok)
+    torch.manual_seed(seed)
+    model = CLIPModel(CLIPConfig(
+        text_config=dict(vocab_size=len(tok), hidden_size=32, intermediate_size=37, num_attention_heads=4,
+                         num_hidden_layers=2, max_position_embeddings=MAX_LEN, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id),
+        vision_config=dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
+                           image_size=16, patch_size=8),
+        projection_dim=16,
+    ))
+    model.save_pretrained(str(root))
+    proc.save_pretrained(str(root))
+    return root
