@@ -159,6 +159,16 @@ def shard_bounds(n: int, rank: int, world: int) -> tuple[int, int]:
     return int(edges[rank]), int(edges[rank + 1])
 
 
-def batches(todo: Sequence[int], batch_size: int) -> list[np.ndarray]:
+def batches(todo: Sequence[int], batch_size: int, start: int = 0) -> list[np.ndarray]:
+    """The rows ``todo`` cut at the fixed boundaries ``start + k·batch_size``.
+
+    Fixed boundaries make a resumed run compute exactly the batches an uninterrupted run
+    computes (a batch is marked done as a whole), so the results are bit-identical even
+    where batched float kernels round differently from unbatched ones.
+    """
     todo = np.asarray(todo, dtype=np.int64)
-    return [todo[k:k + batch_size] for k in range(0, len(todo), batch_size)]
+    if not len(todo):
+        return []
+    key = (todo - start) // batch_size
+    cuts = np.flatnonzero(np.diff(key)) + 1
+    return np.split(todo, cuts)

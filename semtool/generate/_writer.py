@@ -127,7 +127,7 @@ def run(output: str | os.PathLike, layout: Layout, make_batch: Callable[[np.ndar
             if res.resumed:
                 _runtime.log(f"resuming: {int(done.sum())} of {hi - lo} items already done")
             with progress(len(todo), description, enabled=None if rank == 0 else False) as bar:
-                for rows in batches(todo, batch_size):
+                for rows in batches(todo, batch_size, start=lo):
                     out = make_batch(rows)
                     for name in layout.per_item:
                         res.file[name][rows] = out[name]
