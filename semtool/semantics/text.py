@@ -42,10 +42,23 @@ def concept_text(name: str, template: str = DEFAULT_TEMPLATE) -> str:
     return template.format(name.replace("_", " "))
 
 
+def _quiet_transformers() -> None:
+    """Silence transformers' 'Loading weights' bar and info logs unless -v was given."""
+    from transformers.utils import logging as hf_logging
+
+    from semtool import _runtime
+
+    if _runtime.verbose:
+        return
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def load_text_model(model: str | None = None, *, device: str = "cpu"):
     """Tokenizer and model from a folder or a Hugging Face id (the user's cache or network)."""
     from transformers import AutoModel, AutoTokenizer
 
+    _quiet_transformers()
     name = model or default_model()
     local = os.path.isdir(name)
     if not local and (Path(name).suffix or name.startswith((".", "/"))):
@@ -83,3 +96,18 @@ def embed_texts(names: Sequence[str], *, model: str | None = None, template: str
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
             out.append(pooled.float().cpu().numpy())
     return np.concatenate(out, axis=0)
+
+
+def concept_names_from(path: str) -> list[str]:
+    """The class names of an imageset, csm, features or predictions file (the concepts of
+    an embeddings file), in file order."""
+    from semtool import store
+
+    with store.open_file(path, ("imageset", "csm", "features", "predictions", "embeddings")) as f:
+        key = "concepts" if "concepts" in f else "classes"
+        if key not in f:
+            raise UserError(f"{store.display_name(path)}: holds no class names ('{key}')")
+        names = store.read_strings(f[key])
+    if not names:
+        raise UserError(f"{store.display_name(path)}: holds no class names")
+    return names
