@@ -1,18 +1,63 @@
 #!/usr/bin/env bash
-# make demo: the main job on the built-in default (Fashion-MNIST, real WordNet), offline, CPU.
-# Grows with each feature; today: Fashion-MNIST -> imageset -> semantic regrouping -> summary.
-# Rerunning overwrites demo-out/ (idempotent). SEMTOOL and DEMO_OUT may be set to override.
+# make demo: the main job of semtool on the built-in default, on a CPU, offline.
+#
+#   Fashion-MNIST (Debian package) -> imagesets -> semantic regrouping (preset fashion-mnist)
+#   -> mixup hybrids toward the other classes of each image's semantic group (factors 0.5, 0.75)
+#   -> a small convnet trained without and with hybrids (p = 0.5), tracked every epoch against
+#      WordNet and against the grouping -> L2 PGD sweep (eps 0 .. 2) -> class similarity
+#      matrices (NCSM, CCSM, WordNet, MiniLM text), SAI table, IDM, WSI -> per-layer features,
+#      2 vs 2 against MiniLM -> semantic vs spatio-semantic RSM retrieval -> figures -> REPORT.md
+#
+# Usage: bash scripts/demo.sh [--quick] [--out DIR]
+#   --quick   the same steps with tiny sizes (under 2 minutes; used by the test suite)
+# Environment: SEMTOOL, PYTHON (default .venv/bin/semtool, .venv/bin/python), DEMO_OUT (demo-out),
+#   FASHION_ROOT (folder with the Fashion-MNIST IDX .gz files), and the sizes below
+#   (DEMO_TRAIN_PER_CLASS, DEMO_TEST_PER_CLASS, DEMO_EPOCHS, DEMO_ATTACK_N, DEMO_RSM_N).
+# Re-running replaces every file (--force): the demo is idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-S=${SEMTOOL:-.venv/bin/semtool}
+
+QUICK=0
 OUT=${DEMO_OUT:-demo-out}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --out) OUT=$2; shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+S=${SEMTOOL:-.venv/bin/semtool}
+PY=${PYTHON:-.venv/bin/python}
+if [ "$QUICK" = 1 ]; then
+  TRAIN_PC=${DEMO_TRAIN_PER_CLASS:-40}; TEST_PC=${DEMO_TEST_PER_CLASS:-20}
+  EPOCHS=${DEMO_EPOCHS:-2}; ATTACK_N=${DEMO_ATTACK_N:-100}; RSM_N=${DEMO_RSM_N:-40}
+  PERMS=50; ATTACK_STEPS=5
+else
+  TRAIN_PC=${DEMO_TRAIN_PER_CLASS:-500}; TEST_PC=${DEMO_TEST_PER_CLASS:-100}
+  EPOCHS=${DEMO_EPOCHS:-6}; ATTACK_N=${DEMO_ATTACK_N:-1000}; RSM_N=${DEMO_RSM_N:-200}
+  PERMS=1000; ATTACK_STEPS=20
+fi
+EPS=0,0.25,0.5,1,2
+export SEMTOOL_QUIET_DOWNLOADS=1
+
 mkdir -p "$OUT"
-echo "==> semtool demo: results go to $OUT/"
+START=$(date +%s)
+STEP=0
+TOTAL=14
+step() {
+  STEP=$((STEP + 1))
+  echo
+  echo "==> [$STEP/$TOTAL] $*   ($(( $(date +%s) - START )) s so far)"
+}
+run() { echo "    \$ semtool $*"; "$S" "$@"; }
 
-echo "==> what is available (semtool doctor)"
-$S doctor
+echo "==> semtool demo: results go to $OUT/ (train $TRAIN_PC and test $TEST_PC images per class," \
+     "$EPOCHS epochs$([ "$QUICK" = 1 ] && echo ', quick mode'))"
 
-if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${FASHION_ROOT:-}" ]; then
+if [ -z "${FASHION_ROOT:-}" ] && [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   echo "!! Fashion-MNIST is missing: sudo apt-get install dataset-fashion-mnist" >&2
   echo "   (or set FASHION_ROOT to a folder with its IDX .gz files)" >&2
   exit 1
@@ -20,16 +65,88 @@ fi
 ROOT_ARGS=()
 [ -n "${FASHION_ROOT:-}" ] && ROOT_ARGS=(--root "$FASHION_ROOT")
 
-echo "==> Fashion-MNIST -> imagesets (60,000 train / 10,000 test images)"
-for split in train test; do
-  $S dataset fashion-mnist "${ROOT_ARGS[@]}" --split "$split" -o "$OUT/fashion-$split.h5" --force
+step "Fashion-MNIST -> imagesets ($TRAIN_PC train / $TEST_PC test images per class, drawn at random)"
+run dataset fashion-mnist "${ROOT_ARGS[@]}" --split train --limit-per-class "$TRAIN_PC" -o "$OUT/fashion-train.h5" --force
+run dataset fashion-mnist "${ROOT_ARGS[@]}" --split test --limit-per-class "$TEST_PC" -o "$OUT/fashion-test.h5" --force
+
+step "regroup: tops and footwear spread over the semantic groups summer/sport/winter/office"
+run regroup "$OUT/fashion-train.h5" --preset fashion-mnist -o "$OUT/train.h5" --force
+run regroup "$OUT/fashion-test.h5" --preset fashion-mnist -o "$OUT/test.h5" --force
+
+step "hybrids: mixup of each training image toward another class of its semantic group (factors 0.5 and 0.75)"
+run mix "$OUT/train.h5" --method mixup --factor 0.5 --per-image 1 -o "$OUT/mixup-0.5.h5" --force
+run mix "$OUT/train.h5" --method mixup --factor 0.75 --per-image 1 -o "$OUT/mixup-0.75.h5" --force
+
+step "reference class similarity matrices: WordNet (path similarity) and the semantic grouping"
+run csm wordnet --classes-from "$OUT/train.h5" -o "$OUT/wordnet.h5" --force
+run csm groups "$OUT/train.h5" -o "$OUT/groups.h5" --force
+
+TRACK=(--eval "$OUT/test.h5" --track-against "$OUT/wordnet.h5" --track-against "$OUT/groups.h5"
+       --epochs "$EPOCHS" --lr 0.05 --seed 0 --device cpu --force)
+step "train convnet WITHOUT hybrids ($EPOCHS epochs, SAI/IDM/WSI tracked every epoch)"
+run train "$OUT/train.h5" -o "$OUT/baseline.safetensors" --curves "$OUT/baseline-curves.h5" \
+    --label baseline "${TRACK[@]}"
+
+step "train convnet WITH hybrids (p = 0.5, both mix factors)"
+run train "$OUT/train.h5" -o "$OUT/hybrids.safetensors" --curves "$OUT/hybrids-curves.h5" \
+    --label hybrids --hybrids "$OUT/mixup-0.5.h5" --hybrids "$OUT/mixup-0.75.h5" --hybrid-prob 0.5 "${TRACK[@]}"
+
+step "L2 PGD attack, eps in {$EPS} ($ATTACK_STEPS steps, $ATTACK_N test images): where do the mistakes go?"
+for m in baseline hybrids; do
+  run attack "$OUT/$m.safetensors" "$OUT/test.h5" --eps "$EPS" --steps "$ATTACK_STEPS" --limit "$ATTACK_N" \
+      --csm "$OUT/wordnet.h5" --device cpu -o "$OUT/$m-attack.h5" --force
 done
 
-echo "==> regroup: tops and footwear spread over semantic groups (preset fashion-mnist)"
-for split in train test; do
-  $S regroup "$OUT/fashion-$split.h5" --preset fashion-mnist -o "$OUT/regrouped-$split.h5" --force
+step "network class similarity matrices: NCSM (classifier weights), CCSM (clean confusions), text (MiniLM)"
+for m in baseline hybrids; do
+  run csm ncsm "$OUT/$m.safetensors" -o "$OUT/$m-ncsm.h5" --force
+  run csm ccsm "$OUT/$m-attack.h5" --epsilon 0 -o "$OUT/$m-ccsm.h5" --force
+done
+run csm text --classes-from "$OUT/train.h5" -o "$OUT/text.h5" --force
+
+step "SAI: every pair of matrices (cosine after min-max normalisation; 1 = aligned)"
+run sai --all-pairs "$OUT/baseline-ncsm.h5" "$OUT/hybrids-ncsm.h5" "$OUT/baseline-ccsm.h5" "$OUT/hybrids-ccsm.h5" \
+    "$OUT/wordnet.h5" "$OUT/groups.h5" "$OUT/text.h5" -o "$OUT/sai-pairs.h5" --force
+
+step "IDM (how far mistakes land from the truth, by WordNet) and WSI (spread of the NCSM)"
+for m in baseline hybrids; do
+  echo "    -- $m"
+  run idm "$OUT/$m-attack.h5" --csm "$OUT/wordnet.h5"
+  run wsi "$OUT/$m-ncsm.h5"
 done
 
-echo "==> the regrouped training set"
-$S info "$OUT/regrouped-train.h5"
-echo "==> demo finished: files in $OUT/"
+step "features of each block (test images) + MiniLM embeddings of the class names -> 2 vs 2 per layer"
+run embed --concepts-from "$OUT/train.h5" -o "$OUT/minilm.h5" --force
+for m in baseline hybrids; do
+  run features "$OUT/$m.safetensors" "$OUT/test.h5" --layers blocks --device cpu -o "$OUT/$m-features.h5" --force
+  run twovtwo "$OUT/$m-features.h5" "$OUT/minilm.h5" --layers all --permutations "$PERMS" -o "$OUT/$m-twovtwo.h5" --force
+done
+
+step "semantic vs spatio-semantic RSM of the last block's feature maps ($RSM_N test images): retrieval"
+run features "$OUT/baseline.safetensors" "$OUT/test.h5" --layers block3 --pool none --limit "$RSM_N" \
+    --predictions "$OUT/baseline-rsm-predictions.h5" --device cpu -o "$OUT/baseline-maps.h5" --force
+run rsm "$OUT/baseline-maps.h5" --semantic --evaluate --predictions "$OUT/baseline-rsm-predictions.h5" \
+    -o "$OUT/rsm-semantic.h5" --force
+run rsm "$OUT/baseline-maps.h5" --evaluate --predictions "$OUT/baseline-rsm-predictions.h5" \
+    -o "$OUT/rsm-spatial.h5" --force
+
+step "figures"
+mkdir -p "$OUT/figures"
+run plot curves "$OUT/baseline-curves.h5" "$OUT/hybrids-curves.h5" -o "$OUT/figures/curves.png" --force
+run plot attack "$OUT/baseline-attack.h5" "$OUT/hybrids-attack.h5" --label baseline --label hybrids \
+    -o "$OUT/figures/attack.png" --force
+run plot csm "$OUT/baseline-ncsm.h5" "$OUT/hybrids-ncsm.h5" "$OUT/wordnet.h5" "$OUT/text.h5" \
+    --label "NCSM baseline" --label "NCSM hybrids" --label WordNet --label "MiniLM text" \
+    -o "$OUT/figures/csm.png" --force
+run plot twovtwo "$OUT/baseline-twovtwo.h5" "$OUT/hybrids-twovtwo.h5" --label baseline --label hybrids \
+    -o "$OUT/figures/twovtwo.png" --force
+run plot rsm "$OUT/rsm-spatial.h5" "$OUT/rsm-semantic.h5" --label "spatio-semantic" --label "semantic" \
+    -o "$OUT/figures/rsm.png" --force
+
+step "REPORT.md"
+"$PY" scripts/demo_report.py "$OUT" --train-per-class "$TRAIN_PC" --test-per-class "$TEST_PC" \
+    --epochs "$EPOCHS" --seconds "$(( $(date +%s) - START ))" $([ "$QUICK" = 1 ] && echo --quick)
+
+echo
+echo "==> demo finished in $(( $(date +%s) - START )) s; read the report:"
+echo "$OUT/REPORT.md"
