@@ -218,18 +218,20 @@ def main() -> None:
         d = attacks[m]
         wn = csm_for(d["classes"], out / "wordnet.h5")
         nc = csm_for(d["classes"], out / f"{m}-ncsm.h5")
-        clean = d["predictions"][0] if eps[0] == 0 else d["predictions"][0]
+        clean = d["predictions"][int(np.argmin(np.abs(eps)))]  # ε = 0: the clean evaluation
         ws = wsi(read_csm(out / f"{m}-ncsm.h5")[0])
         rows.append([m, fmt(idm(d["labels"], clean, wn)), fmt(idm(d["labels"], clean, wn, errors_only=True)),
                      fmt(idm(d["labels"], clean, nc)), fmt(ws["mean"]), fmt(ws["max"]), fmt(ws["min"])])
     w(table(["model", "IDM (WordNet)", "IDM (WordNet), mistakes only", "IDM (own NCSM)",
              "mean WSI", "max WSI", "min WSI"], rows))
     w("")
-    w(f"IDM on the clean predictions of the {n_attack:,} attacked test images: 1 − mean rank of the wrong class "
-      "among the other classes by similarity to the true one (a correct answer counts 0; 1 = every mistake is "
-      "the most similar class). The *mistakes only* column is the fair one to compare between models of "
-      "different accuracy; 0.5 is what random mistakes would give. WSI summarises the NCSM: mean of its "
-      "off-diagonal cosines, and the mean of each class's top (max) / bottom (min) 5 %.")
+    c = len(classes)
+    w(f"IDM on the clean predictions of the {n_attack:,} attacked test images: a mistake scores r / (C − 1), r the "
+      "rank of the predicted class among the other classes by similarity to the true one (a correct answer "
+      "scores 0), and IDM = 1 − the mean score, so higher means mistakes land on classes closer to the truth. "
+      f"The *mistakes only* column is the fair one between models of different accuracy: random mistakes give "
+      f"about {fmt(1 - c / (2 * (c - 1)))}, always the most similar class {fmt(1 - 1 / (c - 1))}. WSI summarises "
+      "the NCSM: the mean of its off-diagonal cosines, and the mean of each class's top (max) / bottom (min) 5 %.")
     w("")
     w(f"WordNet-based IDM per ε: " + "; ".join(
         f"{m}: " + ", ".join(f"{fmt(idm(attacks[m]['labels'], attacks[m]['predictions'][i], csm_for(attacks[m]['classes'], out / 'wordnet.h5')), 2)}"
