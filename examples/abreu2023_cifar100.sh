@@ -38,7 +38,7 @@ DEVICE=${DEVICE:-auto}
 if [ "$DRY" = 1 ]; then
   step "dry run: tiny CIFAR-100 archive and tiny Stable Diffusion in $OUT/tiny"
   mkdir -p "$OUT/tiny"
-  PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PY" "$REPO/examples/_tiny_cifar100.py" "$OUT/tiny" --train 4 --test 4
+  PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PY" "$REPO/examples/_tiny_cifar100.py" "$OUT/tiny" --train 4 --test 2
   tiny_models sd "$OUT/tiny"
   CIFAR_ROOT=$OUT/tiny
   SD_MODEL=$OUT/tiny/tiny-sd
