@@ -148,6 +148,10 @@ def main() -> None:
     w("")
     w("![curves](figures/curves.png)")
     w("")
+    w("*The figure*: colour = run; in the SAI panel the line style names the reference (WordNet or the "
+      "semantic grouping), in the IDM panel the CSM the mistakes are ranked by (the grouping, the network's "
+      "own NCSM, WordNet), in the WSI panel the index.")
+    w("")
     s = curves["baseline"]["sai/wordnet/ncsm"]
     if len(s) >= 3:
         k = max(1, len(s) // 3)
