@@ -7,7 +7,7 @@ S=${SEMTOOL:-$REPO/.venv/bin/semtool}
 PY=${PYTHON:-$REPO/.venv/bin/python}
 STEP=0
 step() { STEP=$((STEP + 1)); echo; echo "==> [$STEP] $*"; }
-run() { echo "    \$ semtool $*"; "$S" "$@"; }
+run() { echo "    \$ semtool $*" >&2; "$S" "$@"; }
 
 # offline_fashion OUT PER_CLASS_TRAIN PER_CLASS_TEST: regrouped Fashion-MNIST subsets
 # OUT/train.h5 and OUT/test.h5 from Debian's dataset-fashion-mnist (or $FASHION_ROOT).

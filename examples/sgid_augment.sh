@@ -12,7 +12,7 @@
 #   (openai/clip-vit-base-patch32) and Stable Diffusion 1.5 weights from your Hugging Face
 #   cache (or folders: BLIP_MODEL, CLIP_MODEL, SD_MODEL). A GPU: captioning 50,000 images
 #   ~1 h, img2img ~3 h on one A100, each training ~1.5 h.
-# Offline mode (--offline, CPU, no weights, about a minute): 8 Fashion-MNIST images per class,
+# Offline mode (--offline, CPU, no weights, about a minute): 4 Fashion-MNIST images per class,
 #   tiny randomly initialised BLIP / CLIP / Stable Diffusion folders (the test suite's
 #   builders), 4 beams + 2 samples, 5 diffusion steps, convnets trained for 2 epochs.
 #   The captions are gibberish and the images noise: it checks the plumbing only.
@@ -37,7 +37,7 @@ DEVICE=${DEVICE:-auto}
 
 if [ "$OFFLINE" = 1 ]; then
   step "offline: Fashion-MNIST subsets and tiny BLIP / CLIP / Stable Diffusion folders"
-  offline_fashion "$OUT" 8 8
+  offline_fashion "$OUT" 4 4
   tiny_models blip clip sd "$OUT"
   BLIP_MODEL=$OUT/tiny-blip CLIP_MODEL=$OUT/tiny-clip SD_MODEL=$OUT/tiny-sd DEVICE=cpu
   CAPTION_ARGS=(--beams 4 --samples 2 --max-new-tokens 8 --dtype fp32)

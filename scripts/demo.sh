@@ -38,8 +38,8 @@ if [ "$QUICK" = 1 ]; then
 else
   # sized for <= 10 minutes on 2 CPU cores (see the timing note in REPORT.md)
   TRAIN_PC=${DEMO_TRAIN_PER_CLASS:-400}; TEST_PC=${DEMO_TEST_PER_CLASS:-100}
-  EPOCHS=${DEMO_EPOCHS:-5}; ATTACK_N=${DEMO_ATTACK_N:-500}; RSM_N=${DEMO_RSM_N:-150}
-  PERMS=1000; ATTACK_STEPS=20
+  EPOCHS=${DEMO_EPOCHS:-5}; ATTACK_N=${DEMO_ATTACK_N:-250}; RSM_N=${DEMO_RSM_N:-150}
+  PERMS=1000; ATTACK_STEPS=10
 fi
 EPS=0,0.25,0.5,1,2
 export SEMTOOL_QUIET_DOWNLOADS=1
@@ -147,7 +147,7 @@ run plot rsm "$OUT/rsm-spatial.h5" "$OUT/rsm-semantic.h5" --label "spatio-semant
 
 step "REPORT.md"
 "$PY" scripts/demo_report.py "$OUT" --train-per-class "$TRAIN_PC" --test-per-class "$TEST_PC" \
-    --epochs "$EPOCHS" --seconds "$(( $(date +%s) - START ))" $([ "$QUICK" = 1 ] && echo --quick)
+    --epochs "$EPOCHS" --attack-steps "$ATTACK_STEPS" --seconds "$(( $(date +%s) - START ))" $([ "$QUICK" = 1 ] && echo --quick)
 
 echo
 echo "==> demo finished in $(( $(date +%s) - START )) s; read the report:"

@@ -75,6 +75,7 @@ def main() -> None:
     ap.add_argument("--test-per-class", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=0)
     ap.add_argument("--seconds", type=int, default=0)
+    ap.add_argument("--attack-steps", type=int, default=20)
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
     out: Path = a.out
@@ -120,7 +121,7 @@ def main() -> None:
       "*baseline* without hybrids; *hybrids* adds, with probability p = 0.5 per training image, a hybrid of "
       "its class with the soft label 50 % base / 50 % target class. Both tracked every epoch against WordNet "
       "and against the grouping (`--track-against`).")
-    w(f"- **Attack** (`attack`): L2 PGD on the first {n_attack:,} test images, ε ∈ "
+    w(f"- **Attack** (`attack`): L2 PGD ({a.attack_steps} steps) on the first {n_attack:,} test images, ε ∈ "
       f"{{{', '.join(f'{e:g}' for e in eps)}}} in [0, 1] pixel units (ε = 0 is the clean evaluation).")
     w("")
 

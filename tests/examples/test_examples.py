@@ -175,11 +175,11 @@ def test_sgid_augment_offline(tmp_path, env):
     bash("examples/sgid_augment.sh", "--offline", "--out", out, env=env)
     cand, score, best_score, guidance = read(out / "captions.h5", "captions", "candidates", "scores",
                                              "best_score", "guidance")
-    assert cand.shape == (80, 6)
+    assert cand.shape == (40, 6)
     assert np.allclose(best_score, score.max(axis=1), atol=1e-6)
     assert np.allclose(guidance, -4 * best_score**2 + 2 * best_score + 1, atol=1e-5)
     base, target, method = read(out / "sgid.h5", "hybrids", "base_labels", "target_labels", "method")
-    assert method == "sgid" and len(base) == 80 and np.all(base == target)
+    assert method == "sgid" and len(base) == 40 and np.all(base == target)
     for run in ("plain", "sgid"):
         acc, = read(out / f"{run}-curves.h5", "curves", "accuracy/eval")
         assert len(acc) == 2 and np.all((acc >= 0) & (acc <= 1))
