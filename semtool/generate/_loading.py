@@ -105,8 +105,12 @@ def model_source(model: str, parts: tuple[str, ...], option: str = "--model") ->
 
 def load(cls: Any, source: str, model: str, *, option: str = "--model", **kwargs: Any) -> Any:
     """``cls.from_pretrained(source, **kwargs)`` with a one-line error for a model not found."""
+    import warnings
+
     try:
-        return cls.from_pretrained(source, **kwargs)
+        with warnings.catch_warnings():  # hub deprecation notices would break the one-line contract
+            warnings.simplefilter("ignore")
+            return cls.from_pretrained(source, **kwargs)
     except Exception as exc:  # noqa: BLE001 - hub/IO errors come in many types
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         if Path(source).is_dir():

@@ -151,6 +151,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, model: str = 
     ims = _items.read_imageset(imageset)
     items = _items.make_items(ims, targets, per_image=per_image, seed=seed, limit=limit)
     _writer.precheck(output, force=force, resume=resume)
+    _loading.model_source(model, _loading.SD_PARTS)
     dev = _loading.resolve_device(device)
     dt = _loading.resolve_dtype(dtype, dev)
     sd = _loading.load_stable_diffusion(model, device=dev, dtype=dt, scheduler=scheduler)

@@ -262,6 +262,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
     best, guidance = read_captions(captions, len(ims.labels), ims.path)
     items = _items.own_class_items(ims, limit=limit)
     _writer.precheck(output, force=force, resume=resume)
+    _loading.model_source(model, _loading.SD_PARTS)
     dev = _loading.resolve_device(device)
     dt = _loading.resolve_dtype(dtype, dev)
     sd = _loading.load_stable_diffusion(model, device=dev, dtype=dt, scheduler=scheduler)

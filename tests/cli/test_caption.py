@@ -7,6 +7,7 @@ import numpy as np
 
 from tests.conftest import assert_user_error
 from tests.generate.conftest import write_imageset
+from tests.generate.conftest import blip_folder, clip_folder, grouped_imageset, sd_folder  # noqa: F401  (session fixtures: tiny models)
 
 
 def test_caption_then_sgid(cli, grouped_imageset, sd_folder, blip_folder, clip_folder, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import assert_user_error
 from tests.generate.conftest import write_imageset
+from tests.generate.conftest import grouped_imageset, sd_folder  # noqa: F401  (session fixtures: tiny models)
 
 
 @pytest.fixture
