@@ -77,7 +77,10 @@ def files(tmp_path_factory):
                                                visual_group_names=["v0", "v1", "v2"]),
                    command="test", parameters={})
     with store.create(d / "csm.h5", "csm", parameters={}) as f:
-        f["matrix"] = np.eye(10)
+        m = rng.random((10, 10))
+        m = (m + m.T) / 2
+        np.fill_diagonal(m, 1.0)
+        f["matrix"] = m
         store.write_strings(f, "classes", CLASSES)
         f.attrs["source"], f.attrs["measure"] = "groups", "block"
     return d
