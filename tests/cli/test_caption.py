@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import h5py
 import numpy as np
+import pytest
 
 from tests.conftest import assert_user_error
 from tests.generate.conftest import write_imageset
 from tests.generate.conftest import blip_folder, clip_folder, grouped_imageset, sd_folder  # noqa: F401  (session fixtures: tiny models)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # 2 shared cores: no thread hand-offs
 
 
 def test_caption_then_sgid(cli, grouped_imageset, sd_folder, blip_folder, clip_folder, tmp_path):

@@ -27,6 +27,11 @@ def lonely(tmp_path):
                           [0, 1, 2, 0, 1, 2], ["a", "b", "c"], [0, 0, 1], ["pair", "solo"])
 
 
+@pytest.fixture(autouse=True)
+def _one_thread(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # 2 shared cores: no thread hand-offs
+
+
 def test_mixup_end_to_end_and_info(cli, grouped_imageset, tmp_path):
     out = tmp_path / "mixup.h5"
     proc = cli("mix", grouped_imageset, "-o", out, "--method", "mixup", "--factor", "0.25", "--seed", "4")

@@ -35,16 +35,10 @@ def _assert_same(a, b):
 
 @pytest.fixture(scope="module")
 def uninterrupted(grouped_imageset, sd_folder, tmp_path_factory):
-    import torch
-
+    # one torch thread here (conftest) as in the subprocesses (OMP_NUM_THREADS=1)
     out = tmp_path_factory.mktemp("ref") / "ref.h5"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the subprocesses (OMP_NUM_THREADS=1, torchrun's default too)
-    try:
-        magicmix.mix(grouped_imageset, out, model=str(sd_folder), size=16, steps=20, targets="all",
-                     device="cpu", dtype="fp32", seed=11, batch_size=2)
-    finally:
-        torch.set_num_threads(threads)
+    magicmix.mix(grouped_imageset, out, model=str(sd_folder), size=16, steps=20, targets="all",
+                 device="cpu", dtype="fp32", seed=11, batch_size=2)
     return _datasets(out)
 
 
