@@ -193,7 +193,11 @@ def _block_values(zt, zst, norms: np.ndarray, block: tuple[int, int, int, int], 
     matcher = get_matcher(spec)
 
     def products(src, lo: int, hi: int) -> np.ndarray:
-        m = torch.einsum("isd,jtd->ijst", src[a:b, lo:hi], src[c:d, lo:hi])
+        # One GEMM (rows of block a:b) × (rows of block c:d), then the pairs' S×S tiles.
+        left = src[a:b, lo:hi].reshape(-1, src.shape[2])
+        right = src[c:d, lo:hi].reshape(-1, src.shape[2])
+        s = min(hi, src.shape[1]) - lo
+        m = (left @ right.T).view(b - a, s, d - c, s).permute(0, 2, 1, 3)
         return m[ti, tj].cpu().numpy()
 
     if matcher.block is None:
