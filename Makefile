@@ -22,7 +22,8 @@ setup: system-packages $(STAMP)
 
 $(STAMP): pyproject.toml
 	@echo "==> virtual environment $(VENV) (created if missing)"
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "!! could not create $(VENV); on Debian: apt-get install python3-venv" >&2; exit 1; }
 	@echo "==> installing semtool with its test extras (torch, diffusers, transformers: the first time takes a while)"
 	@$(PY) -m pip install --quiet --upgrade pip
 	@$(PY) -m pip install --quiet -e '.[test]'

@@ -61,37 +61,50 @@ def describe(path: str) -> dict[str, Any]:
     return out
 
 
+def _lines(d: dict[str, Any]) -> tuple[list[str], list[tuple[str, str, str]], list[str]]:
+    """The summary as plain lines: (before the dataset table, the table's rows, after it)."""
+    before = [f"{d['file']}: {d['kind']} (schema {d['schema']}), {d['creator']}, {d['created_at']}"]
+    before += [f"  {k}: {v}" for k, v in d["attributes"].items()]
+    rows = [(name, "×".join(map(str, meta["shape"])) or "scalar", meta["dtype"]) for name, meta in d["datasets"].items()]
+    after = []
+    for key in ("classes", "concepts", "layers"):
+        if key in d:
+            after.append(f"  {key} ({len(d[key])}): {_abbrev(d[key])}")
+    for key, title in (("groups", "semantic groups"), ("visual_groups", "visual groups")):
+        if key in d:
+            after.append(f"  {title}:")
+            after += [f"    {g}: {', '.join(members)}" for g, members in d[key].items()]
+    if d["provenance"]:
+        after.append("  provenance:")
+        for i, s in enumerate(d["provenance"], 1):
+            argv = " ".join(s["argv"]) if s["argv"] else s["command"]
+            after.append(f"    {i}. {s['created_at']}  {argv}")
+    return before, rows, after
+
+
 def _show(d: dict[str, Any]) -> None:
+    before, rows, after = _lines(d)
+    header = ("dataset", "shape", "dtype")
+    if not stdout_is_terminal():  # piped: plain text, and no rich import (start-up time)
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+        table = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+        print("\n".join(before + table + after))
+        return
     from rich.console import Console
     from rich.table import Table
 
-    con = Console(force_terminal=stdout_is_terminal(), no_color=not stdout_is_terminal(), width=100 if not stdout_is_terminal() else None)
-    con.print(f"[bold]{d['file']}[/bold]: {d['kind']} (schema {d['schema']}), {d['creator']}, {d['created_at']}")
-    for k, v in d["attributes"].items():
-        con.print(f"  {k}: {v}")
+    con = Console()
+    con.print(f"[bold]{before[0]}[/bold]", highlight=False)
+    for line in before[1:]:
+        con.print(line, markup=False, highlight=False)
     t = Table(box=None, pad_edge=False, show_header=True)
-    t.add_column("dataset")
-    t.add_column("shape")
-    t.add_column("dtype")
-    for name, meta in d["datasets"].items():
-        t.add_row(name, "×".join(map(str, meta["shape"])) or "scalar", meta["dtype"])
+    for c in header:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*r)
     con.print(t)
-    if "classes" in d:
-        con.print(f"  classes ({len(d['classes'])}): {_abbrev(d['classes'])}")
-    if "concepts" in d:
-        con.print(f"  concepts ({len(d['concepts'])}): {_abbrev(d['concepts'])}")
-    if "layers" in d:
-        con.print(f"  layers ({len(d['layers'])}): {_abbrev(d['layers'])}")
-    for key, title in (("groups", "semantic groups"), ("visual_groups", "visual groups")):
-        if key in d:
-            con.print(f"  {title}:")
-            for g, members in d[key].items():
-                con.print(f"    {g}: {', '.join(members)}")
-    if d["provenance"]:
-        con.print("  provenance:")
-        for i, s in enumerate(d["provenance"], 1):
-            argv = " ".join(s["argv"]) if s["argv"] else s["command"]
-            con.print(f"    {i}. {s['created_at']}  {argv}", markup=False, highlight=False)
+    for line in after:
+        con.print(line, markup=False, highlight=False)
 
 
 @guarded

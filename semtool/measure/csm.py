@@ -1,7 +1,9 @@
 """Class Similarity Matrices (Filus et al., Deep Similarity Inspector).
 
 Every function returns a (C, C) float64 array whose rows and columns follow the class
-indices of its input.
+indices of its input. The WordNet CSM lives in :mod:`semtool.semantics.wordnet_csm`
+(it needs the WordNet graph); text-embedding CSMs are :func:`cosine_matrix` of
+:func:`semtool.semantics.text.embed_texts`.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def ccsm(labels: np.ndarray, predictions: np.ndarray, n_classes: int, *, symmetr
     predictions = np.asarray(predictions, dtype=np.int64).reshape(-1)
     if labels.shape != predictions.shape:
         raise UserError(f"{labels.size} labels but {predictions.size} predictions")
+    _check_indices(labels, n_classes, "label")
+    _check_indices(predictions, n_classes, "prediction")
     conf = np.bincount(labels * n_classes + predictions, minlength=n_classes * n_classes)
     conf = conf.reshape(n_classes, n_classes).astype(np.float64)
     rows = conf.sum(axis=1, keepdims=True)
@@ -59,25 +63,45 @@ def ccsm(labels: np.ndarray, predictions: np.ndarray, n_classes: int, *, symmetr
     return m
 
 
+def _check_indices(idx: np.ndarray, n_classes: int, what: str) -> None:
+    if idx.size and (idx.min() < 0 or idx.max() >= n_classes):
+        raise UserError(f"a {what} index lies outside the {n_classes} classes")
+
+
+POOLS = ("mean", "max", "flatten")
+
+
+def pool_features(features: np.ndarray, pool: str = "mean") -> np.ndarray:
+    """(N, D) or (N, C, *spatial) -> (N, D'): spatial maps averaged (``mean``), maxed or flattened."""
+    f = np.asarray(features)
+    if pool not in POOLS:
+        raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+    if f.ndim <= 2:
+        return f.reshape(f.shape[0], -1)
+    axes = tuple(range(2, f.ndim))
+    if pool == "mean":
+        return f.mean(axis=axes, dtype=np.float64)
+    if pool == "max":
+        return f.max(axis=axes)
+    return f.reshape(f.shape[0], -1)
+
+
 def class_means(features: np.ndarray, labels: np.ndarray, n_classes: int, *, pool: str = "mean") -> np.ndarray:
-    """Per-class mean feature vectors (C, D); spatial maps (N, C, H, W) are pooled first."""
-    f = np.asarray(features, dtype=np.float64)
-    if f.ndim > 2:
-        axes = tuple(range(2, f.ndim))
-        if pool == "mean":
-            f = f.mean(axis=axes)
-        elif pool == "max":
-            f = f.max(axis=axes)
-        elif pool == "flatten":
-            f = f.reshape(f.shape[0], -1)
-        else:
-            raise UserError(f"--pool: expected mean, max or flatten, got '{pool}'")
-    labels = np.asarray(labels, dtype=np.int64)
-    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    """Per-class mean feature vectors (C, D) of features (N, D) or maps (N, C, H, W), pooled first.
+
+    mean_c = (1 / N_c) Σ_{n: y_n = c} f_n; a class without samples is an error.
+    """
+    f = pool_features(features, pool).astype(np.float64, copy=False)
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if labels.size != f.shape[0]:
+        raise UserError(f"{labels.size} labels but {f.shape[0]} feature rows")
+    _check_indices(labels, n_classes, "label")
+    counts = np.bincount(labels, minlength=n_classes)
     if np.any(counts == 0):
         raise UserError(f"class {int(np.flatnonzero(counts == 0)[0])} has no samples: its mean is undefined")
-    sums = np.zeros((n_classes, f.shape[1]))
-    np.add.at(sums, labels, f)
+    order = np.argsort(labels, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    sums = np.add.reduceat(f[order], starts, axis=0)
     return sums / counts[:, None]
 
 
@@ -94,4 +118,22 @@ def groups_csm(groups: np.ndarray) -> np.ndarray:
     g = np.asarray(groups, dtype=np.int64)
     m = ((g[:, None] == g[None, :]) & (g[:, None] >= 0)).astype(np.float64)
     np.fill_diagonal(m, 1.0)
+    return m
+
+
+def check_csm(m: np.ndarray, name: str = "matrix") -> np.ndarray:
+    """A CSM (C, C) or stack (E, C, C) as float64, or a UserError naming ``name``.
+
+    Square, at least 2×2 (a 1×1 matrix has nothing off its diagonal), finite.
+    """
+    m = np.asarray(m, dtype=np.float64)
+    if m.ndim not in (2, 3) or m.shape[-1] != m.shape[-2]:
+        raise UserError(f"{name}: expected a square (C, C) matrix or an (E, C, C) stack, got shape {m.shape}")
+    if m.shape[-1] < 2:
+        raise UserError(f"{name}: a {m.shape[-1]}×{m.shape[-1]} matrix has no off-diagonal similarities")
+    if m.ndim == 3 and m.shape[0] == 0:
+        raise UserError(f"{name}: an empty stack of matrices")
+    if not np.all(np.isfinite(m)):
+        bad = np.argwhere(~np.isfinite(m))[0]
+        raise UserError(f"{name}: NaN or inf at {tuple(int(i) for i in bad)}")
     return m

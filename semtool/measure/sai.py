@@ -11,7 +11,7 @@ normalise each globally to [0, 1], then compare them with one measure:
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -30,14 +30,17 @@ def drop_diagonal(m: np.ndarray) -> np.ndarray:
     return m[..., mask].reshape(*m.shape[:-2], c, c - 1)
 
 
-def minmax(x: np.ndarray) -> np.ndarray:
-    """Global min–max normalisation to [0, 1]; a constant matrix is an error."""
+def minmax(x: np.ndarray, *, name: str = "the matrix") -> np.ndarray:
+    """Global min–max normalisation to [0, 1]: (x − min x) / (max x − min x).
+
+    A constant matrix has no range: an error naming ``name``.
+    """
     x = np.asarray(x, dtype=np.float64)
     if not np.all(np.isfinite(x)):
-        raise UserError("the matrix holds NaN or inf values")
+        raise UserError(f"{name}: holds NaN or inf values")
     lo, hi = x.min(), x.max()
     if hi == lo:
-        raise UserError(f"the matrix is constant off the diagonal ({lo:g}): min–max normalisation is undefined")
+        raise UserError(f"{name}: constant off the diagonal ({lo:g}), so min–max normalisation is undefined")
     return (x - lo) / (hi - lo)
 
 
@@ -74,9 +77,9 @@ def ssim(a: np.ndarray, b: np.ndarray, *, win_size: int = 7, k1: float = 0.01, k
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    # <a, b> / sqrt(<a, a> <b, b>): exactly 1 for identical inputs (sqrt(fl(x²)) == x)
     a, b = a.reshape(-1), b.reshape(-1)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    return float(a @ b / (na * nb))
+    return float((a @ b) / np.sqrt((a @ a) * (b @ b)))
 
 
 SAI_MEASURES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
@@ -87,23 +90,79 @@ SAI_MEASURES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-def sai(a: np.ndarray, b: np.ndarray, measure: str = "cosine") -> float | np.ndarray:
-    """Similarity Alignment Index of two CSMs (C, C); stacks (E, C, C) give (E,) values.
+def sai(a: np.ndarray, b: np.ndarray, measure: str = "cosine", *,
+        names: tuple[str, str] = ("A", "B")) -> float | np.ndarray:
+    """Similarity Alignment Index of two CSMs (Filus et al.).
 
-    A stack against one matrix compares every epoch with that matrix; two stacks must
-    have the same length.
+    SAI(A, B) = m(N(A'), N(B')), A' the (C, C−1) matrix without its diagonal, N the global
+    min–max normalisation and m one of :data:`SAI_MEASURES`.
+
+    Parameters
+    ----------
+    a, b : (C, C) or (E, C, C) arrays, rows/columns in the same class order.
+        A stack against one matrix compares every epoch with it; two stacks must have
+        the same length E.
+    measure : "cosine" | "ssim" | "mse" | "mae"
+    names : how errors name the two inputs (file names from the CLI).
+
+    Returns
+    -------
+    float, or (E,) float64 for stacks.
     """
     if measure not in SAI_MEASURES:
         raise UserError(f"--measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'")
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape[-2:] != b.shape[-2:]:
-        raise UserError(f"matrices of different sizes: {a.shape[-2:]} and {b.shape[-2:]}")
+        raise UserError(f"{names[1]}: a {b.shape[-1]}-class matrix against {names[0]}'s {a.shape[-1]} classes")
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0]:
-        raise UserError(f"a stack of {a.shape[0]} matrices against a stack of {b.shape[0]}")
+        raise UserError(f"{names[1]}: a stack of {b.shape[0]} matrices against {names[0]}'s stack of {a.shape[0]}")
     fn = SAI_MEASURES[measure]
-    if a.ndim == 2 and b.ndim == 2:
-        return fn(minmax(drop_diagonal(a)), minmax(drop_diagonal(b)))
-    aa = a if a.ndim == 3 else np.broadcast_to(a, (b.shape[0],) + a.shape)
-    bb = b if b.ndim == 3 else np.broadcast_to(b, (a.shape[0],) + b.shape)
-    return np.array([fn(minmax(drop_diagonal(x)), minmax(drop_diagonal(y))) for x, y in zip(aa, bb)])
+    na, nb = normalised(a, name=names[0]), normalised(b, name=names[1])
+    if na.ndim == 2 and nb.ndim == 2:
+        return fn(na, nb)
+    aa = na if na.ndim == 3 else np.broadcast_to(na, (nb.shape[0],) + na.shape)
+    bb = nb if nb.ndim == 3 else np.broadcast_to(nb, (na.shape[0],) + nb.shape)
+    return np.array([fn(x, y) for x, y in zip(aa, bb)])
+
+
+def normalised(m: np.ndarray, *, name: str = "the matrix") -> np.ndarray:
+    """(C, C) -> (C, C−1) without the diagonal, min–max normalised; stacks per matrix.
+
+    What SAI compares; ``sai --all-pairs`` computes it once per file.
+    """
+    off = drop_diagonal(m)
+    if off.ndim == 2:
+        return minmax(off, name=name)
+    return np.stack([minmax(x, name=f"{name} (matrix {e})") for e, x in enumerate(off)])
+
+
+def sai_normalised(na: np.ndarray, nb: np.ndarray, measure: str = "cosine") -> float:
+    """SAI of two already :func:`normalised` (C, C−1) matrices."""
+    return SAI_MEASURES[measure](na, nb)
+
+
+def pairwise_sai(normed: Sequence[np.ndarray], measure: str = "cosine") -> np.ndarray:
+    """SAI of every pair of :func:`normalised` (C, C−1) matrices -> (F, F) float64.
+
+    Cosine, MSE and MAE on all pairs at once (one matrix product for cosine); SSIM per pair.
+    """
+    if measure not in SAI_MEASURES:
+        raise UserError(f"--measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'")
+    x = np.stack([np.asarray(m, dtype=np.float64).reshape(-1) for m in normed])
+    f = x.shape[0]
+    if measure == "cosine":
+        g = x @ x.T
+        d = np.diag(g).copy()
+        return g / np.sqrt(d[:, None] * d[None, :])
+    out = np.empty((f, f))
+    if measure in ("mse", "mae"):
+        power = 2 if measure == "mse" else 1
+        for i in range(f):
+            d = np.abs(x[i:] - x[i]) ** power
+            out[i, i:] = out[i:, i] = d.mean(axis=1)
+        return out
+    for i in range(f):
+        for j in range(i, f):
+            out[i, j] = out[j, i] = SAI_MEASURES[measure](normed[i], normed[j])
+    return out

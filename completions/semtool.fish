@@ -1,0 +1,1 @@
+complete --command semtool --no-files --arguments "(env _SEMTOOL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) semtool)" --condition "env _SEMTOOL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) semtool"

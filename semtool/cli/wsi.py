@@ -1,0 +1,47 @@
+"""``semtool wsi CSM``: Weight Similarity Indices of a network CSM (Filus et al.)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from semtool.cli._common import JsonOpt, guarded, print_table
+
+
+@guarded
+def wsi(
+    csm: Annotated[Path, typer.Argument(help="A csm file (a raw-cosine NCSM, or a stack of them; '-' for stdin).",
+                                        show_default=False)],
+    quantile: Annotated[float, typer.Option("--quantile", help="Max WSI averages each class's similarities at or "
+                                            "above this quantile; Min WSI at or below 1 − quantile. In (0, 1).")] = 0.95,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mean / Max / Min Weight Similarity Index of a class similarity matrix (Filus et al.).
+
+    Mean WSI = mean of the upper triangle; Max WSI = mean over classes of the mean of the
+    class's off-diagonal similarities at or above its own QUANTILE quantile; Min WSI
+    likewise at or below its 1 − QUANTILE quantile. A stack gives one row per epoch.
+    """
+    from semtool.cli._csmio import read_csm
+    from semtool.errors import UserError
+    from semtool.measure.wsi import wsi as wsi_fn
+
+    if not 0.0 < quantile < 1.0:
+        raise UserError(f"--quantile: must lie in (0, 1), got {quantile:g}")
+    c = read_csm(csm)
+    if not c.is_stack:
+        v = wsi_fn(c.matrix, quantile=quantile)
+        print_table([(v["mean"], v["max"], v["min"])], ("mean", "max", "min"), title=f"WSI {c.path}",
+                    as_json=as_json, json_obj={"file": c.path, "quantile": quantile, **v})
+        return
+    vals = [wsi_fn(m, quantile=quantile) for m in c.matrix]
+    rows = [(float(e), v["mean"], v["max"], v["min"]) for e, v in zip(c.epochs, vals)]
+    print_table(rows, ("epoch", "mean", "max", "min"), title=f"WSI {c.path}", as_json=as_json,
+                json_obj={"file": c.path, "quantile": quantile, "epochs": c.epochs,
+                          **{k: [v[k] for v in vals] for k in ("mean", "max", "min")}})
+
+
+def register(app: typer.Typer) -> None:
+    app.command("wsi")(wsi)

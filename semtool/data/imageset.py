@@ -1,0 +1,169 @@
+"""The in-memory image set every data source produces, and its ``imageset`` file.
+
+An :class:`ImageSet` is what ``semtool dataset …`` writes and ``semtool regroup`` reads
+and rewrites: ``images`` (N, H, W, C) uint8, ``labels`` (N,) int64 indexing ``classes``
+(C,), and optional per-class ``synsets``, semantic ``groups`` / ``group_names`` and
+``visual_groups`` / ``visual_group_names``, and per-sample ``coarse_labels`` indexing
+``coarse_classes`` (CIFAR-100's 20 superclasses). The file layout is the ``imageset`` kind
+of :mod:`semtool.store._kinds`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Sequence
+
+import numpy as np
+
+from semtool.errors import UserError
+
+# Images are written in chunks of this many (and compressed per chunk): big enough for
+# gzip to work well, small enough that reading a few images stays cheap.
+CHUNK_IMAGES = 256
+_BATCH = 4096
+
+
+@dataclasses.dataclass
+class ImageSet:
+    images: np.ndarray | None               # (N, H, W, C) uint8; None: metadata only
+    labels: np.ndarray                      # (N,) int64
+    classes: list[str]                      # (C,)
+    synsets: list[str] | None = None        # (C,)
+    groups: np.ndarray | None = None        # (C,) int64, -1: no group
+    group_names: list[str] | None = None    # (G,)
+    visual_groups: np.ndarray | None = None  # (C,) int64
+    visual_group_names: list[str] | None = None  # (V,)
+    coarse_labels: np.ndarray | None = None  # (N,) int64
+    coarse_classes: list[str] | None = None  # (K,)
+    source: str = ""
+    split: str = ""
+
+    def __post_init__(self) -> None:
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        if self.coarse_labels is not None:
+            self.coarse_labels = np.asarray(self.coarse_labels, dtype=np.int64)
+        if self.images is None:
+            return
+        if self.images.ndim == 3:
+            self.images = self.images[..., None]
+        if self.images.dtype != np.uint8 or self.images.ndim != 4:
+            raise ValueError(f"images must be uint8 (N, H, W, C), got {self.images.dtype} {self.images.shape}")
+        if len(self.images) != len(self.labels):
+            raise ValueError("images and labels differ in length")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def counts(self) -> np.ndarray:
+        """Images per class, (C,)."""
+        return np.bincount(self.labels, minlength=len(self.classes))
+
+    def subset(self, index: np.ndarray) -> "ImageSet":
+        """The same classes and groups, only the samples at ``index``."""
+        return dataclasses.replace(
+            self, images=None if self.images is None else self.images[index], labels=self.labels[index],
+            coarse_labels=None if self.coarse_labels is None else self.coarse_labels[index])
+
+
+def limit_per_class(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Indices of at most ``n`` samples per class, drawn without replacement; sorted.
+
+    Stratified and deterministic: class c's draw uses ``default_rng([seed, c])``, so it does
+    not depend on the other classes present. A class with fewer than ``n`` keeps them all.
+    """
+    if n < 1:
+        raise UserError(f"--limit-per-class: expected a number of images ≥ 1, got {n}")
+    labels = np.asarray(labels)
+    keep = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        if len(idx) > n:
+            idx = np.sort(np.random.default_rng([seed, int(c)]).choice(idx, size=n, replace=False))
+        keep.append(idx)
+    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
+
+
+def _strings(f, name: str) -> list[str] | None:
+    from semtool import store
+
+    return store.read_strings(f[name]) if name in f else None
+
+
+def read_imageset(path: str | os.PathLike, *, images: bool = True, keep: np.ndarray | None = None) -> ImageSet:
+    """Read an ``imageset`` file.
+
+    ``images=False`` leaves ``images`` None (metadata and labels only); ``keep`` (N,) bool
+    reads only those samples, batch by batch, without holding the whole stack in memory.
+    """
+    from semtool import store
+    from semtool.report.progress import progress
+
+    with store.open_file(path, "imageset") as f:
+        labels = f["labels"][...]
+        mask = np.ones(len(labels), bool) if keep is None else np.asarray(keep, bool)
+        if len(mask) != len(labels):
+            raise ValueError("keep must have one entry per sample")
+        imgs = None
+        if images:
+            ds = f["images"]
+            imgs = np.empty((int(mask.sum()), *ds.shape[1:]), np.uint8)
+            at = 0
+            with progress(len(ds), f"reading {store.display_name(path)}", unit="images") as bar:
+                for i in range(0, len(ds), _BATCH):
+                    m = mask[i:i + _BATCH]
+                    if m.any():
+                        block = ds[i:i + _BATCH]
+                        imgs[at:at + int(m.sum())] = block[m]
+                        at += int(m.sum())
+                    bar.advance(len(m))
+        out = ImageSet(
+            images=imgs, labels=labels[mask], classes=store.read_strings(f["classes"]),
+            synsets=_strings(f, "synsets"),
+            groups=f["groups"][...] if "groups" in f else None, group_names=_strings(f, "group_names"),
+            visual_groups=f["visual_groups"][...] if "visual_groups" in f else None,
+            visual_group_names=_strings(f, "visual_group_names"),
+            coarse_labels=f["coarse_labels"][...][mask] if "coarse_labels" in f else None,
+            coarse_classes=_strings(f, "coarse_classes"),
+            source=str(f.attrs.get("source", "")), split=str(f.attrs.get("split", "")),
+        )
+    return out
+
+
+def write_imageset(path: str | os.PathLike, data: ImageSet, *, force: bool = False, command: str,
+                   parameters: dict[str, Any], inputs: Sequence[str | os.PathLike] = ()) -> None:
+    """Write ``data`` as an ``imageset`` file (atomically, with provenance), images chunked+gzip."""
+    from semtool import store
+    from semtool.report.progress import progress
+
+    n, h, w, c = data.images.shape
+    with store.create(path, "imageset", force=force, command=command, parameters=parameters, inputs=inputs) as f:
+        f.attrs["source"] = data.source
+        f.attrs["split"] = data.split
+        ds = f.create_dataset("images", shape=(n, h, w, c), dtype=np.uint8,
+                              chunks=(max(1, min(n, CHUNK_IMAGES)), h, w, c), compression="gzip",
+                              compression_opts=4)
+        with progress(n, f"writing {store.display_name(path)}", unit="images") as bar:
+            for i in range(0, n, _BATCH):
+                ds[i:i + _BATCH] = data.images[i:i + _BATCH]
+                bar.advance(min(_BATCH, n - i))
+        f.create_dataset("labels", data=data.labels.astype(np.int64))
+        store.write_strings(f, "classes", data.classes)
+        if data.synsets is not None:
+            store.write_strings(f, "synsets", data.synsets)
+        for key in ("groups", "visual_groups"):
+            arr = getattr(data, key)
+            if arr is not None:
+                f.create_dataset(key, data=np.asarray(arr, dtype=np.int64))
+                store.write_strings(f, f"{key[:-1]}_names", getattr(data, f"{key[:-1]}_names") or [])
+        if data.coarse_labels is not None:
+            f.create_dataset("coarse_labels", data=data.coarse_labels.astype(np.int64))
+            store.write_strings(f, "coarse_classes", data.coarse_classes or [])
+
+
+def summary(data: ImageSet) -> str:
+    """'60000 images of 28×28×1, 10 classes (6000 each)' — for the 'wrote' line."""
+    counts = data.counts()
+    each = f"{counts[0]} each" if len(counts) and (counts == counts[0]).all() else f"{counts.min()}–{counts.max()} per class"
+    _, h, w, c = data.images.shape
+    return f"{len(data)} images of {h}×{w}×{c}, {len(data.classes)} classes ({each})"
