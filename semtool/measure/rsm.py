@@ -44,8 +44,9 @@ KERNELS = {
     "rbf": "exp(−‖Z_i − Z_j‖² / 2σ²), σ by the median heuristic",
 }
 
-# Bytes of S×S float64 inner-product matrices held at once (one block of pairs).
-PAIR_BLOCK_BYTES = 128 * 1024**2
+# Bytes of S×S float64 inner-product tiles per block of pairs: small blocks waste little on
+# the lower triangle of diagonal blocks and stay in cache (measured: 16×16 blocks at S = 49).
+PAIR_BLOCK_BYTES = 8 * 1024**2
 
 
 def as_sets(x: np.ndarray) -> np.ndarray:
@@ -182,7 +183,7 @@ def _block_values(zt, zst, norms: np.ndarray, block: tuple[int, int, int, int], 
     """
     import torch
 
-    from semtool.measure.matching import optimal
+    from semtool.measure.matching import optimal_values
 
     a, b, c, d = block
     li, lj = _pairs_in_block(a, b, c, d)
@@ -198,15 +199,17 @@ def _block_values(zt, zst, norms: np.ndarray, block: tuple[int, int, int, int], 
         right = src[c:d, lo:hi].reshape(-1, src.shape[2])
         s = min(hi, src.shape[1]) - lo
         m = (left @ right.T).view(b - a, s, d - c, s).permute(0, 2, 1, 3)
-        return m[ti, tj].cpu().numpy()
+        return np.ascontiguousarray(m[ti, tj].cpu().numpy(), dtype=np.float64)
 
+    if matcher.exact:
+        return optimal_values(products(zt, 0, zt.shape[1]))
     if matcher.block is None:
         m = products(zt, 0, zt.shape[1])
         return matched_values(m, matcher(m, norms[a + li], norms[c + lj]))
     total = np.zeros(li.size)
     for lo in range(0, zt.shape[1], matcher.block):
         m = products(zst, lo, lo + matcher.block)
-        total += m[:, 0, 0] if m.shape[1] == 1 else matched_values(m, optimal(m))
+        total += m[:, 0, 0] if m.shape[1] == 1 else optimal_values(m)
     return total
 
 
