@@ -105,7 +105,8 @@ def rsm(
     predictions: Annotated[Optional[Path], typer.Option(
         "--predictions", help="Clean predictions of the same samples (logits), e.g. `features --predictions`.")] = None,
     workers: Annotated[int, typer.Option(
-        "--workers", help="Processes for the pairwise matching (each computes and matches its own blocks).",
+        "--workers", help="CPU processes for the pairwise matching (each computes and matches its own blocks "
+        "of pairs); 1 computes the products on --device.",
         min=1)] = 1,
     quality_pairs: Annotated[int, typer.Option(
         "--quality-pairs", help="Pairs sampled to measure an approximate matcher against the optimum.", min=0)] = 200,
@@ -141,6 +142,11 @@ def rsm(
         if len(names) != 1:
             raise UserError(f"--layer: choose one of the layers ({', '.join(names)})")
         layer = names[0]
+    select_layers(str(features), layer)
+    if semantic and spec == "optimal":  # before reading the data: only its shape is needed
+        with store.open_file(features, "features") as f:
+            shape = f["layers"][layer].shape
+        check_optimal_size(int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1))
     x, labels, classes = read_layer(str(features), layer)
     n = len(x)
     probs = read_probabilities(str(predictions), n) if predictions is not None else None
@@ -148,9 +154,6 @@ def rsm(
     if samples is not None and samples < n:
         index = np.sort(np.random.default_rng(seed).choice(n, size=samples, replace=False))
         x, labels = x[index], labels[index]
-    if semantic and spec == "optimal":
-        s = int(np.prod(x.shape[2:])) if x.ndim == 4 else (x.shape[1] if x.ndim == 3 else 1)
-        check_optimal_size(s)
 
     info: dict[str, Any] = {}
     if semantic:

@@ -316,6 +316,8 @@ def semantic_rsm(x: np.ndarray, *, kernel: str = "cosine", matcher: str = "optim
     z = as_sets(x)
     if workers < 1:
         raise UserError(f"--workers: expected at least 1, got {workers}")
+    if workers > 1 and device not in ("cpu", "auto"):
+        raise UserError(f"--workers {workers} runs the matching in CPU processes; use --workers 1 with --device {device}")
     workers = min(workers, os.cpu_count() or 1)
     p = matched_inner_products(z, spec, device=device, workers=workers, on_progress=on_progress)
     sq = np.diag(p).copy()
