@@ -123,8 +123,11 @@ def twovtwo(
     is used as the matrix). For every pair (a, b) the test passes iff r(W_a, I_a) +
     r(W_b, I_b) > r(W_a, I_b) + r(W_b, I_a) over the other k − 2 concepts (ties and NaN
     fail). Prints accuracy (chance 0.5), tests and the permutation p-value,
-    p = (1 + #null ≥ score) / (1 + N). Features with several images per concept are
-    split into groups of one image per concept and the result averaged over groups.
+    p = (1 + #null ≥ score) / (1 + N). Features (layer outputs flattened per image) with
+    several images per concept are split into groups of one image per concept and the
+    result averaged over groups. --one-vs-two adds the 1 vs 2 test: each misclassified
+    image, correlated with the mean features of correctly classified images per concept,
+    must correlate more with its true concept's word-space row than with the predicted one's.
     """
     from semtool import store
     from semtool.cli._csmio import pick_epsilon, read_predictions
