@@ -109,7 +109,8 @@ def rsm(
         "of pairs); 1 computes the products on --device.",
         min=1)] = 1,
     quality_pairs: Annotated[int, typer.Option(
-        "--quality-pairs", help="Pairs sampled to measure an approximate matcher against the optimum.", min=0)] = 200,
+        "--quality-pairs", help="Pairs sampled to measure an approximate matcher against the optimum "
+        "(each costs one exact assignment; 0 skips it).", min=0)] = 200,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     force: ForceOpt = False,

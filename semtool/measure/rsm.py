@@ -247,7 +247,8 @@ def matched_inner_products(x: np.ndarray, matcher: str = "optimal", *, device: s
     if spec == "optimal":
         check_optimal_size(s)
     norms = np.linalg.norm(z, axis=2)
-    zs = np.ascontiguousarray(z[np.arange(n)[:, None], norm_order(norms)])
+    # batch-optimal works on each set sorted by vector norm; the others need no copy.
+    zs = np.ascontiguousarray(z[np.arange(n)[:, None], norm_order(norms)]) if get_matcher(spec).block else z
     p = np.zeros((n, n))
     p[np.arange(n), np.arange(n)] = (z * z).sum(axis=(1, 2))
 
@@ -294,8 +295,11 @@ def matcher_quality(z: np.ndarray, inner: np.ndarray, *, pairs: int = 200, seed:
     pick = rng.choice(iu.size, size=min(pairs, iu.size), replace=False)
     pick.sort()
     i, j = iu[pick], ju[pick]
-    m = np.matmul(z[i], z[j].transpose(0, 2, 1))
-    best = matched_values(m, optimal(m))
+    best = np.empty(i.size)
+    step = max(1, PAIR_BLOCK_BYTES // (8 * s * s))  # bounded memory for large S
+    for q in range(0, i.size, step):
+        m = np.matmul(z[i[q:q + step]], z[j[q:q + step]].transpose(0, 2, 1))
+        best[q:q + step] = matched_values(m, optimal(m))
     frac = np.divide(inner[i, j], best, out=np.full(best.shape, np.nan), where=best > 0)
     return np.stack([i, j], axis=1).astype(np.int64), frac
 
