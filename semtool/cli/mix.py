@@ -68,10 +68,11 @@ def mix(
 ) -> None:
     """Make hybrid images of IMAGESET and write a 'hybrids' file for 'semtool train --hybrids'.
 
-    Every hybrid depends only on --seed and on its (image, target) pair: not on --batch-size,
-    the order, a --resume or the number of torchrun processes. Runs resume after a crash
-    (--resume); 'torchrun --nproc-per-node N -m semtool mix ...' shards the items across
-    processes and combines them into one file. Examples:
+    Every random draw of a hybrid comes from --seed and its (image, target) pair, not from
+    the order, the batch, a --resume or the number of torchrun processes (a resumed run is
+    bit-identical; another --batch-size may differ in a float's last bit, i.e. ±1 on rare
+    pixels). Runs resume after a crash (--resume); 'torchrun --nproc-per-node N -m semtool
+    mix ...' shards the items across processes and combines them into one file. Examples:
 
       semtool mix cifar_regrouped.h5 -o hybrids_high.h5 --factor 0.75 --dtype fp16
 

@@ -57,36 +57,26 @@ def read_layer(path: str, layer: str) -> tuple[np.ndarray, np.ndarray, list[str]
     return x, labels, classes
 
 
-def read_predicted(path: str, n: int, what: str = "--predictions") -> dict[str, Any]:
-    """A clean predictions file: ``classes``, ``predictions`` (N,), ``probs`` (N, C) or None.
+def read_probabilities(path: str, n: int) -> np.ndarray:
+    """Predicted class probabilities (N, C): softmax of a predictions file's clean logits.
 
-    An attack file's ε = 0 entry is used; the sample count must be ``n``.
+    The file is validated by the shared reader; an attack file's ε = 0 row is used; the
+    sample count must be ``n``.
     """
     from semtool import store
+    from semtool.cli._csmio import pick_epsilon, read_predictions
     from semtool.errors import UserError
     from semtool.measure.rsm import softmax
 
-    name = store.display_name(path)
+    pred = read_predictions(path)
+    if pred.labels.size != n:
+        raise UserError(f"--predictions {pred.path}: {pred.labels.size} samples, but the features hold {n}")
+    row = pick_epsilon(pred, None)
     with store.open_file(path, "predictions") as f:
-        classes = store.read_strings(f["classes"])
-        logits = f["logits"][...] if "logits" in f else None
-        preds = f["predictions"][...] if "predictions" in f else None
-        eps = f["epsilons"][...] if "epsilons" in f else None
-    if logits is None and preds is None:
-        raise UserError(f"{name}: holds neither logits nor predictions")
-    if eps is not None:
-        clean = np.flatnonzero(np.asarray(eps) == 0)
-        if clean.size == 0:
-            raise UserError(f"{what} {name}: has no ε = 0 (clean) predictions")
-        logits = logits[clean[0]] if logits is not None else None
-        preds = preds[clean[0]] if preds is not None else None
-    count = len(logits) if logits is not None else len(preds)
-    if count != n:
-        raise UserError(f"{what} {name}: {count} samples, but the features hold {n}")
-    if preds is None:
-        preds = np.asarray(logits).argmax(axis=1)
-    probs = softmax(logits) if logits is not None else None
-    return {"classes": classes, "predictions": np.asarray(preds, dtype=np.int64), "probs": probs}
+        if "logits" not in f:
+            raise UserError(f"--predictions {pred.path}: holds no logits (needed for class probabilities)")
+        logits = f["logits"][...]
+    return softmax(logits if logits.ndim == 2 else logits[row])
 
 
 # ------------------------------------------------------------------------ command
@@ -115,10 +105,12 @@ def rsm(
     predictions: Annotated[Optional[Path], typer.Option(
         "--predictions", help="Clean predictions of the same samples (logits), e.g. `features --predictions`.")] = None,
     workers: Annotated[int, typer.Option(
-        "--workers", help="Processes for the pairwise matching (each computes and matches its own blocks).",
+        "--workers", help="CPU processes for the pairwise matching (each computes and matches its own blocks "
+        "of pairs); 1 computes the products on --device.",
         min=1)] = 1,
     quality_pairs: Annotated[int, typer.Option(
-        "--quality-pairs", help="Pairs sampled to measure an approximate matcher against the optimum.", min=0)] = 200,
+        "--quality-pairs", help="Pairs sampled to measure an approximate matcher against the optimum "
+        "(each costs one exact assignment; 0 skips it).", min=0)] = 200,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     force: ForceOpt = False,
@@ -151,18 +143,18 @@ def rsm(
         if len(names) != 1:
             raise UserError(f"--layer: choose one of the layers ({', '.join(names)})")
         layer = names[0]
+    select_layers(str(features), layer)
+    if semantic and spec == "optimal":  # before reading the data: only its shape is needed
+        with store.open_file(features, "features") as f:
+            shape = f["layers"][layer].shape
+        check_optimal_size(int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1))
     x, labels, classes = read_layer(str(features), layer)
     n = len(x)
-    pred = read_predicted(str(predictions), n) if predictions is not None else None
-    if pred is not None and pred["probs"] is None:
-        raise UserError(f"--predictions {predictions}: holds no logits (needed for class probabilities)")
+    probs = read_probabilities(str(predictions), n) if predictions is not None else None
     index = np.arange(n)
     if samples is not None and samples < n:
         index = np.sort(np.random.default_rng(seed).choice(n, size=samples, replace=False))
         x, labels = x[index], labels[index]
-    if semantic and spec == "optimal":
-        s = int(np.prod(x.shape[2:])) if x.ndim == 4 else (x.shape[1] if x.ndim == 3 else 1)
-        check_optimal_size(s)
 
     info: dict[str, Any] = {}
     if semantic:
@@ -179,8 +171,8 @@ def rsm(
         matrix = spatio_semantic_rsm(x, kernel=kernel, device=device)
     if evaluate:
         info.update({k: v for k, v in retrieval(matrix, labels).items()})
-        if pred is not None:
-            info.update(prediction_correlation(matrix, pred["probs"][index]))
+        if probs is not None:
+            info.update(prediction_correlation(matrix, probs[index]))
 
     if output is not None:
         params = {"layer": layer, "kernel": kernel, "semantic": semantic, "matcher": spec, "samples": samples,

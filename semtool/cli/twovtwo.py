@@ -15,11 +15,6 @@ from semtool.cli._common import (ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, 
 _KINDS = ("embeddings", "features", "csm")
 
 
-def _key(name: str) -> str:
-    """Concept names match ignoring case, surrounding blanks and '_' vs ' '."""
-    return " ".join(name.replace("_", " ").lower().split())
-
-
 @dataclass
 class _Space:
     """One input: its concepts and how to get its k×k similarity matrix (per layer)."""
@@ -45,6 +40,7 @@ class _Space:
 
 def _read_space(path: str) -> _Space:
     from semtool import _runtime, store
+    from semtool.cli._csmio import read_csm
     from semtool.cli.rsm import layer_names
     from semtool.errors import UserError
     from semtool.measure.twovtwo import correlation_matrix
@@ -55,45 +51,37 @@ def _read_space(path: str) -> _Space:
         if kind == "embeddings":
             concepts = store.read_strings(f["concepts"])
             vectors = f["vectors"][...]
-            if not np.all(np.isfinite(vectors)):
-                raise UserError(f"{name}: the embedding vectors hold NaN or inf values")
-            return _Space(path, kind, concepts, matrix=correlation_matrix(vectors))
-        concepts = store.read_strings(f["classes"])
-        if kind == "csm":
-            if "matrix" in f:
-                m = f["matrix"][...]
-            elif "matrices" in f:
-                m = f["matrices"][-1]
-                _runtime.log(f"{name}: using the last of {len(f['matrices'])} matrices")
-            else:
-                raise UserError(f"{name}: 'csm' file holds neither 'matrix' nor 'matrices'")
-            if m.shape != (len(concepts), len(concepts)):
-                raise UserError(f"{name}: matrix {m.shape} does not match its {len(concepts)} classes")
-            if not np.all(np.isfinite(m)):
-                raise UserError(f"{name}: the matrix holds NaN or inf values")
-            return _Space(path, kind, concepts, matrix=np.asarray(m, dtype=np.float64))
+        elif kind == "features":
+            concepts = store.read_strings(f["classes"])
+    if kind == "embeddings":
+        if not np.all(np.isfinite(vectors)):
+            raise UserError(f"{name}: the embedding vectors hold NaN or inf values")
+        return _Space(path, kind, concepts, matrix=correlation_matrix(vectors))
+    if kind == "csm":
+        csm = read_csm(path)
+        m = csm.matrix
+        if csm.is_stack:
+            _runtime.log(f"{name}: using the last of {len(m)} matrices")
+            m = m[-1]
+        return _Space(path, kind, csm.classes, matrix=np.asarray(m, dtype=np.float64))
     return _Space(path, "features", concepts, layers=layer_names(path))
 
 
 def _match(a: _Space, b: _Space) -> np.ndarray:
-    """Index of each of A's concepts in B (one line saying how many match otherwise)."""
+    """Index of each of A's concepts in B, by name (one line saying how many match otherwise)."""
     from semtool.errors import UserError
+    from semtool.measure.align import align
 
     if len(a.concepts) < 4:
         raise UserError(f"{a.path}: 2 vs 2 needs at least 4 concepts, got {len(a.concepts)}")
-    ka, kb = [_key(c) for c in a.concepts], [_key(c) for c in b.concepts]
-    for sp, keys in ((a, ka), (b, kb)):
-        if len(set(keys)) != len(keys):
-            dup = next(k for k in keys if keys.count(k) > 1)
-            raise UserError(f"{sp.path}: concept '{dup}' appears twice")
-    where = {k: i for i, k in enumerate(kb)}
-    common = [k for k in ka if k in where]
-    if len(common) != len(ka) or len(kb) != len(ka):
-        only = next((c for c, k in zip(a.concepts, ka) if k not in where), None)
+    common = set(a.concepts) & set(b.concepts)
+    if len(common) != len(a.concepts) or len(b.concepts) != len(a.concepts):
+        only = next((c for c in a.concepts if c not in common), None)
         hint = f", e.g. '{only}' is only in A" if only else ""
         raise UserError(f"{a.path} and {b.path} name different concepts: {len(common)} of "
-                        f"{len(ka)} (A) and {len(kb)} (B) match{hint}")
-    return np.array([where[k] for k in ka])
+                        f"{len(a.concepts)} (A) and {len(b.concepts)} (B) match{hint}")
+    _, idx_b, _ = align(a.concepts, b.concepts, names=(a.path, b.path))
+    return idx_b
 
 
 def _layers(a: _Space, b: _Space, spec: str | None) -> list[str | None]:
@@ -135,11 +123,15 @@ def twovtwo(
     is used as the matrix). For every pair (a, b) the test passes iff r(W_a, I_a) +
     r(W_b, I_b) > r(W_a, I_b) + r(W_b, I_a) over the other k − 2 concepts (ties and NaN
     fail). Prints accuracy (chance 0.5), tests and the permutation p-value,
-    p = (1 + #null ≥ score) / (1 + N). Features with several images per concept are
-    split into groups of one image per concept and the result averaged over groups.
+    p = (1 + #null ≥ score) / (1 + N). Features (layer outputs flattened per image) with
+    several images per concept are split into groups of one image per concept and the
+    result averaged over groups. --one-vs-two adds the 1 vs 2 test: each misclassified
+    image, correlated with the mean features of correctly classified images per concept,
+    must correlate more with its true concept's word-space row than with the predicted one's.
     """
     from semtool import store
-    from semtool.cli.rsm import read_layer, read_predicted
+    from semtool.cli._csmio import pick_epsilon, read_predictions
+    from semtool.cli.rsm import read_layer
     from semtool.errors import UserError
     from semtool.measure.twovtwo import one_vs_two as run_one_vs_two
     from semtool.measure.twovtwo import two_vs_two
@@ -153,19 +145,21 @@ def twovtwo(
 
     pred = None
     if one_vs_two is not None:
-        kinds = (sa.kind, sb.kind)
-        if kinds.count("features") != 1:
+        if [sa.kind, sb.kind].count("features") != 1:
             raise UserError("--one-vs-two needs one features file (the images) and one word space "
                             "(embeddings or csm)")
         feat, words = (sa, sb) if sa.kind == "features" else (sb, sa)
         _, labels0, _ = read_layer(feat.path, chosen[0])
-        pred = read_predicted(str(one_vs_two), len(labels0), "--one-vs-two")
-        feat_index = {(_key(c)): i for i, c in enumerate(feat.concepts)}
-        missing = [c for c in pred["classes"] if _key(c) not in feat_index]
-        if missing or len(pred["classes"]) != len(feat.concepts):
+        pred = read_predictions(str(one_vs_two))
+        if pred.labels.size != labels0.size:
+            raise UserError(f"--one-vs-two {one_vs_two}: {pred.labels.size} samples, but the features hold "
+                            f"{labels0.size}")
+        common = set(pred.classes) & set(feat.concepts)
+        if len(common) != len(feat.concepts) or len(pred.classes) != len(feat.concepts):
             raise UserError(f"--one-vs-two {one_vs_two}: its classes differ from the features' "
-                            f"({len(pred['classes']) - len(missing)} of {len(feat.concepts)} match)")
-        pred_map = np.array([feat_index[_key(c)] for c in pred["classes"]])
+                            f"({len(common)} of {len(feat.concepts)} match)")
+        feat_index = {c: i for i, c in enumerate(feat.concepts)}
+        predicted = np.array([feat_index[c] for c in pred.classes])[pred.predicted[pick_epsilon(pred, None)]]
 
     results: list[dict[str, Any]] = []
     for layer in chosen:
@@ -181,7 +175,7 @@ def twovtwo(
             inv = np.empty_like(feat_order)
             inv[feat_order] = np.arange(len(feat_order))
             word_sim = words.similarities(None, order_b if words is sb else order_a)[0][np.ix_(inv, inv)]
-            o = run_one_vs_two(x, labels, pred_map[pred["predictions"]], word_sim,
+            o = run_one_vs_two(x, labels, predicted, word_sim,
                                permutations=permutations, seed=seed)
             row.update({"one_vs_two_accuracy": o.accuracy, "one_vs_two_tests": o.tests,
                         "one_vs_two_p_value": o.p_value, "one_vs_two_passes": o.passes,

@@ -61,20 +61,22 @@ class Imageset:
 
 
 def read_imageset(path: str | Path) -> Imageset:
+    """The imageset through :func:`semtool.data.imageset.read_imageset`, checked for what
+    the generators need (one-line errors naming the file)."""
+    from semtool.data.imageset import read_imageset as _read
+
     name = store.display_name(path)
-    with store.open_file(path, "imageset") as f:
-        images = f["images"][...]
-        labels = f["labels"][...].astype(np.int64)
-        classes = store.read_strings(f["classes"])
-        groups = f["groups"][...].astype(np.int64) if "groups" in f else None
-        group_names = store.read_strings(f["group_names"]) if "group_names" in f else None
-    if images.ndim != 4 or images.dtype != np.uint8 or images.shape[-1] not in (1, 3):
-        raise UserError(f"{name}: 'images' must be uint8 (N, H, W, 1 or 3), found {images.dtype} {images.shape}")
-    if len(labels) != len(images):
-        raise UserError(f"{name}: {len(images)} images but {len(labels)} labels")
+    try:
+        data = _read(path)
+    except ValueError as exc:
+        raise UserError(f"{name}: {exc}") from None
+    images, labels, classes = data.images, data.labels, data.classes
+    if images.shape[-1] not in (1, 3):
+        raise UserError(f"{name}: images must have 1 or 3 channels, found {images.shape[-1]}")
     if len(labels) and (labels.min() < 0 or labels.max() >= len(classes)):
         raise UserError(f"{name}: labels outside 0..{len(classes) - 1}")
-    return Imageset(str(name), images, labels, classes, groups, group_names)
+    groups = None if data.groups is None else np.asarray(data.groups, dtype=np.int64)
+    return Imageset(str(name), images, labels, classes, groups, data.group_names)
 
 
 def parse_targets(spec: str, ims: Imageset) -> list[list[int]]:

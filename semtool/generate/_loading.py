@@ -105,8 +105,12 @@ def model_source(model: str, parts: tuple[str, ...], option: str = "--model") ->
 
 def load(cls: Any, source: str, model: str, *, option: str = "--model", **kwargs: Any) -> Any:
     """``cls.from_pretrained(source, **kwargs)`` with a one-line error for a model not found."""
+    import warnings
+
     try:
-        return cls.from_pretrained(source, **kwargs)
+        with warnings.catch_warnings():  # hub deprecation notices would break the one-line contract
+            warnings.simplefilter("ignore")
+            return cls.from_pretrained(source, **kwargs)
     except Exception as exc:  # noqa: BLE001 - hub/IO errors come in many types
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         if Path(source).is_dir():
@@ -179,14 +183,21 @@ def load_stable_diffusion(model: str, *, device, dtype, scheduler: str = "ddim")
     return StableDiffusion(unet, vae, text_encoder, tokenizer, cls, config, device, dtype, model)
 
 
-def embed_prompts(sd: StableDiffusion, prompts: list[str]):
-    """Text-encoder outputs ``(P, L, D)`` in the UNet's dtype (padded to the max length)."""
+def encode_text(sd: StableDiffusion, ids):
+    """Text-encoder outputs ``(P, L, D)`` float32 for token ids ``(P, L)``, one prompt per
+    call: a prompt's embedding never depends on which prompts share its batch (batched CPU
+    kernels may round the last bit differently), and it costs once per class."""
     import torch
 
+    with torch.no_grad():
+        return torch.cat([sd.text_encoder(ids[k:k + 1].to(sd.device))[0].float() for k in range(len(ids))])
+
+
+def embed_prompts(sd: StableDiffusion, prompts: list[str]):
+    """Text-encoder outputs ``(P, L, D)`` in the UNet's dtype (padded to the max length)."""
     ids = sd.tokenizer(prompts, padding="max_length", max_length=sd.tokenizer.model_max_length,
                        truncation=True, return_tensors="pt").input_ids
-    with torch.no_grad():
-        return sd.text_encoder(ids.to(sd.device))[0].to(sd.dtype)
+    return encode_text(sd, ids).to(sd.dtype)
 
 
 def images_to_tensor(images, size: int, device):
@@ -195,7 +206,9 @@ def images_to_tensor(images, size: int, device):
     import torch
     import torch.nn.functional as F
 
-    x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float() / 255.0
+    # contiguous NCHW: a permuted NHWC view would send the VAE down oneDNN's channels-last
+    # kernels, which round differently from the layout the reference pipelines use
+    x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float().contiguous() / 255.0
     if x.shape[1] == 1:
         x = x.repeat(1, 3, 1, 1)
     if x.shape[-2:] != (size, size):

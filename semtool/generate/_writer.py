@@ -80,7 +80,9 @@ def _write_fixed(f: h5py.File, layout: Layout) -> None:
         else:
             f.create_dataset(name, data=np.asarray(value))
     for name, (shape, dtype) in layout.per_item.items():
-        chunk = (1,) + shape if len(shape) >= 2 else (min(max(layout.rows, 1), 4096),) + shape
+        row_bytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize if shape else 8
+        rows = max(1, min(layout.rows, 4096, (1 << 18) // max(row_bytes, 1)))  # chunks up to 256 KiB
+        chunk = (rows,) + shape
         kw = {"compression": "gzip", "compression_opts": 4} if len(shape) >= 2 else {}
         f.create_dataset(name, shape=(layout.rows,) + shape, dtype=dtype, chunks=chunk, **kw)
     f.create_dataset("done", data=np.zeros(layout.rows, dtype=bool))
@@ -129,8 +131,9 @@ def run(output: str | os.PathLike, layout: Layout, make_batch: Callable[[np.ndar
             with progress(len(todo), description, enabled=None if rank == 0 else False) as bar:
                 for rows in batches(todo, batch_size, start=lo):
                     out = make_batch(rows)
+                    where = slice(int(rows[0]), int(rows[-1]) + 1) if rows[-1] - rows[0] + 1 == len(rows) else rows
                     for name in layout.per_item:
-                        res.file[name][rows] = out[name]
+                        res.file[name][where] = out[name]
                     res.checkpoint()  # data first, then the mask that vouches for it
                     res.file["done"][rows] = True
                     res.checkpoint()

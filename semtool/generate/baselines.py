@@ -64,20 +64,17 @@ def check_targets_have_images(ims: Imageset, items: np.ndarray) -> None:
         raise UserError(f"{ims.path}: no images of target class(es) {names} to mix toward")
 
 
-def make_batch(ims: Imageset, items: np.ndarray, *, method: str, factor: float, seed: int) -> np.ndarray:
+def make_batch(ims: Imageset, items: np.ndarray, *, method: str, factor: float, seed: int,
+               partners: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """Hybrids ``(B, H, W, C)`` uint8 for the items ``(B, 2)`` (image index, target)."""
-    partners = _partners(ims)
+    partners = _partners(ims) if partners is None else partners
     H, W = ims.resolution
-    out = np.empty((len(items),) + ims.images.shape[1:], dtype=np.uint8)
-    for k, (i, t) in enumerate(items.tolist()):
-        rng = item_rng(seed, i, t)
-        j = int(rng.choice(partners[t]))
-        a, b = ims.images[i], ims.images[j]
-        if method == "mixup":
-            out[k] = mixup(a, b, factor)
-        else:
-            out[k] = cutmix(a, b, cutmix_box(H, W, factor, rng))
-    return out
+    rngs = [item_rng(seed, i, t) for i, t in items.tolist()]
+    mates = np.array([int(rng.choice(partners[t])) for rng, t in zip(rngs, items[:, 1].tolist())], dtype=np.int64)
+    a, b = ims.images[items[:, 0]], ims.images[mates]
+    if method == "mixup":
+        return mixup(a, b, factor)
+    return np.stack([cutmix(a[k], b[k], cutmix_box(H, W, factor, rng)) for k, rng in enumerate(rngs)])
 
 
 METHODS = {"mixup": "pixel blend toward a random image of the target class",
@@ -86,7 +83,7 @@ METHODS = {"mixup": "pixel blend toward a random image of the target class",
 
 def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, method: str = "mixup", factor: float = 0.5,
         targets: str = "group", per_image: int | None = None, seed: int = 0, limit: int | None = None,
-        batch_size: int = 256, force: bool = False, resume: bool = False,
+        batch_size: int = 1024, force: bool = False, resume: bool = False,
         parameters: dict[str, Any] | None = None, command: str = "mix") -> Path:
     """Write a ``hybrids`` file of mixup or CutMix hybrids (see the module docstring)."""
     if method not in METHODS:
@@ -99,7 +96,9 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, method: str =
     _writer.precheck(output, force=force, resume=resume)
     layout = _writer.hybrids_layout(ims, items, method=method, factor=factor, model="",
                                     attrs={"seed": seed})
+    partners = _partners(ims)
     return _writer.run(output, layout,
-                       lambda rows: {"images": make_batch(ims, items[rows], method=method, factor=factor, seed=seed)},
+                       lambda rows: {"images": make_batch(ims, items[rows], method=method, factor=factor, seed=seed,
+                                                          partners=partners)},
                        batch_size=batch_size, force=force, resume=resume, command=command,
                        parameters=parameters or {}, inputs=[imageset], description=method)

@@ -121,12 +121,11 @@ class LatentCache:
 
         wanted = list(dict.fromkeys(int(i) for i in image_indices))
         need = [i for i in wanted if i not in self.cache]
-        if need:
-            pix = _loading.images_to_tensor(self.images[need], self.size, self.sd.device)
-            gens = [_items.torch_generator(self.seed, i, _items.IMAGE_STREAM) for i in need]
-            lat = _loading.encode_images(self.sd, pix, gens)
-            self.encodes += len(need)
-            self.cache.update({i: lat[k:k + 1] for k, i in enumerate(need)})
+        for i in need:  # one at a time: an image's latents never depend on its batch mates
+            pix = _loading.images_to_tensor(self.images[i:i + 1], self.size, self.sd.device)
+            gen = _items.torch_generator(self.seed, i, _items.IMAGE_STREAM)
+            self.cache[i] = _loading.encode_images(self.sd, pix, [gen])
+            self.encodes += 1
         last = wanted[-1]
         self.cache = {i: v for i, v in self.cache.items() if i in wanted or i == last}
         return torch.cat([self.cache[int(i)] for i in image_indices])
@@ -152,6 +151,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, model: str = 
     ims = _items.read_imageset(imageset)
     items = _items.make_items(ims, targets, per_image=per_image, seed=seed, limit=limit)
     _writer.precheck(output, force=force, resume=resume)
+    _loading.model_source(model, _loading.SD_PARTS)
     dev = _loading.resolve_device(device)
     dt = _loading.resolve_dtype(dtype, dev)
     sd = _loading.load_stable_diffusion(model, device=dev, dtype=dt, scheduler=scheduler)

@@ -204,9 +204,7 @@ def weighted_embeddings(sd: _loading.StableDiffusion, captions: Sequence[str], l
     w = torch.from_numpy(np.stack([t[1] for t in toks])).to(sd.device)[..., None]
     empty = sd.tokenizer([""], padding="max_length", max_length=sd.tokenizer.model_max_length,
                          return_tensors="pt").input_ids.to(sd.device)
-    with torch.no_grad():
-        e = sd.text_encoder(ids)[0].float()
-        e0 = sd.text_encoder(empty)[0].float()
+    e, e0 = _loading.encode_text(sd, ids), _loading.encode_text(sd, empty)
     return (e0 + w * (e - e0)).to(sd.dtype)
 
 
@@ -262,6 +260,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
     best, guidance = read_captions(captions, len(ims.labels), ims.path)
     items = _items.own_class_items(ims, limit=limit)
     _writer.precheck(output, force=force, resume=resume)
+    _loading.model_source(model, _loading.SD_PARTS)
     dev = _loading.resolve_device(device)
     dt = _loading.resolve_dtype(dtype, dev)
     sd = _loading.load_stable_diffusion(model, device=dev, dtype=dt, scheduler=scheduler)

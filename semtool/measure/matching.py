@@ -67,16 +67,37 @@ def optimal(m: np.ndarray, row_norms: np.ndarray | None = None, col_norms: np.nd
     M (B, S, S) -> perm (B, S). The batch's cost matrices are reduced in one vectorised
     step; the loop body is a single SciPy call.
     """
+    m = np.asarray(m, dtype=np.float64)
+    check_optimal_size(m.shape[1])
+    return _assign(_reduced_costs(m))
+
+
+def _assign(cost: np.ndarray) -> np.ndarray:
+    """Minimum-cost assignment of every (S, S) matrix of a batch: one SciPy call each."""
     from scipy.optimize import linear_sum_assignment
 
-    m = np.asarray(m, dtype=np.float64)
-    b, s, _ = m.shape
-    check_optimal_size(s)
-    cost = _reduced_costs(m)
+    b, s, _ = cost.shape
     perm = np.empty((b, s), dtype=np.int64)
     for k in range(b):
         perm[k] = linear_sum_assignment(cost[k])[1]
     return perm
+
+
+def optimal_values(m: np.ndarray) -> np.ndarray:
+    """max_π Σ_s M[b, s, π(s)] for every b (B,), overwriting ``m`` (B, S, S) float64.
+
+    The same matching as :func:`optimal` with no copy of the batch: the cost −M is
+    reduced in place and the value restored from the subtracted row and column minima
+    (Σ_s C'[s, π(s)] = −Σ_s M[s, π(s)] − Σ col. minima − Σ row minima for any π).
+    """
+    check_optimal_size(m.shape[1])
+    np.negative(m, out=m)
+    col = m.min(axis=1, keepdims=True)
+    m -= col
+    row = m.min(axis=2, keepdims=True)
+    m -= row
+    reduced = matched_values(m, _assign(m))
+    return -(reduced + col.sum(axis=(1, 2)) + row.sum(axis=(1, 2)))
 
 
 def norm_order(norms: np.ndarray) -> np.ndarray:

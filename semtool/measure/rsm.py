@@ -44,8 +44,9 @@ KERNELS = {
     "rbf": "exp(−‖Z_i − Z_j‖² / 2σ²), σ by the median heuristic",
 }
 
-# Bytes of S×S float64 inner-product matrices held at once (one block of pairs).
-PAIR_BLOCK_BYTES = 128 * 1024**2
+# Bytes of S×S float64 inner-product tiles per block of pairs: small blocks waste little on
+# the lower triangle of diagonal blocks and stay in cache (measured: 16×16 blocks at S = 49).
+PAIR_BLOCK_BYTES = 8 * 1024**2
 
 
 def as_sets(x: np.ndarray) -> np.ndarray:
@@ -182,7 +183,7 @@ def _block_values(zt, zst, norms: np.ndarray, block: tuple[int, int, int, int], 
     """
     import torch
 
-    from semtool.measure.matching import optimal
+    from semtool.measure.matching import optimal_values
 
     a, b, c, d = block
     li, lj = _pairs_in_block(a, b, c, d)
@@ -193,16 +194,22 @@ def _block_values(zt, zst, norms: np.ndarray, block: tuple[int, int, int, int], 
     matcher = get_matcher(spec)
 
     def products(src, lo: int, hi: int) -> np.ndarray:
-        m = torch.einsum("isd,jtd->ijst", src[a:b, lo:hi], src[c:d, lo:hi])
-        return m[ti, tj].cpu().numpy()
+        # One GEMM (rows of block a:b) × (rows of block c:d), then the pairs' S×S tiles.
+        left = src[a:b, lo:hi].reshape(-1, src.shape[2])
+        right = src[c:d, lo:hi].reshape(-1, src.shape[2])
+        s = min(hi, src.shape[1]) - lo
+        m = (left @ right.T).view(b - a, s, d - c, s).permute(0, 2, 1, 3)
+        return np.ascontiguousarray(m[ti, tj].cpu().numpy(), dtype=np.float64)
 
+    if matcher.exact:
+        return optimal_values(products(zt, 0, zt.shape[1]))
     if matcher.block is None:
         m = products(zt, 0, zt.shape[1])
         return matched_values(m, matcher(m, norms[a + li], norms[c + lj]))
     total = np.zeros(li.size)
     for lo in range(0, zt.shape[1], matcher.block):
         m = products(zst, lo, lo + matcher.block)
-        total += m[:, 0, 0] if m.shape[1] == 1 else matched_values(m, optimal(m))
+        total += m[:, 0, 0] if m.shape[1] == 1 else optimal_values(m)
     return total
 
 
@@ -240,7 +247,8 @@ def matched_inner_products(x: np.ndarray, matcher: str = "optimal", *, device: s
     if spec == "optimal":
         check_optimal_size(s)
     norms = np.linalg.norm(z, axis=2)
-    zs = np.ascontiguousarray(z[np.arange(n)[:, None], norm_order(norms)])
+    # batch-optimal works on each set sorted by vector norm; the others need no copy.
+    zs = np.ascontiguousarray(z[np.arange(n)[:, None], norm_order(norms)]) if get_matcher(spec).block else z
     p = np.zeros((n, n))
     p[np.arange(n), np.arange(n)] = (z * z).sum(axis=(1, 2))
 
@@ -287,8 +295,11 @@ def matcher_quality(z: np.ndarray, inner: np.ndarray, *, pairs: int = 200, seed:
     pick = rng.choice(iu.size, size=min(pairs, iu.size), replace=False)
     pick.sort()
     i, j = iu[pick], ju[pick]
-    m = np.matmul(z[i], z[j].transpose(0, 2, 1))
-    best = matched_values(m, optimal(m))
+    best = np.empty(i.size)
+    step = max(1, PAIR_BLOCK_BYTES // (8 * s * s))  # bounded memory for large S
+    for q in range(0, i.size, step):
+        m = np.matmul(z[i[q:q + step]], z[j[q:q + step]].transpose(0, 2, 1))
+        best[q:q + step] = matched_values(m, optimal(m))
     frac = np.divide(inner[i, j], best, out=np.full(best.shape, np.nan), where=best > 0)
     return np.stack([i, j], axis=1).astype(np.int64), frac
 
@@ -309,6 +320,8 @@ def semantic_rsm(x: np.ndarray, *, kernel: str = "cosine", matcher: str = "optim
     z = as_sets(x)
     if workers < 1:
         raise UserError(f"--workers: expected at least 1, got {workers}")
+    if workers > 1 and device not in ("cpu", "auto"):
+        raise UserError(f"--workers {workers} runs the matching in CPU processes; use --workers 1 with --device {device}")
     workers = min(workers, os.cpu_count() or 1)
     p = matched_inner_products(z, spec, device=device, workers=workers, on_progress=on_progress)
     sq = np.diag(p).copy()

@@ -73,7 +73,8 @@ def _masked_pearson(x: np.ndarray, y: np.ndarray, keep: np.ndarray) -> np.ndarra
     sxy = (dx * dy).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = sxy / np.sqrt(sxx * syy)
-    r[(sxx <= 0) | (syy <= 0)] = np.nan
+    # Constant over the kept columns (zero variance up to rounding): undefined, NaN.
+    r[(sxx <= 1e-10 * (xm * xm).sum(axis=1)) | (syy <= 1e-10 * (ym * ym).sum(axis=1))] = np.nan
     return r
 
 

@@ -97,17 +97,3 @@ def embed_texts(names: Sequence[str], *, model: str | None = None, template: str
             out.append(pooled.float().cpu().numpy())
     return np.concatenate(out, axis=0)
 
-
-def concept_names_from(path: str) -> list[str]:
-    """The class names of an imageset, csm, features or predictions file (the concepts of
-    an embeddings file), in file order."""
-    from semtool import store
-
-    with store.open_file(path, ("imageset", "csm", "features", "predictions", "embeddings")) as f:
-        key = "concepts" if "concepts" in f else "classes"
-        if key not in f:
-            raise UserError(f"{store.display_name(path)}: holds no class names ('{key}')")
-        names = store.read_strings(f[key])
-    if not names:
-        raise UserError(f"{store.display_name(path)}: holds no class names")
-    return names

@@ -23,8 +23,9 @@ def test_embed_words_and_concepts_from_a_file(cli, tmp_path):
         assert store.read_strings(f["concepts"]) == ["cat", "dog", "truck"]
     np.testing.assert_allclose(v, embed_texts(["cat", "dog", "truck"]), atol=1e-6)
     assert v[0] @ v[1] > v[0] @ v[2]  # cat nearer dog than truck
-    again = tmp_path / "again.h5"
-    proc = cli("embed", "--concepts-from", out, "--template", "a photo of a {}", "-o", again)
+    again, names = tmp_path / "again.h5", tmp_path / "names.txt"
+    names.write_text("cat\n# a comment\ndog\ntruck\n")
+    proc = cli("embed", "--concepts-from", names, "--template", "a photo of a {}", "-o", again)
     assert proc.returncode == 0, proc.stderr.decode()
     with store.open_file(again, "embeddings") as f:
         assert store.read_strings(f["concepts"]) == ["cat", "dog", "truck"]
@@ -38,5 +39,5 @@ def test_bad_inputs(cli, tmp_path):
     assert_user_error(cli("embed", "--words", "cat", "--concepts-from", tmp_path / "x.h5", "-o", out), "exactly one")
     assert_user_error(cli("embed", "--words", "cat,dog", "--template", "no slot", "-o", out), "{}")
     assert_user_error(cli("embed", "--concepts-from", tmp_path / "missing.h5", "-o", out), "no such file")
-    assert_user_error(cli("embed", "--words", "cat,cat", "-o", out), "twice")
+    assert_user_error(cli("embed", "--words", "cat,cat", "-o", out), "duplicate")
     assert not out.exists()

@@ -26,9 +26,9 @@ def spaces(tmp_path, rng):
     fc = rng.normal(size=(18, 7)).astype(np.float32)
     feats, emb = tmp_path / "feats.h5", tmp_path / "emb.h5"
     write_features(feats, {"conv": conv, "fc": fc}, labels)
-    # B names the concepts in another order (and spelling): matched by name.
+    # B names the concepts in another order: matched by name.
     order = [5, 3, 1, 0, 2, 4]
-    write_embeddings(emb, words[order], [CLASSES[i].upper() for i in order])
+    write_embeddings(emb, words[order], [CLASSES[i] for i in order])
     return {"feats": feats, "emb": emb, "words": words, "labels": labels, "conv": conv, "fc": fc, "dir": tmp_path}
 
 

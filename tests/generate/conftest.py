@@ -22,6 +22,18 @@ def write_imageset(path: Path, images: np.ndarray, labels, classes, groups=None,
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread():
+    """One torch thread: on 2 shared cores, thread hand-offs cost more than they give, and
+    results then match the subprocesses (OMP_NUM_THREADS=1, torchrun's default)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def sd_folder(tmp_path_factory) -> Path:
     return tiny.build_stable_diffusion(tmp_path_factory.mktemp("tiny-sd"))
