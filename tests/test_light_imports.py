@@ -32,6 +32,12 @@ LIGHT_COMMANDS: list[list[str]] = [
     ["doctor", "--json"],
     ["regroup", "{imageset}", "--preset", "fashion-mnist", "-o", "{out}"],
     ["dataset", "--help"],
+    ["csm", "groups", "{imageset}", "-o", "{out}"],
+    ["csm", "wordnet", "--preset", "fashion-mnist", "-o", "{out}"],
+    ["sai", "{csm}", "{csm}"],
+    ["sai", "--measure", "all", "--json", "{csm}", "{csm}"],
+    ["wsi", "{csm}"],
+    ["plot", "--help"],
 ]
 HEAVY = ("torch", "torchvision", "diffusers", "transformers")
 # Not even `--help` may load these: they are imported inside functions (house rule for cli/ and measure/).
@@ -65,10 +71,16 @@ def files(tmp_path_factory):
     images = rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8)
     table = preset_synsets("fashion-mnist")
     write_imageset(d / "imageset.h5", ImageSet(images=images, labels=np.arange(40) % 10, classes=CLASSES,
-                                               synsets=[table[c] for c in CLASSES], source="test", split="train"),
+                                               synsets=[table[c] for c in CLASSES], source="test", split="train",
+                                               groups=np.arange(10) % 3, group_names=["A", "B", "C"],
+                                               visual_groups=np.arange(10) // 4,
+                                               visual_group_names=["v0", "v1", "v2"]),
                    command="test", parameters={})
     with store.create(d / "csm.h5", "csm", parameters={}) as f:
-        f["matrix"] = np.eye(10)
+        m = rng.random((10, 10))
+        m = (m + m.T) / 2
+        np.fill_diagonal(m, 1.0)
+        f["matrix"] = m
         store.write_strings(f, "classes", CLASSES)
         f.attrs["source"], f.attrs["measure"] = "groups", "block"
     return d

@@ -71,6 +71,17 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors -> one line + exit 2, bugs -> one line + exit 1."""
     import os
 
+    try:
+        _main(argv)
+    except BrokenPipeError:  # `semtool ... | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+
+
+def _main(argv: list[str] | None) -> None:
+    import os
+
     from semtool.errors import UserError
 
     if os.environ.get(COMPLETE_VAR):
@@ -82,9 +93,28 @@ def main(argv: list[str] | None = None) -> None:
 
         completion_init()
     try:
-        app(args=argv, prog_name="semtool", standalone_mode=True)
+        # standalone_mode=False: usage errors come back to us, so that they too are one
+        # line on stderr (click would print a usage block and a boxed message).
+        rv = app(args=argv, prog_name="semtool", standalone_mode=False)
     except UserError as exc:  # raised outside a guarded command (should be rare)
         print(f"semtool: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except BrokenPipeError:  # `semtool ... | head`
-        sys.exit(0)
+    except BrokenPipeError:
+        raise
+    except Exception as exc:
+        code = getattr(exc, "exit_code", None)
+        if code is None or not hasattr(exc, "format_message"):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `semtool csm`: show the help
+            ctx = getattr(exc, "ctx", None)
+            print(ctx.get_help() if ctx is not None else exc.format_message())
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None and code == 2 else ""
+        message = " ".join(exc.format_message().split())
+        print(f"semtool: error: {message}{where}", file=sys.stderr)
+        sys.exit(code)
+    except KeyboardInterrupt:
+        print("semtool: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)

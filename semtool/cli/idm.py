@@ -42,17 +42,19 @@ def idm(
     m = take_classes(c.matrix, ic)
     values = [idm_fn(p.labels, row, m, errors_only=errors_only) for row in p.predicted]
     mistakes = [int(np.count_nonzero(row != p.labels)) for row in p.predicted]
-    label = "IDM (errors only)" if errors_only else "IDM"
+    kind = {"ncsm": "network-based", "wordnet": "WordNet-based"}.get(c.source, c.source or "csm")
+    label = f"IDM ({kind}{', errors only' if errors_only else ''})"
     if p.epsilons is None:
         if as_json:
-            print_json({"predictions": p.path, "csm": c.path, "errors_only": errors_only,
+            print_json({"predictions": p.path, "csm": c.path, "source": c.source, "errors_only": errors_only,
                         "idm": values[0], "mistakes": mistakes[0], "samples": int(p.labels.size)})
         else:
             print_value(values[0], label=label)
         return
     rows = [(float(e), v, k) for e, v, k in zip(p.epsilons, values, mistakes)]
     print_table(rows, ("epsilon", "idm", "mistakes"), title=f"{label} of {p.path} against {c.path}",
-                as_json=as_json, json_obj={"predictions": p.path, "csm": c.path, "errors_only": errors_only,
+                as_json=as_json, json_obj={"predictions": p.path, "csm": c.path, "source": c.source,
+                                           "errors_only": errors_only,
                                            "epsilons": p.epsilons, "idm": values, "mistakes": mistakes,
                                            "samples": int(p.labels.size)})
 

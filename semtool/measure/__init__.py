@@ -1,7 +1,9 @@
 """Pure maths on arrays: class similarity matrices, their alignment, mistake severity.
 
 No I/O happens here and nothing heavier than NumPy is imported at module level, so
-``semtool sai`` and friends start fast. Shapes are given in each docstring.
+``semtool sai`` and friends start fast. Shapes are given in each docstring. Matching
+classes by name between files is :mod:`semtool.measure.align`; the WordNet CSM is
+:func:`semtool.semantics.wordnet_csm.wordnet_csm` (it needs the WordNet graph).
 """
 
 from semtool.measure.align import align, align_many, check_unique, take_classes
@@ -15,3 +17,15 @@ __all__ = [
     "cosine_matrix", "decision_margins", "drop_diagonal", "groups_csm", "idm", "minmax", "ncsm",
     "normalised", "pairwise_sai", "sai", "ssim", "take_classes", "tncsm", "wsi",
 ]
+
+# ---- representation analysis (issue 6): semantic RSMs, matchers, 2 vs 2 / 1 vs 2 ----
+from semtool.measure.matching import MATCHERS, get_matcher  # noqa: E402
+from semtool.measure.rsm import (KERNELS, kernel_matrix, prediction_correlation, retrieval,  # noqa: E402
+                                 semantic_rsm, spatio_semantic_rsm)
+from semtool.measure.twovtwo import correlation_matrix, one_vs_two, two_vs_two  # noqa: E402
+
+__all__ += [
+    "KERNELS", "MATCHERS", "correlation_matrix", "get_matcher", "kernel_matrix", "one_vs_two",
+    "prediction_correlation", "retrieval", "semantic_rsm", "spatio_semantic_rsm", "two_vs_two",
+]
+# ---- end representation analysis ----

@@ -29,7 +29,18 @@ def _rank_table(csm: np.ndarray) -> np.ndarray:
 
 
 def decision_margins(labels: np.ndarray, predictions: np.ndarray, csm: np.ndarray) -> np.ndarray:
-    """DM per sample (N,): 0 for a correct prediction, r / (C − 1) for a mistake."""
+    """Decision margin per sample (Filus et al.): 0 if correct, else r / (C − 1).
+
+    Parameters
+    ----------
+    labels, predictions : (N,) int class indices into ``csm``.
+    csm : (C, C) reference similarities (row = true class).
+
+    Returns
+    -------
+    (N,) float64; r is the average 1-based rank of the predicted class among the C − 1
+    other classes by decreasing ``csm[true]``.
+    """
     csm = np.asarray(csm, dtype=np.float64)
     if csm.ndim != 2 or csm.shape[0] != csm.shape[1] or csm.shape[0] < 2:
         raise UserError(f"expected a square CSM of at least 2 classes, got shape {csm.shape}")
@@ -50,7 +61,11 @@ def decision_margins(labels: np.ndarray, predictions: np.ndarray, csm: np.ndarra
 
 
 def idm(labels: np.ndarray, predictions: np.ndarray, csm: np.ndarray, *, errors_only: bool = False) -> float:
-    """IDM = 1 − mean DM; NaN when ``errors_only`` and there are no mistakes."""
+    """Index of Decision Mistakes (Filus et al.): IDM = 1 − mean DM over the N samples.
+
+    ``errors_only`` averages over the mistakes only (NaN when there are none).
+    labels, predictions (N,) int; csm (C, C).
+    """
     dm = decision_margins(labels, predictions, csm)
     if errors_only:
         wrong = np.asarray(labels).reshape(-1) != np.asarray(predictions).reshape(-1)

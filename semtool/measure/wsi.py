@@ -16,7 +16,12 @@ from semtool.measure.sai import drop_diagonal
 
 
 def wsi(csm: np.ndarray, *, quantile: float = 0.95) -> dict[str, float]:
-    """Mean / Max / Min WSI of a (C, C) NCSM -> {"mean": …, "max": …, "min": …}."""
+    """Mean / Max / Min Weight Similarity Index of a (C, C) NCSM (Filus et al.).
+
+    mean = mean_{i<j} M[i, j]; max = mean_i mean{M[i, j] : j ≠ i, M[i, j] ≥ Q_i(q)};
+    min = mean_i mean{M[i, j] : j ≠ i, M[i, j] ≤ Q_i(1 − q)}, Q_i the row's quantile over
+    its C − 1 off-diagonal entries. Returns {"mean": …, "max": …, "min": …}.
+    """
     if not 0.0 < quantile < 1.0:
         raise UserError(f"--quantile must lie in (0, 1), got {quantile}")
     m = np.asarray(csm, dtype=np.float64)

@@ -42,10 +42,23 @@ def concept_text(name: str, template: str = DEFAULT_TEMPLATE) -> str:
     return template.format(name.replace("_", " "))
 
 
+def _quiet_transformers() -> None:
+    """Silence transformers' 'Loading weights' bar and info logs unless -v was given."""
+    from transformers.utils import logging as hf_logging
+
+    from semtool import _runtime
+
+    if _runtime.verbose:
+        return
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def load_text_model(model: str | None = None, *, device: str = "cpu"):
     """Tokenizer and model from a folder or a Hugging Face id (the user's cache or network)."""
     from transformers import AutoModel, AutoTokenizer
 
+    _quiet_transformers()
     name = model or default_model()
     local = os.path.isdir(name)
     if not local and (Path(name).suffix or name.startswith((".", "/"))):
@@ -83,3 +96,4 @@ def embed_texts(names: Sequence[str], *, model: str | None = None, template: str
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
             out.append(pooled.float().cpu().numpy())
     return np.concatenate(out, axis=0)
+

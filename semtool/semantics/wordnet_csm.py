@@ -177,9 +177,10 @@ def _wup(h: _Hierarchy) -> np.ndarray:
         i, j = np.argwhere(best < 0)[0]
         raise UserError(f"wup: {h.nodes[h.rows[i]].name()} and {h.nodes[h.rows[j]].name()} share no hypernym")
     is_root = best == root_score
-    # score -> node: invert the (unique) scores of the real nodes
-    node_of_score = {int(v): k for k, v in enumerate(score_of)}
-    sub = np.array([node_of_score.get(int(v), -1) for v in best.ravel()], dtype=np.int64).reshape(s, s)
+    # score -> node: the real nodes' scores are unique, so a sorted lookup inverts them
+    by_score = np.argsort(score_of)
+    at = np.minimum(np.searchsorted(score_of[by_score], best), a - 1)
+    sub = np.where(is_root, -1, by_score[at])
     # NLTK: 'subsumer = self if self in subsumers else subsumers[0]'
     row_node = h.rows[:, None]
     self_shared = d[np.arange(s)[None, :], np.broadcast_to(row_node, (s, s))] < _INF  # row i's synset is an ancestor of j

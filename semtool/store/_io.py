@@ -235,7 +235,7 @@ def init_root(f: h5py.File, kind: str, *, command: str | None = None,
     start = len(prov.keys())
     for i, s in enumerate(chain + [{
         "command": command or kind,
-        "argv": list(argv if argv is not None else sys.argv),
+        "argv": list(argv if argv is not None else _argv()),
         "parameters": parameters or {},
         "inputs": records,
         "creator": f"semtool {__version__}",
@@ -248,6 +248,21 @@ def init_root(f: h5py.File, kind: str, *, command: str | None = None,
         g.attrs["inputs"] = _json(s["inputs"])
         g.attrs["creator"] = s["creator"]
         g.attrs["created_at"] = s["created_at"]
+
+
+def _apply_umask(path: str | os.PathLike) -> None:
+    """mkstemp creates 0600 files; give the output the mode a plain open() would."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def _argv() -> list[str]:
+    """sys.argv with the program shown as the user typed it ('semtool', not a path)."""
+    argv = list(sys.argv)
+    if argv and (argv[0].endswith(("__main__.py", "/semtool")) or argv[0] == "-m"):
+        argv[0] = "semtool"
+    return argv
 
 
 @contextlib.contextmanager
@@ -279,6 +294,7 @@ def create(path: str | os.PathLike, kind: str, *, force: bool = False, command: 
             yield f
         if target.exists() and not force:  # appeared while we worked
             raise UserError(f"{target}: exists; use --force to overwrite")
+        _apply_umask(tmp)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -328,6 +344,7 @@ class Resumable:
 
     def finish(self) -> Path:
         self.file.close()
+        _apply_umask(self.partial)
         os.replace(self.partial, self.target)
         return self.target
 

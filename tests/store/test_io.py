@@ -123,3 +123,24 @@ def test_cli_info_reads_stdin_and_json(tmp_path, cli):
     d = json.loads(proc.stdout)
     assert d["kind"] == "csm" and d["classes"] == ["cat", "dög", "ship"]
     assert d["datasets"]["matrix"] == {"shape": [3, 3], "dtype": "float64"}
+
+
+def test_output_mode_follows_umask(tmp_path):
+    p = tmp_path / "a.h5"
+    old = os.umask(0o022)
+    try:
+        _csm(p)
+    finally:
+        os.umask(old)
+    assert (p.stat().st_mode & 0o777) == 0o644
+
+
+def test_usage_errors_are_one_line(cli, tmp_path):
+    assert_user_error(cli("info", tmp_path / "a.h5", "--no-such-option"), "--no-such-option", "semtool info --help")
+    assert_user_error(cli("no-such-command"), "no-such-command")
+
+
+def test_bare_group_prints_help_to_stdout(cli):
+    proc = cli("dataset")
+    assert proc.returncode == 0
+    assert b"Usage: semtool dataset" in proc.stdout

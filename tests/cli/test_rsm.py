@@ -1,0 +1,96 @@
+"""``semtool rsm`` end to end: the file equals the library's matrices; bad input is one line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from semtool import store
+from semtool.measure.rsm import prediction_correlation, retrieval, semantic_rsm, softmax, spatio_semantic_rsm
+from tests.conftest import assert_user_error
+
+CLASSES = ["cat", "dog", "truck", "car", "bird", "ship"]
+
+
+def write_features(path, layers, labels, classes=CLASSES):
+    """A features file as `semtool features` writes it (until that command lands)."""
+    with store.create(path, "features", parameters={"test": True}) as f:
+        g = f.create_group("layers")
+        for name, x in layers.items():
+            g.create_dataset(name, data=x)
+            g[name].attrs["pool"] = "none" if x.ndim > 2 else "mean"
+        f["labels"] = np.asarray(labels, dtype=np.int64)
+        store.write_strings(f, "classes", classes)
+
+
+def write_predictions(path, logits, labels, classes=CLASSES):
+    with store.create(path, "predictions", parameters={"test": True}) as f:
+        f["labels"] = np.asarray(labels, dtype=np.int64)
+        f["logits"] = np.asarray(logits, dtype=np.float32)
+        f["predictions"] = np.asarray(logits).argmax(axis=1)
+        store.write_strings(f, "classes", classes)
+
+
+@pytest.fixture
+def data(tmp_path, rng):
+    labels = np.repeat(np.arange(6), 3)
+    conv = (np.maximum(rng.normal(size=(18, 8, 3, 3)), 0) + 0.3 * labels[:, None, None, None]).astype(np.float32)
+    fc = rng.normal(size=(18, 5)).astype(np.float32)
+    feats = tmp_path / "feats.h5"
+    write_features(feats, {"conv": conv, "fc": fc}, labels)
+    logits = rng.normal(size=(18, 6)) + 2 * np.eye(6)[labels]
+    preds = tmp_path / "preds.h5"
+    write_predictions(preds, logits, labels)
+    return {"feats": feats, "preds": preds, "conv": conv, "labels": labels, "logits": logits, "dir": tmp_path}
+
+
+def test_semantic_rsm_file_and_evaluation_equal_the_library(cli, data):
+    out = data["dir"] / "rsm.h5"
+    proc = cli("rsm", data["feats"], "--layer", "conv", "--semantic", "--kernel", "rbf", "--evaluate",
+               "--predictions", data["preds"], "-o", out, "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    ref = semantic_rsm(data["conv"], kernel="rbf").matrix
+    with store.open_file(out, "rsm") as f:
+        np.testing.assert_allclose(f["matrix"][...], ref, rtol=1e-10)
+        np.testing.assert_array_equal(f["labels"][...], data["labels"])
+        assert (f.attrs["layer"], f.attrs["kernel"], f.attrs["matcher"]) == ("conv", "rbf", "optimal")
+    shown = json.loads(proc.stdout)
+    want = {**retrieval(ref, data["labels"]), **prediction_correlation(ref, softmax(data["logits"].astype(np.float32)))}
+    for key, value in want.items():
+        assert shown[key] == pytest.approx(value, rel=1e-9)
+
+
+def test_spatio_semantic_and_approximate_matcher_quality(cli, data):
+    plain, greedy = data["dir"] / "plain.h5", data["dir"] / "greedy.h5"
+    assert cli("rsm", data["feats"], "--layer", "conv", "-o", plain).returncode == 0
+    with store.open_file(plain, "rsm") as f:
+        np.testing.assert_allclose(f["matrix"][...], spatio_semantic_rsm(data["conv"]), rtol=1e-10)
+        assert f.attrs["matcher"] == "none"
+    proc = cli("rsm", data["feats"], "--layer", "conv", "--semantic", "--matcher", "greedy",
+               "--quality-pairs", "10", "-o", greedy)
+    assert proc.returncode == 0, proc.stderr.decode()
+    with store.open_file(greedy, "rsm") as f:
+        pairs, frac = f["matcher_quality/pairs"][...], f["matcher_quality/fraction"][...]
+    assert pairs.shape == (10, 2) and np.all((frac > 0.5) & (frac <= 1 + 1e-12))
+
+
+def test_bad_inputs_are_one_line_and_leave_no_file(cli, data, rng):
+    out = data["dir"] / "out.h5"
+    d = data["dir"]
+    assert_user_error(cli("rsm", data["feats"], "--layer", "nope", "-o", out), "nope", "conv, fc")
+    assert_user_error(cli("rsm", data["feats"], "--layer", "conv", "--semantic", "--matcher", "batch-optimal:0",
+                          "-o", out), "batch-optimal:0")
+    big = d / "big.h5"  # S = 100·100 spatial vectors: the optimal matcher's S×S matrices exceed the bound
+    write_features(big, {"map": np.ones((2, 1, 100, 100), np.float32)}, [0, 1], CLASSES[:2])
+    assert_user_error(cli("rsm", big, "--semantic", "-o", out), "batch-optimal")
+    nan = d / "nan.h5"
+    x = data["conv"].copy()
+    x[3, 0, 0, 0] = np.nan
+    write_features(nan, {"conv": x}, data["labels"])
+    assert_user_error(cli("rsm", nan, "--layer", "conv", "-o", out), "NaN")
+    short = d / "short.h5"
+    write_predictions(short, data["logits"][:10], data["labels"][:10])
+    assert_user_error(cli("rsm", data["feats"], "--layer", "conv", "--evaluate", "--predictions", short, "-o", out),
+                      "10 samples", "18")
+    assert not out.exists()
+    assert not list(d.glob(".out.h5*"))
