@@ -88,8 +88,9 @@ def pgd_l2(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, e
         adv = random_start(x, eps, generator) if random_init else x.clone()
         for _ in range(steps):
             adv.requires_grad_(True)
-            # a summed loss: each sample's gradient is its own, whatever the batch size
-            loss = sign * F.cross_entropy(model(adv), goal, reduction="sum")
+            # the batch-mean loss, as torchattacks: the per-sample normalisation below
+            # removes the 1/N, and results agree with the reference to float rounding
+            loss = sign * F.cross_entropy(model(adv), goal)
             (grad,) = torch.autograd.grad(loss, adv)
             with torch.no_grad():
                 grad = grad / (_norms(grad) + _DIV)

@@ -29,6 +29,7 @@ def train(
     eval_data: Annotated[Optional[Path], typer.Option("--eval", help="Held-out imageset evaluated after every epoch (its predictions feed the CCSM, IDM and accuracy).")] = None,
     curves: Annotated[Optional[Path], typer.Option("--curves", help="Write per-epoch curves here: loss, accuracies, SAI, IDM, WSI, NCSM/CCSM snapshots (for 'semtool plot', 'sai', 'idm', 'wsi').")] = None,
     track_against: Annotated[Optional[list[Path]], typer.Option("--track-against", help="Reference csm file (e.g. 'semtool csm wordnet' or 'csm groups'); repeatable. Tracks SAI(NCSM, ref), SAI(CCSM, ref) and IDM against it, series named by the file's stem.")] = None,
+    track_every: Annotated[float, typer.Option("--track-every", help="Also track within epochs: every this fraction of an epoch (0.25: four points per epoch; 1: once, at the end). Points inside an epoch carry fractional epoch numbers and the running loss and train accuracy so far.")] = 1.0,
     label: Annotated[Optional[str], typer.Option("--label", help="Run name stored in the curves file (default: the model file's stem).")] = None,
     amp: Annotated[str, typer.Option("--amp", help="Mixed precision on CUDA: auto (bf16 where supported), bf16, fp16 or off. CPU runs in float32.")] = "auto",
     eval_batch_size: Annotated[int, typer.Option("--eval-batch-size", help="Images per batch in the eval pass.")] = 500,
@@ -58,7 +59,7 @@ def train(
         hybrids=[str(p) for p in hybrids or []], hybrid_prob=hybrid_prob, hybrid_target_weight=hybrid_target_weight,
         eval=str(eval_data) if eval_data else None, curves=str(curves) if curves else None,
         track_against=[str(p) for p in track_against or []], label=label, cifar_stem=cifar_stem, seed=seed,
-        device=device, amp=amp, eval_batch_size=eval_batch_size, resume=resume, force=force,
+        device=device, amp=amp, eval_batch_size=eval_batch_size, track_every=track_every, resume=resume, force=force,
     )
     result = run(opts)
     if result.history:
@@ -67,7 +68,7 @@ def train(
         if os.environ.get("RANK", "0") == "0":
             wrote(result.output, f"{arch}, {epochs} epochs")
             if result.curves:
-                wrote(result.curves, f"{len(result.history.get('epochs', []))} epochs of curves")
+                wrote(result.curves, f"{len(result.history.get('epochs', []))} tracking points")
 
 
 def register(app: typer.Typer) -> None:

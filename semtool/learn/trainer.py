@@ -52,7 +52,7 @@ SCHEDULES = ("cosine", "step")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 # Options that define the optimisation trajectory: a checkpoint resumes only with the same.
 _TRAJECTORY = ("architecture", "epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule", "augment",
-               "hybrids", "hybrid_prob", "hybrid_target_weight", "seed", "cifar_stem")
+               "hybrids", "hybrid_prob", "hybrid_target_weight", "seed", "cifar_stem", "track_every")
 
 
 @dataclass
@@ -81,6 +81,7 @@ class TrainOptions:
     device: str = "auto"
     amp: str = "auto"
     eval_batch_size: int = 500
+    track_every: float = 1.0
     resume: bool = False
     force: bool = False
 
@@ -141,6 +142,8 @@ def _validate(opts: TrainOptions, dist: _Dist) -> None:
         raise UserError(f"--hybrid-target-weight: expected a weight in [0, 1], got {opts.hybrid_target_weight:g}")
     if opts.lr <= 0:
         raise UserError(f"--lr: expected a positive learning rate, got {opts.lr:g}")
+    if not 0.0 < opts.track_every <= 1.0:
+        raise UserError(f"--track-every: expected a fraction of an epoch in (0, 1], got {opts.track_every:g}")
     if opts.schedule not in SCHEDULES:
         raise UserError(f"--schedule: expected one of {', '.join(SCHEDULES)}, got '{opts.schedule}'")
     if opts.amp not in AMP_MODES:
@@ -312,6 +315,7 @@ class _Trainer:
         torch.manual_seed(_seed(opts.seed, epoch, dist.rank, 2))  # dropout and the like
         local_bs = opts.batch_size // dist.world
         steps = math.ceil(shard.shape[0] / local_bs)
+        every = max(1, round(opts.track_every * steps)) if opts.track_every < 1 else steps
         c = len(self.classes)
         self.ddp.train()
         stats = torch.zeros(4, dtype=torch.float64, device=self.device)  # loss·k, k, correct, originals
@@ -347,6 +351,11 @@ class _Trainer:
                                           (logits[: yb.shape[0]].argmax(1) == yb).sum().double(),
                                           torch.tensor(yb.shape[0], dtype=torch.float64, device=self.device)])
                 bar.advance(1)
+                if dist.main and (s + 1) % every == 0 and s + 1 < steps:
+                    st = stats.tolist()  # this rank's running values so far
+                    self._record(epoch - 1 + (s + 1) / steps, {"loss": st[0] / st[1], "accuracy/train": st[2] / st[3]},
+                                 float(self.optimizer.param_groups[0]["lr"]))
+                    self.ddp.train()
         if dist.on:
             import torch.distributed as tdist
 
@@ -375,6 +384,28 @@ class _Trainer:
             preds.append(logits.argmax(1).cpu())
         return torch.cat(preds).numpy().astype(np.int64) if preds else np.zeros(0, np.int64)
 
+    def _record(self, position: float, values: dict[str, float], lr: float) -> float:
+        """Evaluate, track, and append one point (at ``position`` epochs) to the curves.
+
+        Returns the seconds spent on tracking proper (the eval pass excluded: it runs for
+        the eval accuracy anyway).
+        """
+        preds = self.evaluate()
+        t1 = time.perf_counter()
+        weight = self.model.state_dict()[self.head].detach().float().cpu().numpy().astype(np.float64)
+        weight = weight.reshape(weight.shape[0], -1)
+        labels = self.ey if self.eval_set is not None else np.zeros(0, np.int64)
+        tracked, snaps = track(weight, labels, preds, self.refs, self.train_set.groups)
+        track_s = time.perf_counter() - t1
+        values.update(tracked)
+        values["lr"] = lr
+        values["epochs"] = position
+        for k, v in values.items():
+            self.history.setdefault(k, []).append(float(v))
+        for k in ("ncsm", "ccsm"):
+            self.snapshots[k].append(snaps[k])
+        return track_s
+
     # -------------------------------------------------------------- the run
     def run(self) -> TrainResult:
         opts, dist = self.opts, self.dist
@@ -385,20 +416,7 @@ class _Trainer:
             values = self.train_epoch(epoch)
             self.scheduler.step()
             if dist.main:
-                preds = self.evaluate()
-                t1 = time.perf_counter()
-                weight = self.model.state_dict()[self.head].detach().float().cpu().numpy().astype(np.float64)
-                weight = weight.reshape(weight.shape[0], -1)
-                labels = self.ey if self.eval_set is not None else np.zeros(0, np.int64)
-                tracked, snaps = track(weight, labels, preds, self.refs, self.train_set.groups)
-                track_s = time.perf_counter() - t1
-                values.update(tracked)
-                values["lr"] = lr
-                values["epochs"] = float(epoch)
-                for k, v in values.items():
-                    self.history.setdefault(k, []).append(float(v))
-                for k in ("ncsm", "ccsm"):
-                    self.snapshots[k].append(snaps[k])
+                track_s = self._record(float(epoch), values, lr)
                 secs = time.perf_counter() - t0
                 self.epoch_seconds.append(secs)
                 self.tracking_seconds.append(track_s)

@@ -125,6 +125,7 @@ def _weights(path):
     return load_file(str(path))
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_gives_identical_weights(tmp_path, cli):
     _small(tmp_path)
     common = ["--epochs", "2", "--batch-size", "50", "--eval", tmp_path / "test.h5", "--hybrids", tmp_path / "h.h5",
