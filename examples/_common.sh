@@ -36,3 +36,6 @@ for kind in sys.argv[2:]:
 PYEOF
   )
 }
+
+# usage SCRIPT: print the script's header comment (its documentation).
+usage() { awk 'NR > 1 { if (!/^#/) exit; sub(/^# ?/, ""); print }' "$1"; }

@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --offline) OFFLINE=1 ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) usage "$0"; exit 0 ;;
     *) echo "twovtwo_layers.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift

@@ -11,7 +11,7 @@
 # Usage: bash scripts/demo.sh [--quick] [--out DIR]
 #   --quick   the same steps with tiny sizes (under 2 minutes; used by the test suite)
 # Environment: SEMTOOL, PYTHON (default .venv/bin/semtool, .venv/bin/python), DEMO_OUT (demo-out),
-#   FASHION_ROOT (folder with the Fashion-MNIST IDX .gz files), and the sizes below
+#   FASHION_ROOT (folder with the Fashion-MNIST IDX .gz files), and the sizes (defaults below)
 #   (DEMO_TRAIN_PER_CLASS, DEMO_TEST_PER_CLASS, DEMO_EPOCHS, DEMO_ATTACK_N, DEMO_RSM_N).
 # Re-running replaces every file (--force): the demo is idempotent.
 set -euo pipefail
@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -42,7 +42,6 @@ else
   PERMS=1000; ATTACK_STEPS=10
 fi
 EPS=0,0.25,0.5,1,2
-export SEMTOOL_QUIET_DOWNLOADS=1
 
 mkdir -p "$OUT"
 START=$(date +%s)
