@@ -11,7 +11,7 @@
 # Needs: CIFAR-100 in torchvision's layout (CIFAR_ROOT/cifar-100-python, or add --download);
 #   Stable Diffusion 1.5 weights (a Hugging Face id in your cache, or a diffusers folder: SD_MODEL);
 #   WordNet (Debian's wordnet-base + wordnet-sense-index, or NLTK's corpus).
-#   A GPU: 2 × 10,000 MagicMix hybrids take about 3–4 GPU hours on one A100; the five
+#   A GPU (estimates, not measured here): 2 × 10,000 MagicMix hybrids take about 3–4 GPU hours on one A100; the five
 #   trainings about 5 × 1.5 h; the attack sweep minutes. On a CPU: weeks.
 # Dry run (--dry-run, CPU, offline, about a minute): the same chain on a tiny CIFAR-100-format
 #   archive (25 classes × 4 images), tiny randomly initialised Stable Diffusion components,

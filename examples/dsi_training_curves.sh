@@ -10,7 +10,7 @@
 #   the first vs the last epoch beside WordNet. The seed's finding to look for: SAI rises in
 #   the first epochs, then stabilises.
 # Needs: CIFAR-100 (CIFAR_ROOT/cifar-100-python or --download), WordNet (Debian's
-#   wordnet-base + wordnet-sense-index). A GPU: ~1 h for 100 epochs on one modern GPU.
+#   wordnet-base + wordnet-sense-index). A GPU (estimate, not measured here): ~1 h for 100 epochs.
 # Offline mode (--offline, CPU, no data to fetch, about a minute): Fashion-MNIST from the
 #   Debian package (60 train / 20 test images per class), a small convnet, 3 epochs.
 #

@@ -10,7 +10,7 @@
 #   the SGID variants raise test accuracy.
 # Needs: CIFAR-100 (CIFAR_ROOT), BLIP (Salesforce/blip-image-captioning-base), CLIP
 #   (openai/clip-vit-base-patch32) and Stable Diffusion 1.5 weights from your Hugging Face
-#   cache (or folders: BLIP_MODEL, CLIP_MODEL, SD_MODEL). A GPU: captioning 50,000 images
+#   cache (or folders: BLIP_MODEL, CLIP_MODEL, SD_MODEL). A GPU (estimates, not measured here): captioning 50,000 images
 #   ~1 h, img2img ~3 h on one A100, each training ~1.5 h.
 # Offline mode (--offline, CPU, no weights, about a minute): 4 Fashion-MNIST images per class,
 #   tiny randomly initialised BLIP / CLIP / Stable Diffusion folders (the test suite's
