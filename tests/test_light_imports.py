@@ -38,6 +38,7 @@ LIGHT_COMMANDS: list[list[str]] = [
     ["sai", "--measure", "all", "--json", "{csm}", "{csm}"],
     ["wsi", "{csm}"],
     ["plot", "--help"],
+    ["mix", "{imageset}", "--method", "mixup", "--factor", "0.5", "-o", "{out}"],
 ]
 HEAVY = ("torch", "torchvision", "diffusers", "transformers")
 # Not even `--help` may load these: they are imported inside functions (house rule for cli/ and measure/).

@@ -316,7 +316,7 @@ class Resumable:
         if str(path) == "-":
             raise UserError(f"'{kind}' output cannot go to stdout; give -o FILE")
         self.target = Path(path)
-        self.partial = self.target.parent / f".{self.target.name}.partial"
+        self.partial = self.partial_path(path)
         check_output(self.target, force=force, kind=kind)
         self.resumed = False
         if self.partial.exists():
@@ -341,6 +341,38 @@ class Resumable:
             with h5py.File(self.partial, "w") as f:
                 init_root(f, kind, command=command, parameters=parameters, inputs=inputs)
         self.file = h5py.File(self.partial, "a")
+
+    def checkpoint(self) -> None:
+        """Flush everything written so far to disk: after it the partial file is complete
+        and consistent, so a ``kill -9`` before the next write loses nothing. (Not HDF5's
+        SWMR mode: a killed SWMR writer leaves consistency flags that only ``h5clear``
+        removes; the default file format has no such flags.)"""
+        self.file.flush()
+
+    @staticmethod
+    def partial_path(path: str | os.PathLike) -> Path:
+        """Where the partial file of output ``path`` lives: ``<folder>/.<name>.partial``."""
+        return Path(path).parent / f".{Path(path).name}.partial"
+
+    @classmethod
+    def check_start(cls, path: str | os.PathLike, kind: str, *, force: bool = False, resume: bool = False) -> None:
+        """The checks the constructor makes, without opening anything (call it before
+        expensive work such as loading a model)."""
+        if str(path) == "-":
+            raise UserError(f"'{kind}' output cannot go to stdout; give -o FILE")
+        check_output(path, force=force, kind=kind)
+        partial = cls.partial_path(path)
+        if partial.exists() and not resume and not force:
+            raise UserError(f"{path}: an interrupted run left {partial.name}; "
+                            "use --resume to continue it or --force to start over")
+
+    def changed_parameters(self, parameters: dict[str, Any], ignore: Sequence[str] = ()) -> list[str]:
+        """Names of the options whose values differ from the interrupted run's (on resume)."""
+        if not self.resumed:
+            return []
+        old = {k: v for k, v in self.previous_parameters.items() if k not in ignore}
+        new = {k: v for k, v in json.loads(_json(parameters or {})).items() if k not in ignore}
+        return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
     def finish(self) -> Path:
         self.file.close()
