@@ -1,0 +1,90 @@
+"""``semtool attack MODEL DATA --eps …``: L2 PGD at several radii and how severe the mistakes are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, guarded, parse_floats,
+                                 print_table, wrote)
+
+_COLUMNS = ["eps", "accuracy", "superclass_accuracy", "mistakes_superclass_accuracy", "mistakes_in_visual_superclass"]
+
+
+@guarded
+def attack(
+    model: Annotated[Path, typer.Argument(help="Model file from 'semtool train' (.safetensors).", show_default=False)],
+    data: Annotated[Path, typer.Argument(help="Imageset to attack (its classes must be the model's).", show_default=False)],
+    eps: Annotated[str, typer.Option("--eps", help="Comma-separated L2 radii in [0, 1] pixel units; 0 is the clean evaluation.")] = "0,0.25,0.5,1",
+    steps: Annotated[int, typer.Option("--steps", help="PGD steps.")] = 20,
+    step_size: Annotated[Optional[float], typer.Option("--step-size", help="Step size α for every ε (default 2.5·ε/steps).")] = None,
+    random_start: Annotated[bool, typer.Option("--random-start", help="Start from a point uniform in the ε-ball (radius ε·U^(1/d)).")] = False,
+    targeted: Annotated[Optional[str], typer.Option("--targeted", help="Targeted attack toward: random (another class), next ((y+1) mod C) or least-likely (the clean model's lowest logit).")] = None,
+    csm: Annotated[Optional[Path], typer.Option("--csm", help="Reference csm file (e.g. 'csm wordnet'): also report IDM against it; classes matched by name.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch.")] = 100,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Attack only the first N images.")] = None,
+    output: OptionalOutputOpt = None,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Evaluate a model against L2 PGD (Madry et al. 2018) over a sweep of ε.
+
+    PGD runs in [0, 1] pixel space with the model in eval mode: 20 steps of
+    α·g/‖g‖₂, projection onto the ε-ball, clamp to [0, 1] (the robustness library's CIFAR
+    evaluation). Per ε it prints fine accuracy, semantic-superclass accuracy, the
+    superclass accuracy of the mistakes and the share of mistakes inside the visual
+    superclass (Abreu, Vaska, Helus 2023), and IDM with --csm. -o writes a predictions
+    file with an ε axis (logits (E, N, C), predictions (E, N)).
+    """
+    import numpy as np
+
+    from semtool import store
+    from semtool.attack import sweep
+    from semtool.cli._models import group_arrays, load_model_and_data
+    from semtool.errors import UserError
+    from semtool.learn.tracking import read_reference
+
+    radii = parse_floats(eps, "--eps")
+    if any(e < 0 for e in radii):
+        raise UserError(f"--eps: expected non-negative radii, got {eps}")
+    if output is not None:
+        store.check_output(output, force=force, kind="predictions")
+    net, meta, images, dev = load_model_and_data(str(model), str(data), device, same_classes=True, limit=limit)
+    ref = read_reference(csm, images.classes)[1] if csm else None
+    groups = group_arrays(images, meta)
+    res = sweep(net, images.images, images.labels, radii, steps=steps, step_size=step_size, random_init=random_start,
+                targeted=targeted, batch_size=batch_size, device=dev, seed=seed, groups=groups["groups"],
+                visual_groups=groups["visual_groups"], csm=ref)
+    if output is not None:
+        params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
+                  "targeted": targeted, "batch_size": batch_size, "seed": seed, "limit": limit}
+        with store.create(output, "predictions", force=force, command="attack", parameters=params,
+                          inputs=[model, data, *([csm] if csm else [])]) as f:
+            f.create_dataset("labels", data=res.labels)
+            store.write_strings(f, "classes", images.classes)
+            f.create_dataset("epsilons", data=res.epsilons)
+            f.create_dataset("logits", data=res.logits, chunks=True, compression="gzip")
+            f.create_dataset("predictions", data=res.predictions)
+            for key in ("groups", "visual_groups"):
+                if groups[key] is not None:
+                    f.create_dataset(key, data=np.asarray(groups[key], np.int64))
+                    names = groups["group_names" if key == "groups" else "visual_group_names"]
+                    if names is not None:
+                        store.write_strings(f, "group_names" if key == "groups" else "visual_group_names", names)
+            if images.synsets is not None:
+                store.write_strings(f, "synsets", images.synsets)
+            f.attrs["attack"] = "pgd-l2"
+    columns = _COLUMNS + (["idm"] if ref is not None else [])
+    rows = [[e] + [m[c] for c in columns[1:]] for e, m in zip(res.epsilons.tolist(), res.metrics)]
+    print_table(rows, columns, title=f"L2 PGD ({steps} steps) on {len(res.labels)} images", as_json=as_json,
+                json_obj=[{"eps": e, **m} for e, m in zip(res.epsilons.tolist(), res.metrics)])
+    if output is not None:
+        wrote(output, f"{len(radii)} ε × {len(res.labels)} images")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("attack")(attack)

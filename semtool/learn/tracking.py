@@ -1,0 +1,95 @@
+"""Per-epoch similarity tracking (Filus et al., Deep Similarity Inspector).
+
+From what an epoch already has — the final layer's weight W (C, D) and the eval pass's
+predictions — compute the NCSM (cosine between rows of W), the CCSM (row-normalised
+confusion), SAI(NCSM, ref), SAI(CCSM, ref), SAI(NCSM, CCSM), network-based IDM (with the
+NCSM) and reference-based IDM, Mean/Max/Min WSI, and the semantic-superclass accuracy.
+No extra forward pass; all maths is :mod:`semtool.measure`.
+
+Series names (the ``curves`` contract): ``accuracy/eval``, ``accuracy/superclass``,
+``sai/<ref>/ncsm``, ``sai/<ref>/ccsm``, ``sai/ncsm_vs_ccsm``, ``idm/network``,
+``idm/<ref>``, ``wsi/mean``, ``wsi/max``, ``wsi/min``; a value that is undefined (a
+constant matrix, no mistakes) is NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from semtool import measure, store
+from semtool.errors import UserError
+
+
+def read_reference(path: str | os.PathLike, classes: list[str]) -> tuple[str, np.ndarray]:
+    """A ``csm`` file's matrix reordered to ``classes`` (matched by name) and its name (the stem)."""
+    name = store.display_name(path)
+    with store.open_file(path, "csm") as f:
+        if "matrix" not in f:
+            raise UserError(f"{name}: --track-against needs a csm file with one 'matrix', not a stack")
+        m = f["matrix"][...].astype(np.float64)
+        ref_classes = store.read_strings(f["classes"])
+    pos = {c: i for i, c in enumerate(ref_classes)}
+    missing = [c for c in classes if c not in pos]
+    if missing:
+        raise UserError(f"{name}: lacks training classes {', '.join(missing[:5])}"
+                        + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else ""))
+    idx = np.array([pos[c] for c in classes])
+    return Path(str(path)).stem, m[np.ix_(idx, idx)]
+
+
+def _nan_on_error(fn: Callable[[], float]) -> float:
+    try:
+        return float(fn())
+    except UserError:
+        return math.nan
+
+
+def superclass_accuracy(labels: np.ndarray, predictions: np.ndarray, groups: np.ndarray | None) -> float:
+    """Share of samples (whose class has a group) predicted inside their class's group."""
+    if groups is None:
+        return math.nan
+    g = np.asarray(groups)
+    keep = g[labels] >= 0
+    if not keep.any():
+        return math.nan
+    return float(np.mean(g[labels[keep]] == g[predictions[keep]]))
+
+
+def track(weight: np.ndarray, labels: np.ndarray, predictions: np.ndarray | None,
+          references: Sequence[tuple[str, np.ndarray]] = (), groups: np.ndarray | None = None,
+          *, quantile: float = 0.95) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """One tracking step -> (series values, snapshots ``{"ncsm": (C,C), "ccsm": (C,C)}``).
+
+    Parameters
+    ----------
+    weight : (C, D) final classifier weight (bias not used).
+    labels, predictions : (N,) of the eval pass; ``predictions=None`` leaves the CCSM-based
+        values NaN.
+    references : (name, (C, C) matrix) pairs in the training class order.
+    groups : (C,) semantic group per class (−1 none) for ``accuracy/superclass``.
+    """
+    c = weight.shape[0]
+    out: dict[str, float] = {}
+    nc = measure.ncsm(weight)
+    cc = measure.ccsm(labels, predictions, c) if predictions is not None else np.full((c, c), np.nan)
+    have_pred = predictions is not None and labels.size > 0
+    out["accuracy/eval"] = float(np.mean(labels == predictions)) if have_pred else math.nan
+    out["accuracy/superclass"] = superclass_accuracy(labels, predictions, groups) if have_pred else math.nan
+    for name, ref in references:
+        out[f"sai/{name}/ncsm"] = _nan_on_error(lambda: measure.sai(nc, ref))
+        out[f"sai/{name}/ccsm"] = _nan_on_error(lambda: measure.sai(cc, ref)) if have_pred else math.nan
+        out[f"idm/{name}"] = _nan_on_error(lambda: measure.idm(labels, predictions, ref)) if have_pred else math.nan
+    out["sai/ncsm_vs_ccsm"] = _nan_on_error(lambda: measure.sai(nc, cc)) if have_pred else math.nan
+    out["idm/network"] = _nan_on_error(lambda: measure.idm(labels, predictions, nc)) if have_pred else math.nan
+    try:
+        w = measure.wsi(nc, quantile=quantile)
+    except UserError:
+        w = {"mean": math.nan, "max": math.nan, "min": math.nan}
+    for k in ("mean", "max", "min"):
+        out[f"wsi/{k}"] = w[k]
+    return out, {"ncsm": nc, "ccsm": cc}

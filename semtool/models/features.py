@@ -1,0 +1,122 @@
+"""Activations of named layers, batch by batch (torchvision ``feature_extraction``).
+
+Layer names are those of the network inside the :class:`~semtool.models.Classifier`
+wrapper, without its ``net.`` prefix: graph nodes (``layer4.1.relu_1``) or module
+names (``layer4``, meaning that module's output). ``blocks`` picks the main stages.
+Outputs are (N, C, H, W) for convolutional maps, (N, S, D) for token sequences,
+(N, D) for vectors; ``pool`` = mean/max reduces the spatial or token axes to (N, C).
+These arrays are the input of ``csm tncsm``, ``rsm`` and ``twovtwo``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from semtool.errors import UserError
+from semtool.models.imagesets import to_pixels
+
+POOLS = ("mean", "max", "none")
+_PREFIX = "net."
+
+
+def layer_names(model: torch.nn.Module) -> list[str]:
+    """Graph node names of the network (eval mode), in execution order, without ``net.``."""
+    from torchvision.models.feature_extraction import get_graph_node_names
+
+    _, nodes = get_graph_node_names(model)
+    return [n[len(_PREFIX):] for n in nodes if n.startswith(_PREFIX)]
+
+
+def _module_names(model: torch.nn.Module) -> list[str]:
+    return [n[len(_PREFIX):] for n, _ in model.named_modules() if n.startswith(_PREFIX)]
+
+
+def block_names(model: torch.nn.Module) -> list[str]:
+    """The main stages: ResNet layer1–4, convnet block1–3, ``features`` children, ViT encoder layers."""
+    net = model.net
+    children = dict(net.named_children())
+    if all(f"layer{i}" in children for i in range(1, 5)):
+        return [f"layer{i}" for i in range(1, 5)]
+    if all(f"block{i}" in children for i in range(1, 4)):
+        return [f"block{i}" for i in range(1, 4)]
+    if isinstance(children.get("features"), torch.nn.Sequential):
+        return [f"features.{n}" for n, _ in children["features"].named_children()]
+    enc = children.get("encoder")
+    if enc is not None and hasattr(enc, "layers"):
+        return [f"encoder.layers.{n}" for n, _ in enc.layers.named_children()]
+    names = list(children)
+    return names[:-1] if len(names) > 1 else names
+
+
+def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
+    """``spec``: comma-separated names or shell patterns (``layer*``), or ``blocks``.
+
+    An entry matching nothing is a UserError naming the close names.
+    """
+    nodes = layer_names(model)
+    modules = _module_names(model)
+    known = list(dict.fromkeys(nodes + modules))
+    chosen: list[str] = []
+    for entry in [e.strip() for e in spec.split(",") if e.strip()]:
+        if entry == "blocks":
+            chosen += block_names(model)
+            continue
+        name = entry[len(_PREFIX):] if entry.startswith(_PREFIX) else entry
+        if name in known:
+            chosen.append(name)
+            continue
+        hits = [n for n in nodes if fnmatch.fnmatchcase(n, name)]
+        if not hits:
+            close = difflib.get_close_matches(name, known, n=4, cutoff=0.5)
+            raise UserError(f"--layers: no layer matches '{entry}'"
+                            + (f" (close names: {', '.join(close)})" if close else " (see --layers list)"))
+        chosen += hits
+    if not chosen:
+        raise UserError("--layers: no layer selected (see --layers list)")
+    return list(dict.fromkeys(chosen))
+
+
+def _pool(t: torch.Tensor, pool: str) -> torch.Tensor:
+    if pool == "none" or t.dim() <= 2:
+        return t
+    if t.dim() == 3:  # (N, S, D) tokens: reduce the sequence axis
+        return t.mean(1) if pool == "mean" else t.amax(1)
+    dims = tuple(range(2, t.dim()))
+    return t.mean(dims) if pool == "mean" else t.amax(dims)
+
+
+def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str], *, pool: str = "mean",
+                  batch_size: int = 100, device: Any = "cpu", fp16: bool = False,
+                  logits: bool = False) -> Iterator[tuple[int, dict[str, np.ndarray], np.ndarray | None]]:
+    """Yield (start index, {layer: (B, …) array}, logits (B, C) or None) per batch.
+
+    ``images`` are uint8 (N, H, W, C). Arrays are float32 (float16 with ``fp16``); only
+    one batch is held at a time.
+    """
+    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+    if pool not in POOLS:
+        raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+    model = model.to(device).eval()
+    nodes = {_PREFIX + n: n for n in layers}
+    out_node = get_graph_node_names(model)[1][-1]
+    logits_key = nodes.setdefault(out_node, "__logits__") if logits else None
+    extractor = create_feature_extractor(model, return_nodes=nodes)
+    dtype = np.float16 if fp16 else np.float32
+    autocast = torch.autocast("cuda", dtype=torch.float16) if fp16 and torch.device(device).type == "cuda" else None
+    with torch.no_grad():
+        for s in range(0, images.shape[0], batch_size):
+            x = to_pixels(torch.from_numpy(np.ascontiguousarray(images[s:s + batch_size].transpose(0, 3, 1, 2))).to(device))
+            if autocast is not None:
+                with autocast:
+                    out = extractor(x)
+            else:
+                out = extractor(x)
+            feats = {n: _pool(out[n].float(), pool).cpu().numpy().astype(dtype) for n in layers}
+            lg = out[logits_key].float().cpu().numpy() if logits_key else None
+            yield s, feats, lg

@@ -1,0 +1,213 @@
+"""``semtool train``: learning on real Fashion-MNIST, tracking values, resume after SIGKILL, DDP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from semtool import measure, store
+from tests.conftest import assert_user_error
+from tests.learn.fmnist import CLASSES, GROUPS, fmnist_imageset, write_csm, write_hybrids, write_imageset
+
+ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Two epochs of convnet on 1500 Fashion-MNIST images (14×14), eval on 500 held-out ones."""
+    from tests.conftest import run_cli
+
+    d = tmp_path_factory.mktemp("train")
+    fmnist_imageset(d / "train.h5", "train", n=1500, size=14)
+    fmnist_imageset(d / "test.h5", "test", n=500, size=14)
+    write_csm(d / "groups.h5", measure.groups_csm(np.array(GROUPS)))
+    # a second reference whose classes are stored in another order (matched by name)
+    rng = np.random.default_rng(0)
+    r = rng.random((10, 10))
+    r = (r + r.T) / 2
+    np.fill_diagonal(r, 1)
+    perm = rng.permutation(10)
+    write_csm(d / "rand.h5", r[np.ix_(perm, perm)], classes=[CLASSES[i] for i in perm], source="text", measure="cosine")
+    proc = run_cli("train", d / "train.h5", "-o", d / "m.safetensors", "--epochs", "2", "--eval", d / "test.h5",
+                   "--curves", d / "c.h5", "--track-against", d / "groups.h5", "--track-against", d / "rand.h5",
+                   "--device", "cpu", "--seed", "3", env=ENV)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return d, proc, r
+
+
+def test_two_epochs_lower_the_loss_and_beat_chance(trained):
+    d, proc, _ = trained
+    err = proc.stderr.decode()
+    assert "epoch 1/2" in err and "epoch 2/2" in err
+    with store.open_file(d / "c.h5", "curves") as f:
+        loss = f["loss"][...]
+        acc = f["accuracy/eval"][...]
+        np.testing.assert_array_equal(f["epochs"][...], [1.0, 2.0])
+        np.testing.assert_allclose(f["lr"][...], [0.1, 0.05])
+        assert f.attrs["label"] == "m"
+    assert loss[1] < loss[0]
+    assert acc[-1] > 0.3  # ten classes: chance is 0.1
+    # the model predicts the held-out set as well as the curves say
+    import torch
+
+    from semtool.models import load_model
+    from semtool.models.imagesets import read_imageset
+
+    model, meta = load_model(d / "m.safetensors")
+    test = read_imageset(d / "test.h5")
+    with torch.no_grad():
+        pred = model(torch.from_numpy(test.images.transpose(0, 3, 1, 2)).float() / 255).argmax(1).numpy()
+    assert np.mean(pred == test.labels) == pytest.approx(acc[-1])
+    assert meta["metrics"]["accuracy/eval"] == pytest.approx(acc[-1])
+    assert meta["classes"] == CLASSES and meta["groups"] == GROUPS and meta["epoch"] == 2 and meta["seed"] == 3
+
+
+def test_tracked_values_equal_the_measures_on_the_snapshots(trained):
+    d, _, rand_ref = trained
+    from semtool.models import load_model
+
+    with store.open_file(d / "c.h5", "curves") as f:
+        series = {k: f[k][...] for k in ("sai/groups/ncsm", "sai/groups/ccsm", "sai/rand/ncsm", "sai/rand/ccsm",
+                                         "sai/ncsm_vs_ccsm", "idm/network", "idm/groups", "idm/rand", "wsi/mean",
+                                         "wsi/max", "wsi/min", "accuracy/eval", "accuracy/superclass")}
+        nc, cc = f["snapshots/ncsm"][...], f["snapshots/ccsm"][...]
+        assert store.read_strings(f["classes"]) == CLASSES
+    groups = measure.groups_csm(np.array(GROUPS))
+    # the last NCSM snapshot is the saved model's final-layer cosine matrix
+    model, meta = load_model(d / "m.safetensors")
+    np.testing.assert_allclose(nc[-1], measure.ncsm(model.state_dict()[meta["head"]].numpy()), atol=1e-12)
+    with store.open_file(d / "test.h5", "imageset") as f:
+        labels = f["labels"][...]
+    counts = np.bincount(labels, minlength=10)
+    for e in range(2):
+        np.testing.assert_allclose(series["sai/groups/ncsm"][e], measure.sai(nc[e], groups))
+        np.testing.assert_allclose(series["sai/groups/ccsm"][e], measure.sai(cc[e], groups))
+        np.testing.assert_allclose(series["sai/rand/ncsm"][e], measure.sai(nc[e], rand_ref))
+        np.testing.assert_allclose(series["sai/rand/ccsm"][e], measure.sai(cc[e], rand_ref))
+        np.testing.assert_allclose(series["sai/ncsm_vs_ccsm"][e], measure.sai(nc[e], cc[e]))
+        w = measure.wsi(nc[e])
+        for k in ("mean", "max", "min"):
+            np.testing.assert_allclose(series[f"wsi/{k}"][e], w[k])
+        # the CCSM snapshot and the class counts give back the (label, prediction) pairs
+        conf = np.rint(cc[e] * counts[:, None]).astype(int)
+        np.fill_diagonal(conf, 0)
+        conf[np.arange(10), np.arange(10)] = counts - conf.sum(1)
+        lab = np.repeat(np.repeat(np.arange(10), 10), conf.reshape(-1))
+        pred = np.tile(np.arange(10), 10).repeat(conf.reshape(-1))
+        np.testing.assert_allclose(series["accuracy/eval"][e], np.mean(lab == pred))
+        np.testing.assert_allclose(series["idm/network"][e], measure.idm(lab, pred, nc[e]))
+        np.testing.assert_allclose(series["idm/groups"][e], measure.idm(lab, pred, groups))
+        np.testing.assert_allclose(series["idm/rand"][e], measure.idm(lab, pred, rand_ref))
+        g = np.array(GROUPS)
+        np.testing.assert_allclose(series["accuracy/superclass"][e], np.mean(g[lab] == g[pred]))
+
+
+def _small(d, n=300):
+    fmnist_imageset(d / "train.h5", "train", n=n, size=14)
+    fmnist_imageset(d / "test.h5", "test", n=100, size=14)
+    with store.open_file(d / "train.h5", "imageset") as f:
+        imgs, labels = f["images"][...], f["labels"][...]
+    # hybrids: 60 images, base = their class, target = the next class, stored with reversed class order
+    rev = CLASSES[::-1]
+    base = np.array([rev.index(CLASSES[c]) for c in labels[:60]])
+    target = np.array([rev.index(CLASSES[(c + 1) % 10]) for c in labels[:60]])
+    write_hybrids(d / "h.h5", imgs[:60][:, ::-1].copy(), base, target, classes=rev)
+
+
+def _weights(path):
+    from safetensors.numpy import load_file
+
+    return load_file(str(path))
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_gives_identical_weights(tmp_path, cli):
+    _small(tmp_path)
+    common = ["--epochs", "2", "--batch-size", "50", "--eval", tmp_path / "test.h5", "--hybrids", tmp_path / "h.h5",
+              "--hybrid-prob", "0.5", "--device", "cpu", "--seed", "5"]
+    a = cli("train", tmp_path / "train.h5", "-o", tmp_path / "a.safetensors", "--curves", tmp_path / "a.h5", *common,
+            env=ENV)
+    assert a.returncode == 0, a.stderr.decode()
+    out = tmp_path / "b.safetensors"
+    killed = cli("train", tmp_path / "train.h5", "-o", out, "--curves", tmp_path / "b.h5", *common,
+                 env={**ENV, "SEMTOOL_DEBUG_SIGKILL_AT": "2:2"})
+    assert killed.returncode == -9
+    assert not out.exists() and (tmp_path / ".b.safetensors.ckpt").exists()
+    again = cli("train", tmp_path / "train.h5", "-o", out, "--curves", tmp_path / "b.h5", *common, env=ENV)
+    assert_user_error(again, "--resume")
+    resumed = cli("train", tmp_path / "train.h5", "-o", out, "--curves", tmp_path / "b.h5", *common, "--resume", env=ENV)
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    assert "resuming after epoch 1" in resumed.stderr.decode()
+    wa, wb = _weights(tmp_path / "a.safetensors"), _weights(out)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        np.testing.assert_array_equal(wa[k], wb[k], err_msg=k)
+    with h5py.File(tmp_path / "a.h5") as fa, h5py.File(tmp_path / "b.h5") as fb:
+        for k in ("loss", "accuracy/eval", "snapshots/ncsm"):
+            np.testing.assert_array_equal(fa[k][...], fb[k][...])
+    assert not (tmp_path / ".b.safetensors.ckpt").exists()
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(tmp_path):
+    _small(tmp_path, n=200)
+    hashes = tmp_path / "hashes"
+    hashes.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {**os.environ, **ENV, "SEMTOOL_DEBUG_WEIGHTS_DIR": str(hashes), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           "-m", "semtool", "train", str(tmp_path / "train.h5"), "-o", str(out / "m.safetensors"),
+                           "--epochs", "1", "--batch-size", "50", "--eval", str(tmp_path / "test.h5"),
+                           "--curves", str(out / "c.h5"), "--hybrids", str(tmp_path / "h.h5"), "--device", "cpu"],
+                          capture_output=True, env=env, timeout=600)
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    h0, h1 = (hashes / "rank0.sha256").read_text(), (hashes / "rank1.sha256").read_text()
+    assert h0 == h1
+    assert sorted(p.name for p in out.iterdir()) == ["c.h5", "m.safetensors"]  # written once, no leftovers
+    assert err.count("epoch 1/1") == 1 and err.count("wrote ") == 2
+    from semtool.learn.trainer import weights_digest
+    from semtool.models import load_model
+
+    model, _ = load_model(out / "m.safetensors")
+    assert weights_digest(model) == h0
+
+
+# ---------------------------------------------------------------------------- bad input
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 256, (20, 8, 8, 1), dtype=np.uint8)
+    write_imageset(d / "two.h5", imgs, rng.integers(0, 2, 20), classes=["a", "b"], groups=None)
+    write_imageset(d / "one.h5", imgs, np.zeros(20, int), classes=["a"], groups=None)
+    write_hybrids(d / "h.h5", imgs[:2], [0, 1], [1, 0], classes=["a", "zebra"])
+    return d
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["one.h5"], ["one.h5", "at least 2"]),
+    (["two.h5", "--hybrids", "h.h5"], ["zebra", "not in the training classes"]),
+    (["two.h5", "--hybrids", "h.h5", "--hybrid-prob", "1.5"], ["--hybrid-prob"]),
+    (["two.h5", "--arch", "resnet81"], ["resnet81", "resnet18"]),
+    (["two.h5", "--arch", "mobilenet_v2", "--cifar-stem"], ["--cifar-stem"]),
+    (["two.h5", "--device", "cuda"], ["--device", "CUDA"]),
+])
+def test_bad_input(data, cli, args, fragments):
+    if "cuda" in args:
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("a CUDA device is present")
+    proc = cli("train", *[data / a if a.endswith(".h5") else a for a in args], "-o", data / "out.safetensors",
+               "--epochs", "1", "--curves", data / "c.h5", env=ENV)
+    assert_user_error(proc, *fragments)
+    assert proc.stdout == b""
+    assert not (data / "out.safetensors").exists() and not (data / "c.h5").exists()
+    assert not list(data.glob(".out*"))

@@ -1,0 +1,81 @@
+"""Small real Fashion-MNIST imagesets for tests, read straight from Debian's IDX files."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from semtool import store
+
+FMNIST = Path("/usr/share/datasets/fashion-mnist")
+CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+# tops / bottoms / footwear / bags: a real semantic grouping of the ten classes
+GROUPS = [0, 1, 0, 0, 0, 2, 0, 2, 3, 2]
+GROUP_NAMES = ["tops", "bottoms", "footwear", "bags"]
+
+
+def _idx(path: Path) -> np.ndarray:
+    """Parse an IDX file (magic: 0, 0, dtype 0x08 = uint8, ndim; then big-endian sizes)."""
+    raw = gzip.open(path, "rb").read()
+    ndim = raw[3]
+    dims = np.frombuffer(raw, ">u4", count=ndim, offset=4)
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(tuple(int(d) for d in dims))
+
+
+def fashion_mnist(split: str = "train", n: int | None = None, size: int | None = None):
+    """(images (N, H, W, 1) uint8, labels (N,)) — the first ``n`` of a split, optionally
+    subsampled to size×size by striding (a cheap, faithful shrink for fast tests)."""
+    prefix = "train" if split == "train" else "t10k"
+    if not (FMNIST / f"{prefix}-images-idx3-ubyte.gz").exists():
+        pytest.skip("Fashion-MNIST (Debian dataset-fashion-mnist) not installed")
+    images = _idx(FMNIST / f"{prefix}-images-idx3-ubyte.gz")
+    labels = _idx(FMNIST / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
+    if n is not None:
+        images, labels = images[:n], labels[:n]
+    if size is not None and size != 28:
+        step = 28 // size
+        images = images[:, : step * size : step, : step * size : step]
+    return np.ascontiguousarray(images[..., None]), labels
+
+
+def write_imageset(path, images, labels, classes=CLASSES, groups=GROUPS, group_names=GROUP_NAMES, split="train"):
+    with store.create(path, "imageset", force=True, command="test") as f:
+        f.create_dataset("images", data=images, chunks=True, compression="gzip")
+        f.create_dataset("labels", data=np.asarray(labels, np.int64))
+        store.write_strings(f, "classes", classes)
+        if groups is not None:
+            f.create_dataset("groups", data=np.asarray(groups, np.int64))
+            store.write_strings(f, "group_names", group_names)
+        f.attrs["split"] = split
+        f.attrs["source"] = "fashion-mnist"
+    return path
+
+
+def fmnist_imageset(path, split="train", n=None, size=None, **kw):
+    images, labels = fashion_mnist(split, n, size)
+    return write_imageset(path, images, labels, split=split, **kw)
+
+
+def write_csm(path, matrix, classes=CLASSES, source="groups", measure="block"):
+    with store.create(path, "csm", force=True, command="test") as f:
+        f.create_dataset("matrix", data=np.asarray(matrix, np.float64))
+        store.write_strings(f, "classes", classes)
+        f.attrs["source"] = source
+        f.attrs["measure"] = measure
+    return path
+
+
+def write_hybrids(path, images, base, target, classes=CLASSES):
+    with store.create(path, "hybrids", force=True, command="test") as f:
+        f.create_dataset("images", data=images)
+        f.create_dataset("base_labels", data=np.asarray(base, np.int64))
+        f.create_dataset("target_labels", data=np.asarray(target, np.int64))
+        f.create_dataset("source_index", data=np.arange(len(base), dtype=np.int64))
+        store.write_strings(f, "classes", classes)
+        f.attrs["method"] = "test"
+        f.attrs["factor"] = 0.5
+        f.attrs["model"] = "none"
+    return path
