@@ -16,11 +16,39 @@ def _abbrev(names: list[str], n: int = 8) -> str:
     return ", ".join(names[: n - 2]) + f", … ({len(names) - n + 2} more) …, " + ", ".join(names[-2:])
 
 
+def describe_model(path: str) -> dict[str, Any]:
+    """A semtool model file (.safetensors + metadata): the same layout as :func:`describe`."""
+    from semtool.models.metadata import list_tensors, read_metadata
+
+    meta = read_metadata(path)
+    out: dict[str, Any] = {
+        "file": str(path),
+        "kind": "model",
+        "schema": 1,
+        "creator": str(meta.get("creator", "")),
+        "created_at": str(meta.get("created_at", "")),
+        "attributes": {k: meta[k] for k in ("architecture", "input_size", "in_channels", "cifar_stem", "head",
+                                             "epoch", "seed", "metrics") if meta.get(k) is not None},
+        "datasets": {name: {"shape": list(shape), "dtype": "tensor"} for name, shape in list_tensors(path).items()},
+        "classes": list(meta.get("classes") or []),
+        "provenance": [],
+    }
+    for key, names_key, label in (("groups", "group_names", "groups"),
+                                  ("visual_groups", "visual_group_names", "visual_groups")):
+        g, names = meta.get(key), meta.get(names_key)
+        if g is not None and names:
+            out[label] = {n: [c for c, gi in zip(out["classes"], g) if gi == j] for j, n in enumerate(names)}
+    return out
+
+
 def describe(path: str) -> dict[str, Any]:
     """Everything ``info`` shows, as a plain dict (also what ``--json`` prints)."""
     import h5py
 
     from semtool import store
+
+    if str(path).endswith(".safetensors"):
+        return describe_model(path)
 
     with store.open_file(path) as f:
         out: dict[str, Any] = {
@@ -109,7 +137,7 @@ def _show(d: dict[str, Any]) -> None:
 
 @guarded
 def info(
-    files: Annotated[list[Path], typer.Argument(help="semtool HDF5 files ('-' for stdin).", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help="semtool HDF5 files ('-' for stdin) or .safetensors model files.", show_default=False)],
     as_json: JsonOpt = False,
 ) -> None:
     """Show a file's kind, schema, datasets (shape, dtype), classes, groups and provenance."""

@@ -62,13 +62,10 @@ def train(
         device=device, amp=amp, eval_batch_size=eval_batch_size, track_every=track_every, resume=resume, force=force,
     )
     result = run(opts)
-    if result.history:
-        import os
-
-        if os.environ.get("RANK", "0") == "0":
-            wrote(result.output, f"{arch}, {epochs} epochs")
-            if result.curves:
-                wrote(result.curves, f"{len(result.history.get('epochs', []))} tracking points")
+    if result.wrote_files:
+        wrote(result.output, f"{arch}, {epochs} epochs")
+        if result.curves:
+            wrote(result.curves, f"{len(result.history.get('epochs', []))} tracking points")
 
 
 def register(app: typer.Typer) -> None:

@@ -97,6 +97,7 @@ class TrainResult:
     history: dict[str, list[float]]
     epoch_seconds: list[float]
     tracking_seconds: list[float]
+    wrote_files: bool = True  # False on the ranks > 0 of a distributed run
 
 
 # ------------------------------------------------------------------------ distributed
@@ -440,7 +441,8 @@ class _Trainer:
             save_model(opts.output, self.model, meta)
             self.ckpt.unlink(missing_ok=True)
         _debug_hash(self.model, dist)
-        return TrainResult(Path(opts.output), curves_path, self.history, self.epoch_seconds, self.tracking_seconds)
+        return TrainResult(Path(opts.output), curves_path, self.history, self.epoch_seconds, self.tracking_seconds,
+                           wrote_files=dist.main)
 
     def _write_curves(self) -> Path:
         opts = self.opts

@@ -249,19 +249,10 @@ def cluster_order(matrix: np.ndarray) -> np.ndarray:
 
 def match_classes(reference: Sequence[str], classes: Sequence[str], name: str) -> np.ndarray:
     """Indices into ``classes`` that put them in the order of ``reference`` (by name)."""
-    index = {c: i for i, c in enumerate(classes)}
-    if len(index) != len(classes):
-        raise UserError(f"{name}: duplicate class names")
-    missing = [c for c in reference if c not in index]
-    extra = [c for c in classes if c not in set(reference)]
-    if missing or extra:
-        what = []
-        if missing:
-            what.append(f"lacks {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}")
-        if extra:
-            what.append(f"has extra {', '.join(extra[:3])}{' …' if len(extra) > 3 else ''}")
-        raise UserError(f"{name}: classes differ from the first file's ({'; '.join(what)})")
-    return np.array([index[c] for c in reference], dtype=np.int64)
+    from semtool.measure.align import align
+
+    _, idx, _ = align(reference, classes, names=("the first file", name))
+    return idx
 
 
 # ========================================================================= CSM

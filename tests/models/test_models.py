@@ -110,3 +110,20 @@ def test_features_layers_blocks_and_pooling():
     np.testing.assert_allclose(np.concatenate(logits), ref_logits.numpy(), rtol=1e-5, atol=1e-6)
     pooled = np.concatenate([f["block2"] for _, f, _ in iter_features(m, images, ["block2"], pool="max")])
     np.testing.assert_allclose(pooled, ref_map.amax((2, 3)).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_info_reads_a_model_file(tmp_path, cli):
+    import json
+
+    m = build_classifier("convnet", 3, in_channels=1, input_size=(28, 28))
+    meta = model_metadata(m, architecture="convnet", classes=["cat", "dog", "ship"], input_size=(28, 28),
+                          groups=[0, 0, 1], group_names=["animal", "thing"], epoch=2, seed=7)
+    path = save_model(tmp_path / "m.safetensors", m, meta)
+    proc = cli("info", "--json", path)
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert d["kind"] == "model" and d["classes"] == ["cat", "dog", "ship"]
+    assert d["attributes"]["architecture"] == "convnet" and d["attributes"]["epoch"] == 2
+    assert d["groups"] == {"animal": ["cat", "dog"], "thing": ["ship"]}
+    weight = d["datasets"][meta["head"] if "head" in meta else "net.fc.weight"]
+    assert weight["shape"][0] == 3
