@@ -514,8 +514,11 @@ def train(opts: TrainOptions) -> TrainResult:
                 torch.cuda.set_device(dist.local_rank)
             tdist.init_process_group("nccl" if want_cuda else "gloo")
         try:
-            return _Trainer(opts, dist).run()
+            with torch.enable_grad():
+                return _Trainer(opts, dist).run()
         finally:
             if tdist.is_initialized():
                 tdist.destroy_process_group()
-    return _Trainer(opts, dist).run()
+    # Training needs autograd even when the caller sits in a no_grad block.
+    with torch.enable_grad():
+        return _Trainer(opts, dist).run()

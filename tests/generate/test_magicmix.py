@@ -18,14 +18,16 @@ def parts(sd_folder):
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
-    torch.set_grad_enabled(False)
-    return dict(
+    previous = torch.is_grad_enabled()
+    torch.set_grad_enabled(False)  # restored below: later test modules train models
+    yield dict(
         unet=UNet2DConditionModel.from_pretrained(sd_folder, subfolder="unet").eval(),
         vae=AutoencoderKL.from_pretrained(sd_folder, subfolder="vae").eval(),
         text_encoder=CLIPTextModel.from_pretrained(sd_folder, subfolder="text_encoder").eval(),
         tokenizer=CLIPTokenizer.from_pretrained(sd_folder, subfolder="tokenizer"),
         scheduler=lambda: DDIMScheduler.from_pretrained(sd_folder, subfolder="scheduler"),
     )
+    torch.set_grad_enabled(previous)
 
 
 def _setup(parts, image, prompt, seed, i, t, steps):
