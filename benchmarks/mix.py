@@ -32,7 +32,7 @@ def main() -> None:
 
     from semtool import store
     from semtool.generate import _items, _loading, magicmix
-    from tests.generate.tiny import build_stable_diffusion
+    from semtool.generate.tiny import build_stable_diffusion
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     tmp = Path(tempfile.mkdtemp(prefix="semtool-bench-"))

@@ -27,7 +27,7 @@ tiny_models() {
   (cd "$REPO" && PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PY" - "$out" "${@:1:$#-1}" <<'PYEOF'
 import sys
 from pathlib import Path
-from tests.generate import tiny  # the builders live with the tests (see the README's note)
+from semtool.generate import tiny
 out = Path(sys.argv[1])
 build = {"sd": tiny.build_stable_diffusion, "blip": tiny.build_blip, "clip": tiny.build_clip}
 for kind in sys.argv[2:]:

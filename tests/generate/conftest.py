@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from semtool import store
-from tests.generate import tiny
+from semtool.generate import tiny
 
 
 def write_imageset(path: Path, images: np.ndarray, labels, classes, groups=None, group_names=None) -> Path:

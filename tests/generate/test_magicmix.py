@@ -168,7 +168,7 @@ def test_batch_size_does_not_change_hybrids(grouped_imageset, sd_folder, tmp_pat
 
 
 def test_expected_slice(grouped_imageset, sd_folder, tmp_path):
-    # Produced once with this test's settings on the tiny model of tests/generate/tiny.py
+    # Produced once with this test's settings on the tiny model of semtool/generate/tiny.py
     # (torch.manual_seed(0) before building; torch 2.x CPU, fp32) by printing
     # images[0, :3, :3, 0] and images[1, 8, 8:11, :].ravel(); a change means the algorithm,
     # the seeding or the tiny model changed.
