@@ -564,7 +564,10 @@ def curve_panels(runs: Sequence[Run], patterns: Sequence[str] | None) -> list[tu
 def _panel_text(pattern: str, series: Sequence[str]) -> tuple[str, str]:
     prefix = series[0].split("/")[0] if series else pattern.split("/")[0]
     if all(s.split("/")[0] == prefix for s in series) and prefix in _CURVE_PANELS:
-        return _CURVE_PANELS[prefix]
+        title, ylabel = _CURVE_PANELS[prefix]
+        if len(series) == 1 and "/" in series[0]:  # name the one series: two SAI panels differ
+            title = f"{title}: {series[0].split('/', 1)[1]}"
+        return title, ylabel
     return (pattern, "value")
 
 
@@ -621,6 +624,10 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
             ax.set_title(ptitle)
             ax.set_xlabel("epoch")
             ax.set_ylabel(ylabel)
+            if all(np.allclose(r.x[np.isfinite(r.x)], np.round(r.x[np.isfinite(r.x)])) for r in runs):
+                from matplotlib.ticker import MaxNLocator
+
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no ticks at epoch 1.5
             ax.grid(True)
             if multi and len(names) > 1:
                 handles = [Line2D([], [], color="0.2", linestyle=_style.LINESTYLES[j % len(_style.LINESTYLES)],
