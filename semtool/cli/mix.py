@@ -107,7 +107,11 @@ def mix(
         import os
 
         if int(os.environ.get("RANK", "0")) == 0:
-            wrote(path, method)
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                n = len(f["base_labels"])
+            wrote(path, f"{n:,} {method} hybrids")
 
 
 def register(app: typer.Typer) -> None:
