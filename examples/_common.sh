@@ -38,4 +38,23 @@ PYEOF
 }
 
 # usage SCRIPT: print the script's header comment (its documentation).
+# parse_args FLAG DEFAULT_OUT "$@": the options every example takes. Sets MODE=1 when FLAG
+# (--offline or --dry-run) is given, OUT from --out (else DEFAULT_OUT), and creates OUT.
+parse_args() {
+  local flag=$1
+  OUT=$2
+  MODE=0
+  shift 2
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      "$flag") MODE=1 ;;
+      --out) OUT=$2; shift ;;
+      -h|--help) usage "$0"; exit 0 ;;
+      *) echo "$(basename "$0"): unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+  done
+  mkdir -p "$OUT"
+}
+
 usage() { awk 'NR > 1 { if (!/^#/) exit; sub(/^# ?/, ""); print }' "$1"; }

@@ -21,18 +21,8 @@
 # Environment: CIFAR_ROOT (~/data), SD_MODEL, DEVICE (auto), SEMTOOL / PYTHON (executables).
 source "$(dirname "$0")/_common.sh"
 
-DRY=0
-OUT=abreu2023-out
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --dry-run) DRY=1 ;;
-    --out) OUT=$2; shift ;;
-    -h|--help) usage "$0"; exit 0 ;;
-    *) echo "abreu2023_cifar100.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-mkdir -p "$OUT"
+parse_args --dry-run abreu2023-out "$@"
+DRY=$MODE
 DEVICE=${DEVICE:-auto}
 
 if [ "$DRY" = 1 ]; then

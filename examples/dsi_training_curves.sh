@@ -18,18 +18,8 @@
 # Environment: CIFAR_ROOT (~/data), EPOCHS, DEVICE (auto), SEMTOOL / PYTHON.
 source "$(dirname "$0")/_common.sh"
 
-OFFLINE=0
-OUT=dsi-out
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --offline) OFFLINE=1 ;;
-    --out) OUT=$2; shift ;;
-    -h|--help) usage "$0"; exit 0 ;;
-    *) echo "dsi_training_curves.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-mkdir -p "$OUT"
+parse_args --offline dsi-out "$@"
+OFFLINE=$MODE
 
 if [ "$OFFLINE" = 1 ]; then
   step "offline data: Fashion-MNIST subsets"

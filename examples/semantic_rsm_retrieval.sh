@@ -19,18 +19,8 @@
 # Environment: MODEL, DATA, LAYER, N (1000), WORKERS (1), SEMTOOL / PYTHON.
 source "$(dirname "$0")/_common.sh"
 
-OFFLINE=0
-OUT=rsm-out
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --offline) OFFLINE=1 ;;
-    --out) OUT=$2; shift ;;
-    -h|--help) usage "$0"; exit 0 ;;
-    *) echo "semantic_rsm_retrieval.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-mkdir -p "$OUT"
+parse_args --offline rsm-out "$@"
+OFFLINE=$MODE
 
 if [ "$OFFLINE" = 1 ]; then
   step "offline: Fashion-MNIST subsets and a convnet trained for 2 epochs"

@@ -21,18 +21,8 @@
 # Environment: CIFAR_ROOT, BLIP_MODEL, CLIP_MODEL, SD_MODEL, DEVICE (auto), SEMTOOL / PYTHON.
 source "$(dirname "$0")/_common.sh"
 
-OFFLINE=0
-OUT=sgid-out
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --offline) OFFLINE=1 ;;
-    --out) OUT=$2; shift ;;
-    -h|--help) usage "$0"; exit 0 ;;
-    *) echo "sgid_augment.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-mkdir -p "$OUT"
+parse_args --offline sgid-out "$@"
+OFFLINE=$MODE
 DEVICE=${DEVICE:-auto}
 
 if [ "$OFFLINE" = 1 ]; then

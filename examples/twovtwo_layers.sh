@@ -18,18 +18,8 @@
 # Environment: MODEL, DATA, PERMUTATIONS (1000), SEMTOOL / PYTHON.
 source "$(dirname "$0")/_common.sh"
 
-OFFLINE=0
-OUT=twovtwo-out
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --offline) OFFLINE=1 ;;
-    --out) OUT=$2; shift ;;
-    -h|--help) usage "$0"; exit 0 ;;
-    *) echo "twovtwo_layers.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-mkdir -p "$OUT"
+parse_args --offline twovtwo-out "$@"
+OFFLINE=$MODE
 PERMS=${PERMUTATIONS:-1000}
 
 if [ "$OFFLINE" = 1 ]; then
