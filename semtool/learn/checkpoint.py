@@ -9,14 +9,13 @@ else. It is written to a temporary file and renamed over the previous one, so a
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from semtool import store
 from semtool.errors import UserError
 
 FORMAT = "semtool-checkpoint-1"
@@ -29,15 +28,8 @@ def checkpoint_path(output: str | os.PathLike) -> Path:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save({"format": FORMAT, **state}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with store.atomic_path(path, force=True) as tmp:  # replaced every epoch
+        torch.save({"format": FORMAT, **state}, str(tmp))
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

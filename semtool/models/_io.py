@@ -10,17 +10,15 @@ metrics, creator, created_at). Writes go to a temporary file renamed into place.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from semtool import __version__
+from semtool import __version__, store
 from semtool.errors import UserError
 from semtool.models._build import Classifier, build_classifier, head_key
 
@@ -67,18 +65,8 @@ def save_model(path: str | os.PathLike, model: Classifier, metadata: dict[str, A
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     header = {"format": "pt", "semtool_kind": "model", "semtool_schema": SCHEMA,
               "semtool": json.dumps(metadata, sort_keys=True)}
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a model file is an ordinary file
-        save_file(tensors, tmp, metadata=header)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with store.atomic_path(target, force=True) as tmp:  # the CLI refused an existing output earlier
+        save_file(tensors, str(tmp), metadata=header)
     return target
 
 

@@ -16,7 +16,6 @@ import contextlib
 import fnmatch
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -99,18 +98,8 @@ def save_figure(fig: Any, path: str | os.PathLike, *, force: bool = False, dpi: 
 
     FigureCanvasAgg(fig)
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    try:
-        with _style_context():  # the SVG/PDF font settings apply when saving
-            fig.savefig(tmp, format=fmt, dpi=dpi)
-        if target.exists() and not force:  # appeared while we drew
-            raise UserError(f"{target}: exists; use --force to overwrite")
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with store.atomic_path(target, force=force) as tmp, _style_context():  # fonts apply when saving
+        fig.savefig(tmp, format=fmt, dpi=dpi)
     return target
 
 

@@ -266,6 +266,29 @@ def _argv() -> list[str]:
 
 
 @contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+    """A temporary path in the target's folder, renamed to ``path`` when the body succeeds.
+
+    Any file format can be written this way (HDF5, safetensors, figures): on an exception
+    or SIGKILL nothing appears under the final name. The file gets the mode a plain
+    ``open()`` would give, and an output that appeared meanwhile is refused unless ``force``.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        if target.exists() and not force:  # appeared while we worked
+            raise UserError(f"{target}: exists; use --force to overwrite")
+        _apply_umask(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
 def create(path: str | os.PathLike, kind: str, *, force: bool = False, command: str | None = None,
            parameters: dict[str, Any] | None = None,
            inputs: Sequence[str | os.PathLike] = ()) -> Iterator[h5py.File]:
@@ -285,21 +308,10 @@ def create(path: str | os.PathLike, kind: str, *, force: bool = False, command: 
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.buffer.flush()
         return
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, force=force) as tmp:
         with h5py.File(tmp, "w") as f:
             init_root(f, kind, command=command, parameters=parameters, inputs=inputs)
             yield f
-        if target.exists() and not force:  # appeared while we worked
-            raise UserError(f"{target}: exists; use --force to overwrite")
-        _apply_umask(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class Resumable:
