@@ -141,6 +141,7 @@ def _style_context():
 _BREAK_AFTER = "._/-"
 _TITLE_ROOM = 0.96  # share of its box a title may fill (text measures a little differently per backend)
 _LEGEND_CHARS = 32  # legend labels wrap past this many characters
+_TICK_CHARS = 20  # layer names on a tick axis wrap past this many characters
 #: Smallest font (points) a title shrinks to when wrapping alone cannot make it fit.
 MIN_TITLE_FONTSIZE = 6.5
 
@@ -256,6 +257,45 @@ def _legend_outside(ax: Any, **kw: Any) -> Any:
     n = len(kw.get("handles") or ax.get_legend_handles_labels()[0])
     return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
                      ncols=max(1, math.ceil(n / 14)), **kw)
+
+
+def _legend_label(text: str) -> str:
+    """A legend entry wrapped past ``_LEGEND_CHARS`` characters (run names, series paths)."""
+    return wrap_text(text, _LEGEND_CHARS)
+
+
+def _legend_width(labels: Sequence[str]) -> float:
+    """Inches one legend column takes at the legend font: handle, padding and its longest line."""
+    lines = [line for s in labels for line in s.split("\n")]
+    return min(0.5 + 0.062 * max(map(len, lines)), 2.6) if lines else 0.0
+
+
+def _figure_legend(fig: Any, handles: Sequence[Any], loc: str, most: int) -> Any:
+    """A legend below (or above) the panels with as many columns (up to ``most``) as the figure fits."""
+    fit = int(fig.get_figwidth() // max(_legend_width([h.get_label() for h in handles]), 0.1))
+    return fig.legend(handles=handles, loc=loc, ncols=max(1, min(len(handles), most, fit)))
+
+
+def _untangle_xticks(fig: Any, ax: Any) -> None:
+    """Turn ``ax``'s x tick labels upright (90°) when, as laid out, neighbours overlap."""
+    fig.draw_without_rendering()
+    boxes = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
+    if any(a.overlaps(b) for a, b in zip(boxes, boxes[1:])):
+        ax.tick_params(axis="x", labelrotation=90)
+        for t in ax.get_xticklabels():
+            t.set_horizontalalignment("center")
+
+
+def _fit_ylabels(fig: Any, axes: Sequence[Any]) -> None:
+    """Wrap each visible axes' y label that runs past its axes' height (a short panel, a long label)."""
+    fig.draw_without_rendering()
+    for ax in axes:
+        label = ax.yaxis.label
+        text = getattr(label, "_semtool_source", label.get_text())
+        label._semtool_source = text
+        have, room = label.get_window_extent().height, ax.get_window_extent().height
+        if ax.get_visible() and text and have > room:
+            label.set_text(wrap_text(text, max(int(len(text) * room / have), 8)))
 
 
 def run_labels(files: Sequence[str | os.PathLike], labels: Sequence[str] | None,
@@ -721,13 +761,11 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
     multi = len(runs) > 1
     from matplotlib.lines import Line2D
 
-    def legend_label(s: str, names: Sequence[str]) -> str:
-        return wrap_text(_short(s, names), _LEGEND_CHARS)
+    def series_label(s: str, names: Sequence[str]) -> str:
+        return _legend_label(_short(s, names))
 
     # Legends sit right of their panels: widen each column by the longest legend line.
-    shown = [line for _, names in panels if len(names) > 1 for s in names
-             for line in legend_label(s, names).split("\n")]
-    room = min(0.5 + 0.062 * max(map(len, shown)), 2.6) if shown else 0.0
+    room = _legend_width([series_label(s, names) for _, names in panels if len(names) > 1 for s in names])
     with _style_context():
         fig = _new_figure(((5.2 + room) * cols, 3.3 * rows + (0.4 if multi else 0)), size)
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
@@ -742,7 +780,7 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
                     st = _style.run_style(i if multi else j)
                     if multi:
                         st["linestyle"] = _style.LINESTYLES[j % len(_style.LINESTYLES)]
-                    _plot_series(ax, r.x, r.series[s], label=None if multi else legend_label(s, names), **st)
+                    _plot_series(ax, r.x, r.series[s], label=None if multi else series_label(s, names), **st)
             ax.set_title(ptitle)
             ax.set_xlabel("epoch")
             ax.set_ylabel(ylabel)
@@ -753,16 +791,16 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
             ax.grid(True)
             if multi and len(names) > 1:
                 handles = [Line2D([], [], color="0.2", linestyle=_style.LINESTYLES[j % len(_style.LINESTYLES)],
-                                  label=legend_label(s, names)) for j, s in enumerate(names)]
+                                  label=series_label(s, names)) for j, s in enumerate(names)]
                 _legend_outside(ax, handles=handles)
             elif not multi and len(names) > 1:
                 _legend_outside(ax)
         if multi:
-            handles = [Line2D([], [], **_style.run_style(i), label=r.label) for i, r in enumerate(runs)]
-            fig.legend(handles=handles, loc=f"outside {'lower' if title else 'upper'} center",
-                       ncols=min(len(runs), 4))
+            handles = [Line2D([], [], **_style.run_style(i), label=_legend_label(r.label)) for i, r in enumerate(runs)]
+            _figure_legend(fig, handles, f"outside {'lower' if title else 'upper'} center", 4)
         if title:
             fig.suptitle(title)
+        _fit_ylabels(fig, axes)
         _fit_all_titles(fig, axes)
     return fig
 
@@ -858,12 +896,14 @@ def attack_figure(runs: Sequence[Run], *, size: tuple[float, float] | None = Non
             if len(ticks) <= 10:
                 ax.set_xticks(ticks, labels=[f"{t:g}" for t in ticks])
             ax.grid(True)
-        handles = [Line2D([], [], **_style.run_style(i), label=r.label) for i, r in enumerate(runs)]
+        handles = [Line2D([], [], **_style.run_style(i), label=_legend_label(r.label)) for i, r in enumerate(runs)]
         if drew_chance:
             handles.append(Line2D([], [], color=_style.REFERENCE_COLOUR, linestyle="--", linewidth=1.0,
-                                  label="chance (mistakes uniform over the other classes)"))
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3))
+                                  label=_legend_label("chance (mistakes uniform over the other classes)")))
+        _figure_legend(fig, handles, "outside lower center", 3)
         fig.suptitle(title or "Mistake severity under L2 PGD attack (Abreu et al. 2023)")
+        _fit_ylabels(fig, axes)
+        _fit_all_titles(fig, axes)
     return fig
 
 
@@ -1001,8 +1041,16 @@ def twovtwo_figure(results: Sequence[dict[str, Any]], *, labels: Sequence[str] |
     pos = {layer: i for i, layer in enumerate(order)}
     from matplotlib.lines import Line2D
 
+    names = [_legend_label(labels[i] if labels else (r["label"] or Path(r["name"]).stem))
+             for i, r in enumerate(results)]
+    keys = [_legend_label(k) for k in ("p < 0.05", "not significant", "chance",
+                                       "null 95th percentile" + (" (band: 5th–95th)" if len(results) == 1 else ""))]
+    ticks = [wrap_text(layer, _TICK_CHARS) for layer in order]
+    tick_in = 0.062 * max(len(line) for t in ticks for line in t.split("\n")) + 0.15  # one label's width
+    rotate = len(order) > 4 or 0.55 * len(order) + 2.0 < len(order) * tick_in
+    step = 0.55 if rotate else max(0.55, tick_in)  # inches per layer: unrotated labels side by side
     with _style_context():
-        fig = _new_figure((max(5.5, 0.55 * len(order) + 3.0), 4.2), size)
+        fig = _new_figure((max(5.5, step * len(order) + 3.0) + _legend_width(names + keys), 4.2), size)
         ax = fig.subplots()
         lows = [0.45]
         any_null = False
@@ -1011,9 +1059,8 @@ def twovtwo_figure(results: Sequence[dict[str, Any]], *, labels: Sequence[str] |
             st = _style.run_style(i)
             x = np.array([pos[layer] for layer in r["layers"]], dtype=np.float64)
             y = r["accuracy"]
-            who = labels[i] if labels else (r["label"] or Path(r["name"]).stem)
             ax.plot(x, y, color=st["color"], linestyle=st["linestyle"])
-            run_handles.append(Line2D([], [], **st, label=who))
+            run_handles.append(Line2D([], [], **st, label=names[i]))
             sig = r["p_value"] < 0.05 if r["p_value"] is not None else np.ones(y.size, dtype=bool)
             ax.plot(x[sig], y[sig], linestyle="none", marker=st["marker"], color=st["color"])
             ax.plot(x[~sig], y[~sig], linestyle="none", marker=st["marker"], markerfacecolor="white",
@@ -1029,23 +1076,25 @@ def twovtwo_figure(results: Sequence[dict[str, Any]], *, labels: Sequence[str] |
             lows.append(float(np.nanmin(y)) if np.isfinite(y).any() else 0.45)
         ax.axhline(0.5, color=_style.REFERENCE_COLOUR, linestyle=":", linewidth=1.0, zorder=0)
         fs = 8 if len(order) <= 12 else max(5.0, 8 - 0.1 * (len(order) - 12))
-        ax.set_xticks(range(len(order)), labels=order, rotation=30 if len(order) > 4 else 0,
-                      ha="right" if len(order) > 4 else "center", fontsize=fs)
+        ax.set_xticks(range(len(order)), labels=ticks, rotation=30 if rotate else 0,
+                      ha="right" if rotate else "center", fontsize=fs)
         ax.set_xlabel("layer")
         ax.set_ylabel("2 vs 2 accuracy (fraction of pairs; chance 0.5)")
         ax.set_ylim(min(lows) - 0.03, 1.0)
         ax.grid(True, axis="y")
         handles = list(run_handles)
         if any(r["p_value"] is not None for r in results):
-            handles += [Line2D([], [], color="0.3", linestyle="none", marker="o", label="p < 0.05"),
+            handles += [Line2D([], [], color="0.3", linestyle="none", marker="o", label=keys[0]),
                         Line2D([], [], color="0.3", linestyle="none", marker="o", markerfacecolor="white",
-                               label="not significant")]
+                               label=keys[1])]
         if any_null:
-            handles.append(Line2D([], [], color="0.3", linestyle="--", linewidth=1.0,
-                                  label="null 95th percentile" + (" (band: 5th–95th)" if len(results) == 1 else "")))
-        handles.append(Line2D([], [], color=_style.REFERENCE_COLOUR, linestyle=":", label="chance"))
-        ax.legend(handles=handles, loc="best", fontsize=7)
+            handles.append(Line2D([], [], color="0.3", linestyle="--", linewidth=1.0, label=keys[3]))
+        handles.append(Line2D([], [], color=_style.REFERENCE_COLOUR, linestyle=":", label=keys[2]))
+        _legend_outside(ax, handles=handles)
         ax.set_title(title or "2 vs 2 test per layer (Dharmaretnam & Fyshe 2018)")
+        _untangle_xticks(fig, ax)
+        _fit_ylabels(fig, [ax])
+        _fit_all_titles(fig, [ax])
     return fig
 
 
