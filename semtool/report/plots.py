@@ -101,6 +101,9 @@ def save_figure(fig: Any, path: str | os.PathLike, *, force: bool = False, dpi: 
         fig.set_dpi(dpi)
         with _style_context():
             fit_titles(fig, fig._semtool_titles)
+            if getattr(fig, "_semtool_label_axes", None):  # labels, then titles again: panels moved
+                _fit_axis_labels(fig, fig._semtool_label_axes)
+                fit_titles(fig, fig._semtool_titles)
     target = Path(path)
     with store.atomic_path(target, force=force) as tmp, _style_context():  # fonts apply when saving
         fig.savefig(tmp, format=fmt, dpi=dpi)
@@ -276,26 +279,48 @@ def _figure_legend(fig: Any, handles: Sequence[Any], loc: str, most: int) -> Any
     return fig.legend(handles=handles, loc=loc, ncols=max(1, min(len(handles), most, fit)))
 
 
-def _untangle_xticks(fig: Any, ax: Any) -> None:
-    """Turn ``ax``'s x tick labels upright (90°) when, as laid out, neighbours overlap."""
-    fig.draw_without_rendering()
-    boxes = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
-    if any(a.overlaps(b) for a, b in zip(boxes, boxes[1:])):
-        ax.tick_params(axis="x", labelrotation=90)
-        for t in ax.get_xticklabels():
-            t.set_horizontalalignment("center")
-
-
-def _fit_ylabels(fig: Any, axes: Sequence[Any]) -> None:
-    """Wrap each visible axes' y label that runs past its axes' height (a short panel, a long label)."""
+def _untangle_xticks(fig: Any, axes: Sequence[Any]) -> None:
+    """Turn x tick labels upright (90°) on each axes where, as laid out, neighbours overlap."""
     fig.draw_without_rendering()
     for ax in axes:
-        label = ax.yaxis.label
-        text = getattr(label, "_semtool_source", label.get_text())
-        label._semtool_source = text
-        have, room = label.get_window_extent().height, ax.get_window_extent().height
-        if ax.get_visible() and text and have > room:
-            label.set_text(wrap_text(text, max(int(len(text) * room / have), 8)))
+        boxes = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+        if any(a.overlaps(b) for a, b in zip(boxes, boxes[1:])):
+            ax.tick_params(axis="x", labelrotation=90)
+            for t in ax.get_xticklabels():
+                t.set_horizontalalignment("center")
+
+
+def _fit_axis_labels(fig: Any, axes: Sequence[Any], *, rounds: int = 3) -> None:
+    """Wrap axis labels longer than their axes (an x label wider, a y label taller): short panels, long labels.
+
+    Call it after the titles are fitted: their line count sets how tall the panels end up.
+    """
+    for _ in range(rounds):  # a wrapped y label narrows its panel, a wrapped x label shortens it
+        fig.draw_without_rendering()
+        changed = False
+        for ax in axes:
+            if not ax.get_visible():
+                continue
+            frame = ax.get_window_extent()
+            for label, room, extent in ((ax.yaxis.label, frame.height, lambda b: b.height),
+                                        (ax.xaxis.label, frame.width, lambda b: b.width)):
+                text = getattr(label, "_semtool_source", label.get_text())
+                label._semtool_source = text
+                have = extent(label.get_window_extent())
+                width = max(map(len, label.get_text().split("\n")))
+                if text and have > room and width > 12:
+                    label.set_text(wrap_text(text, max(int(width * room / have), 12)))
+                    changed = True
+        if not changed:
+            break
+    fig._semtool_label_axes = list(axes)
+
+
+def _fit_titles_and_labels(fig: Any, axes: Sequence[Any]) -> None:
+    """Fit titles, then axis labels (which move the panels), then the titles again."""
+    _fit_all_titles(fig, axes)
+    _fit_axis_labels(fig, axes)
+    fit_titles(fig, fig._semtool_titles)
 
 
 def run_labels(files: Sequence[str | os.PathLike], labels: Sequence[str] | None,
@@ -800,8 +825,7 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
             _figure_legend(fig, handles, f"outside {'lower' if title else 'upper'} center", 4)
         if title:
             fig.suptitle(title)
-        _fit_ylabels(fig, axes)
-        _fit_all_titles(fig, axes)
+        _fit_titles_and_labels(fig, axes)
     return fig
 
 
@@ -902,8 +926,8 @@ def attack_figure(runs: Sequence[Run], *, size: tuple[float, float] | None = Non
                                   label=_legend_label("chance (mistakes uniform over the other classes)")))
         _figure_legend(fig, handles, "outside lower center", 3)
         fig.suptitle(title or "Mistake severity under L2 PGD attack (Abreu et al. 2023)")
-        _fit_ylabels(fig, axes)
-        _fit_all_titles(fig, axes)
+        _untangle_xticks(fig, axes)
+        _fit_titles_and_labels(fig, axes)
     return fig
 
 
@@ -1092,9 +1116,8 @@ def twovtwo_figure(results: Sequence[dict[str, Any]], *, labels: Sequence[str] |
         handles.append(Line2D([], [], color=_style.REFERENCE_COLOUR, linestyle=":", label=keys[2]))
         _legend_outside(ax, handles=handles)
         ax.set_title(title or "2 vs 2 test per layer (Dharmaretnam & Fyshe 2018)")
-        _untangle_xticks(fig, ax)
-        _fit_ylabels(fig, [ax])
-        _fit_all_titles(fig, [ax])
+        _untangle_xticks(fig, [ax])
+        _fit_titles_and_labels(fig, [ax])
     return fig
 
 

@@ -383,3 +383,57 @@ def test_curve_legends_of_several_runs_stay_outside(tmp_path, rng):
         assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
         for ax in axes:
             assert not box.overlaps(ax.get_window_extent(renderer))
+
+
+def _inside(box, page):
+    return page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+
+
+@pytest.mark.parametrize("size", [None, (5.0, 3.5)])
+def test_twovtwo_legend_sits_outside_the_axes(tmp_path, rng, size):
+    names = ["a_rather_long_run_name_for_a_densenet_trained_with_hybrids", "baseline"]
+    results = [plots.load_twovtwo(F.write_twovtwo(tmp_path / f"{n}.h5", rng, layers=LONG_LAYERS)) for n in names]
+    fig = plots.twovtwo_figure(results, size=size, title="2 vs 2 of two networks with long layer names " * 2)
+    plots.save_figure(fig, tmp_path / "t.png", dpi=60)
+    renderer, page = _extents(fig)
+    (ax,) = fig.axes
+    leg = ax.get_legend()
+    shown = [_squash(t.get_text()) for t in leg.get_texts()]
+    assert shown[:2] == [_squash(n) for n in names]  # wrapped, not cut
+    box = leg.get_window_extent(renderer)
+    assert _inside(box, page) and not box.overlaps(ax.get_window_extent(renderer))
+    assert _inside(ax.title.get_window_extent(renderer), page)
+    ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels()]
+    assert [_squash(t.get_text()) for t in ax.get_xticklabels()] == list(LONG_LAYERS)
+    assert not any(a.overlaps(b) for a, b in zip(ticks, ticks[1:]))  # layer names readable
+    assert all(_inside(t, page) for t in ticks)
+
+
+@pytest.mark.parametrize("size", [None, (7.0, 5.5)])
+def test_attack_titles_and_legend_fit_the_figure(tmp_path, rng, size):
+    long = ["a_rather_long_run_name_for_a_densenet_trained_with_hybrids_seed_000",
+            "baseline_resnet50_cifar100_without_any_semantic_regularisation", "short"]
+    runs = []
+    for i, name in enumerate(long):
+        eps, metrics, chance, _ = plots.load_attack(F.write_attack(tmp_path / f"{i}.h5", rng, semantic_bias=0.2 * i))
+        runs.append(plots.Run(name, eps, metrics, chance))
+    fig = plots.attack_figure(runs, size=size, title="Mistake severity of three networks with long names "
+                              "under an L2 PGD attack sweep" * (1 if size else 3))
+    plots.save_figure(fig, tmp_path / "a.png", dpi=60)
+    renderer, page = _extents(fig)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    titles = [ax.title.get_window_extent(renderer) for ax in axes]
+    for box in titles + [fig._suptitle.get_window_extent(renderer)]:
+        assert _inside(box, page)
+    for i, a in enumerate(titles):  # no title runs into another, nor into a plotting area
+        assert not any(a.overlaps(b) for b in titles[i + 1:])
+        assert not any(a.overlaps(ax.get_window_extent(renderer)) for ax in axes)
+    for ax in axes:  # axis labels no longer than their panels
+        frame = ax.get_window_extent(renderer)
+        assert ax.yaxis.label.get_window_extent(renderer).height <= frame.height + 1
+        assert ax.xaxis.label.get_window_extent(renderer).width <= frame.width + 1
+        assert _inside(ax.xaxis.label.get_window_extent(renderer), page)
+    (leg,) = fig.legends
+    box = leg.get_window_extent(renderer)
+    assert _inside(box, page) and not any(box.overlaps(ax.get_window_extent(renderer)) for ax in axes)
+    assert [_squash(t.get_text()) for t in leg.get_texts()][:3] == [_squash(n) for n in long]
