@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from semtool.data.imageset import read_imageset
 from semtool.errors import UserError
 from semtool.generate import _items, _loading, _writer
 
@@ -148,7 +149,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, model: str = 
     check_options(factor=factor, kmin=kmin, kmax=kmax, steps=steps, variant=variant, scheduler=scheduler,
                   guidance=guidance)
     _items.prompt_for("x", prompt_template)
-    ims = _items.read_imageset(imageset)
+    ims = read_imageset(imageset)
     items = _items.make_items(ims, targets, per_image=per_image, seed=seed, limit=limit)
     _writer.precheck(output, force=force, resume=resume)
     _loading.model_source(model, _loading.SD_PARTS)
@@ -162,7 +163,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, model: str = 
     by_class = {c: k for k, c in enumerate(used)}
     uncond = emb[-1:]
     cache = LatentCache(sd, ims.images, size, seed)
-    channels = int(ims.images.shape[-1])
+    channels = ims.channels
 
     def make_batch(rows: np.ndarray) -> dict[str, np.ndarray]:
         its = items[rows]
@@ -173,7 +174,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, model: str = 
         lat = magicmix_latents(sd, sd.new_scheduler(steps, scheduler), x0, cond, uncond, g, gens, factor=factor,
                                kmin=kmin, kmax=kmax, steps=steps, variant=variant)
         img = _loading.decode_latents(sd, lat)
-        out = {"images": _loading.to_uint8(img, ims.resolution, channels)}
+        out = {"images": _loading.to_uint8(img, ims.input_size, channels)}
         if keep_full_size:
             out["full_size_images"] = _loading.to_uint8(img, None, channels)
         return out

@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from semtool import store
+from semtool.data.imageset import read_imageset
 from semtool.errors import UserError
 from semtool.generate import _items, _loading, _writer
 
@@ -144,7 +145,7 @@ def caption(imageset: str | os.PathLike, output: str | os.PathLike, *, blip: str
         raise UserError(f"--beams {beams} --samples {samples}: need at least one caption per image")
     if not 0.0 < top_p <= 1.0:
         raise UserError(f"--top-p {top_p}: must lie in (0, 1]")
-    ims = _items.read_imageset(imageset)
+    ims = read_imageset(imageset)
     n = len(ims.labels) if limit is None else min(limit, len(ims.labels))
     if limit is not None and limit < 1:
         raise UserError(f"--limit: expected a positive count, got {limit}")
@@ -256,7 +257,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
     if int(steps * strength) < 1:
         raise UserError(f"--strength {strength} with --steps {steps}: runs no step (steps·strength < 1)")
     _loading.check_scheduler(scheduler)
-    ims = _items.read_imageset(imageset)
+    ims = read_imageset(imageset)
     best, guidance = read_captions(captions, len(ims.labels), ims.path)
     items = _items.own_class_items(ims, limit=limit)
     _writer.precheck(output, force=force, resume=resume)
@@ -267,7 +268,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
     sd.check_size(size)
     sd.new_scheduler(steps, scheduler)
     uncond = _loading.embed_prompts(sd, [""])
-    channels = int(ims.images.shape[-1])
+    channels = ims.channels
 
     def make_batch(rows: np.ndarray) -> dict[str, np.ndarray]:
         its = items[rows]
@@ -280,7 +281,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
         lat = img2img_latents(sd, sd.new_scheduler(steps, scheduler), x0, cond, uncond,
                               torch.from_numpy(guidance[idx]), gens, strength=strength, steps=steps)
         img = _loading.decode_latents(sd, lat)
-        out = {"images": _loading.to_uint8(img, ims.resolution, channels)}
+        out = {"images": _loading.to_uint8(img, ims.input_size, channels)}
         if keep_full_size:
             out["full_size_images"] = _loading.to_uint8(img, None, channels)
         return out
