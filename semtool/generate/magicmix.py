@@ -36,6 +36,7 @@ import numpy as np
 from semtool.data.imageset import read_imageset
 from semtool.errors import UserError
 from semtool.generate import _items, _loading, _writer
+from semtool.generate._step import decoded_hybrids
 
 VARIANTS = {
     "paper": "the mixed latent is carried forward, fresh layout noise each step (Liew et al. 2022)",
@@ -163,21 +164,17 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, model: str = 
     by_class = {c: k for k, c in enumerate(used)}
     uncond = emb[-1:]
     cache = LatentCache(sd, ims.images, size, seed)
-    channels = ims.channels
 
     def make_batch(rows: np.ndarray) -> dict[str, np.ndarray]:
         its = items[rows]
         x0 = cache.get(its[:, 0])
         cond = emb[[by_class[int(t)] for t in its[:, 1]]]
-        gens = [_items.torch_generator(seed, int(i), int(t)) for i, t in its]
         g = torch.full((len(its),), float(guidance))
-        lat = magicmix_latents(sd, sd.new_scheduler(steps, scheduler), x0, cond, uncond, g, gens, factor=factor,
-                               kmin=kmin, kmax=kmax, steps=steps, variant=variant)
-        img = _loading.decode_latents(sd, lat)
-        out = {"images": _loading.to_uint8(img, ims.input_size, channels)}
-        if keep_full_size:
-            out["full_size_images"] = _loading.to_uint8(img, None, channels)
-        return out
+        return decoded_hybrids(
+            sd, ims, its, seed,
+            lambda gens: magicmix_latents(sd, sd.new_scheduler(steps, scheduler), x0, cond, uncond, g, gens,
+                                          factor=factor, kmin=kmin, kmax=kmax, steps=steps, variant=variant),
+            keep_full_size=keep_full_size)
 
     layout = _writer.hybrids_layout(
         ims, items, method="magicmix", factor=factor, model=model, full_size=size if keep_full_size else None,
