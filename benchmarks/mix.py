@@ -31,6 +31,7 @@ def main() -> None:
     import torch
 
     from semtool import store
+    from semtool.data.imageset import read_imageset
     from semtool.generate import _items, _loading, magicmix
     from semtool.generate.tiny import build_stable_diffusion
 
@@ -44,7 +45,7 @@ def main() -> None:
         f["images"] = rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
         f["labels"] = np.array([0, 1, 2, 3] * 2)
         store.write_strings(f, "classes", ["cat", "dog", "bus", "truck"])
-    ims = _items.read_imageset(imageset)
+    ims = read_imageset(imageset)
     items = _items.make_items(ims, "all")  # 8 images × 3 targets = 24 items
     opts = dict(factor=0.5, kmin=0.3, kmax=0.6, steps=STEPS)
 
@@ -64,7 +65,7 @@ def main() -> None:
             x0 = _loading.encode_images(sd, pix, [_items.torch_generator(0, i, _items.IMAGE_STREAM)])
             lat = magicmix.magicmix_latents(sd, sd.new_scheduler(STEPS), x0, emb[:1], emb[1:], torch.tensor([7.5]),
                                             [_items.torch_generator(0, i, t)], **opts)
-            _loading.to_uint8(_loading.decode_latents(sd, lat), ims.resolution)
+            _loading.to_uint8(_loading.decode_latents(sd, lat), ims.input_size)
     loop = len(items) / (time.perf_counter() - t0)  # model loading excluded here, included above
 
     ratio = batched / loop

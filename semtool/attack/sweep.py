@@ -19,7 +19,7 @@ from semtool import measure
 from semtool.attack.pgd import TARGETS, pgd_l2
 from semtool.errors import UserError
 from semtool.learn.tracking import superclass_accuracy
-from semtool.models.imagesets import to_pixels
+from semtool.models._build import to_pixels
 from semtool.report.progress import progress
 
 

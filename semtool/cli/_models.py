@@ -10,7 +10,8 @@ from semtool.errors import UserError
 def load_model_and_data(model_path: str, data_path: str, device: str, *, same_classes: bool, limit: int | None = None):
     """(model on its device, model metadata, imageset, device), all checked before any work."""
     from semtool.models import load_model, resolve_device
-    from semtool.models.imagesets import check_same_classes, read_imageset
+    from semtool.data.imageset import read_imageset
+    from semtool.measure.align import check_same_classes
 
     dev = resolve_device(device)
     data = read_imageset(data_path, min_classes=1)
@@ -22,7 +23,7 @@ def load_model_and_data(model_path: str, data_path: str, device: str, *, same_cl
     if limit is not None:
         if limit < 1:
             raise UserError(f"--limit: expected at least 1, got {limit}")
-        data.images, data.labels = data.images[:limit], data.labels[:limit]
+        data = data.subset(slice(0, limit))
     return model, meta, data, dev
 
 

@@ -1,11 +1,12 @@
 """The in-memory image set every data source produces, and its ``imageset`` file.
 
-An :class:`ImageSet` is what ``semtool dataset …`` writes and ``semtool regroup`` reads
-and rewrites: ``images`` (N, H, W, C) uint8, ``labels`` (N,) int64 indexing ``classes``
-(C,), and optional per-class ``synsets``, semantic ``groups`` / ``group_names`` and
-``visual_groups`` / ``visual_group_names``, and per-sample ``coarse_labels`` indexing
-``coarse_classes`` (CIFAR-100's 20 superclasses). The file layout is the ``imageset`` kind
-of :mod:`semtool.store._kinds`.
+An :class:`ImageSet` is what ``semtool dataset …`` writes and every other command reads
+(``regroup``, ``train``, ``attack``, ``features``, ``mix``, ``caption``): ``images``
+(N, H, W, C) uint8, ``labels`` (N,) int64 indexing ``classes`` (C,), and optional
+per-class ``synsets``, semantic ``groups`` / ``group_names`` and ``visual_groups`` /
+``visual_group_names``, and per-sample ``coarse_labels`` indexing ``coarse_classes``
+(CIFAR-100's 20 superclasses). The file layout is the ``imageset`` kind of
+:mod:`semtool.store._kinds`; :func:`read_imageset` is its one reader.
 """
 
 from __future__ import annotations
@@ -38,9 +39,13 @@ class ImageSet:
     coarse_classes: list[str] | None = None  # (K,)
     source: str = ""
     split: str = ""
+    path: str = ""                          # the file it was read from, as error messages name it
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int64)
+        for key in ("groups", "visual_groups"):
+            if getattr(self, key) is not None:
+                setattr(self, key, np.asarray(getattr(self, key), dtype=np.int64))
         if self.coarse_labels is not None:
             self.coarse_labels = np.asarray(self.coarse_labels, dtype=np.int64)
         if self.images is None:
@@ -54,6 +59,28 @@ class ImageSet:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(H, W) of the images."""
+        return int(self.images.shape[1]), int(self.images.shape[2])
+
+    @property
+    def channels(self) -> int:
+        return int(self.images.shape[3])
+
+    def class_info(self) -> dict[str, Any]:
+        """classes, synsets, groups and their names (the model file's per-class metadata)."""
+        return {
+            "classes": self.classes, "synsets": self.synsets,
+            "groups": None if self.groups is None else self.groups.tolist(), "group_names": self.group_names,
+            "visual_groups": None if self.visual_groups is None else self.visual_groups.tolist(),
+            "visual_group_names": self.visual_group_names,
+        }
 
     def counts(self) -> np.ndarray:
         """Images per class, (C,)."""
@@ -90,44 +117,62 @@ def _strings(f, name: str) -> list[str] | None:
     return store.read_strings(f[name]) if name in f else None
 
 
-def read_imageset(path: str | os.PathLike, *, images: bool = True, keep: np.ndarray | None = None) -> ImageSet:
-    """Read an ``imageset`` file.
+def read_imageset(path: str | os.PathLike, *, images: bool = True, keep: np.ndarray | None = None,
+                  min_classes: int = 1) -> ImageSet:
+    """Read an ``imageset`` file, checked against the kind's contract.
 
     ``images=False`` leaves ``images`` None (metadata and labels only); ``keep`` (N,) bool
     reads only those samples, batch by batch, without holding the whole stack in memory.
+
+    One-line :class:`~semtool.errors.UserError` naming the file for: a file of another kind;
+    ``images`` not uint8 (N, H, W, 1|3); fewer than ``min_classes`` classes; a label count
+    other than N; labels outside ``0..C-1``; ``groups`` / ``visual_groups`` not one entry per
+    class. All are checked before any image is read.
     """
     from semtool import store
     from semtool.report.progress import progress
 
+    name = store.display_name(path)
     with store.open_file(path, "imageset") as f:
-        labels = f["labels"][...]
-        mask = np.ones(len(labels), bool) if keep is None else np.asarray(keep, bool)
-        if len(mask) != len(labels):
+        ds = f["images"]
+        if ds.ndim != 4 or ds.dtype != np.uint8 or ds.shape[3] not in (1, 3):
+            raise UserError(f"{name}: 'images' must be uint8 (N, H, W, 1|3), got {ds.dtype} {ds.shape}")
+        classes = store.read_strings(f["classes"])
+        labels = f["labels"][...].astype(np.int64)
+        if len(classes) < min_classes:
+            raise UserError(f"{name}: {len(classes)} class(es); at least {min_classes} are needed")
+        if labels.shape != (ds.shape[0],):
+            raise UserError(f"{name}: {labels.shape[0]} labels for {ds.shape[0]} images")
+        if labels.size and (labels.min() < 0 or labels.max() >= len(classes)):
+            raise UserError(f"{name}: labels outside 0..{len(classes) - 1}")
+        for key in ("groups", "visual_groups"):
+            if key in f and f[key].shape != (len(classes),):
+                raise UserError(f"{name}: '{key}' must hold one group index per class")
+        mask = None if keep is None else np.asarray(keep, bool)
+        if mask is not None and len(mask) != len(labels):
             raise ValueError("keep must have one entry per sample")
         imgs = None
         if images:
-            ds = f["images"]
-            imgs = np.empty((int(mask.sum()), *ds.shape[1:]), np.uint8)
+            imgs = np.empty((len(labels) if mask is None else int(mask.sum()), *ds.shape[1:]), np.uint8)
             at = 0
-            with progress(len(ds), f"reading {store.display_name(path)}", unit="images") as bar:
+            with progress(len(ds), f"reading {name}", unit="images") as bar:
                 for i in range(0, len(ds), _BATCH):
-                    m = mask[i:i + _BATCH]
-                    if m.any():
-                        block = ds[i:i + _BATCH]
-                        imgs[at:at + int(m.sum())] = block[m]
-                        at += int(m.sum())
-                    bar.advance(len(m))
-        out = ImageSet(
-            images=imgs, labels=labels[mask], classes=store.read_strings(f["classes"]),
-            synsets=_strings(f, "synsets"),
+                    m = None if mask is None else mask[i:i + _BATCH]
+                    if m is None or m.any():
+                        block = ds[i:i + _BATCH] if m is None else ds[i:i + _BATCH][m]
+                        imgs[at:at + len(block)] = block
+                        at += len(block)
+                    bar.advance(min(_BATCH, len(ds) - i))
+        sel = slice(None) if mask is None else mask
+        return ImageSet(
+            images=imgs, labels=labels[sel], classes=classes, synsets=_strings(f, "synsets"),
             groups=f["groups"][...] if "groups" in f else None, group_names=_strings(f, "group_names"),
             visual_groups=f["visual_groups"][...] if "visual_groups" in f else None,
             visual_group_names=_strings(f, "visual_group_names"),
-            coarse_labels=f["coarse_labels"][...][mask] if "coarse_labels" in f else None,
+            coarse_labels=f["coarse_labels"][...][sel] if "coarse_labels" in f else None,
             coarse_classes=_strings(f, "coarse_classes"),
-            source=str(f.attrs.get("source", "")), split=str(f.attrs.get("split", "")),
+            source=str(f.attrs.get("source", "")), split=str(f.attrs.get("split", "")), path=name,
         )
-    return out
 
 
 def write_imageset(path: str | os.PathLike, data: ImageSet, *, force: bool = False, command: str,

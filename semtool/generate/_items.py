@@ -8,13 +8,11 @@ processes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from semtool import store
+from semtool.data.imageset import ImageSet
 from semtool.errors import UserError
 
 #: the target value used for per-image (target-independent) draws, e.g. the VAE sample
@@ -44,42 +42,7 @@ def torch_generator(seed: int, image_index: int, target: int):
     return torch.Generator("cpu").manual_seed(item_seed(seed, image_index, target))
 
 
-@dataclass
-class Imageset:
-    """The parts of an ``imageset`` file the generators need."""
-
-    path: str
-    images: np.ndarray  # (N, H, W, C) uint8
-    labels: np.ndarray  # (N,) int64
-    classes: list[str]
-    groups: np.ndarray | None  # (C,) int64, -1 = no group
-    group_names: list[str] | None
-
-    @property
-    def resolution(self) -> tuple[int, int]:
-        return int(self.images.shape[1]), int(self.images.shape[2])
-
-
-def read_imageset(path: str | Path) -> Imageset:
-    """The imageset through :func:`semtool.data.imageset.read_imageset`, checked for what
-    the generators need (one-line errors naming the file)."""
-    from semtool.data.imageset import read_imageset as _read
-
-    name = store.display_name(path)
-    try:
-        data = _read(path)
-    except ValueError as exc:
-        raise UserError(f"{name}: {exc}") from None
-    images, labels, classes = data.images, data.labels, data.classes
-    if images.shape[-1] not in (1, 3):
-        raise UserError(f"{name}: images must have 1 or 3 channels, found {images.shape[-1]}")
-    if len(labels) and (labels.min() < 0 or labels.max() >= len(classes)):
-        raise UserError(f"{name}: labels outside 0..{len(classes) - 1}")
-    groups = None if data.groups is None else np.asarray(data.groups, dtype=np.int64)
-    return Imageset(str(name), images, labels, classes, groups, data.group_names)
-
-
-def parse_targets(spec: str, ims: Imageset) -> list[list[int]]:
+def parse_targets(spec: str, ims: ImageSet) -> list[list[int]]:
     """``--targets``: for each class, the target classes of its images.
 
     ``group`` (every other class of the class's semantic group), ``all`` (every other
@@ -115,7 +78,7 @@ def parse_targets(spec: str, ims: Imageset) -> list[list[int]]:
     return [[k for k in ids if k != c] for c in range(C)]
 
 
-def make_items(ims: Imageset, targets: str = "group", *, per_image: int | None = None,
+def make_items(ims: ImageSet, targets: str = "group", *, per_image: int | None = None,
                seed: int = 0, limit: int | None = None) -> np.ndarray:
     """The sorted (image index, target class) item list, shape (M, 2) int64.
 
@@ -141,7 +104,7 @@ def make_items(ims: Imageset, targets: str = "group", *, per_image: int | None =
     return items[:limit] if limit is not None else items
 
 
-def own_class_items(ims: Imageset, *, limit: int | None = None) -> np.ndarray:
+def own_class_items(ims: ImageSet, *, limit: int | None = None) -> np.ndarray:
     """One item per image whose target is the image's own class (SGID)."""
     items = np.stack([np.arange(len(ims.labels)), ims.labels], axis=1).astype(np.int64)
     return items[:limit] if limit is not None else items

@@ -180,8 +180,8 @@ def hybrids_layout(ims, items: np.ndarray, *, method: str, factor: float, model:
     model's when ``full_size`` is given); fixed: ``base_labels``, ``target_labels``,
     ``source_index``, ``classes`` (and the imageset's ``groups``/``group_names``).
     """
-    H, W = ims.resolution
-    C = int(ims.images.shape[-1])
+    H, W = ims.input_size
+    C = ims.channels
     per_item: dict[str, tuple[tuple[int, ...], Any]] = {"images": ((H, W, C), np.uint8)}
     if full_size is not None:
         per_item["full_size_images"] = ((full_size, full_size, C), np.uint8)

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from semtool.data.imageset import ImageSet, read_imageset
 from semtool.errors import UserError
 from semtool.generate import _writer
-from semtool.generate._items import Imageset, item_rng, make_items, read_imageset
+from semtool.generate._items import item_rng, make_items
 
 
 def mixup(a: np.ndarray, b: np.ndarray, lam: float) -> np.ndarray:
@@ -51,11 +52,11 @@ def cutmix(a: np.ndarray, b: np.ndarray, box: tuple[int, int, int, int]) -> np.n
     return out
 
 
-def _partners(ims: Imageset) -> dict[int, np.ndarray]:
+def _partners(ims: ImageSet) -> dict[int, np.ndarray]:
     return {c: np.flatnonzero(ims.labels == c) for c in range(len(ims.classes))}
 
 
-def check_targets_have_images(ims: Imageset, items: np.ndarray) -> None:
+def check_targets_have_images(ims: ImageSet, items: np.ndarray) -> None:
     """Every target class needs at least one image to mix toward."""
     present = set(np.unique(ims.labels).tolist())
     missing = sorted(set(np.unique(items[:, 1]).tolist()) - present)
@@ -64,11 +65,11 @@ def check_targets_have_images(ims: Imageset, items: np.ndarray) -> None:
         raise UserError(f"{ims.path}: no images of target class(es) {names} to mix toward")
 
 
-def make_batch(ims: Imageset, items: np.ndarray, *, method: str, factor: float, seed: int,
+def make_batch(ims: ImageSet, items: np.ndarray, *, method: str, factor: float, seed: int,
                partners: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """Hybrids ``(B, H, W, C)`` uint8 for the items ``(B, 2)`` (image index, target)."""
     partners = _partners(ims) if partners is None else partners
-    H, W = ims.resolution
+    H, W = ims.input_size
     rngs = [item_rng(seed, i, t) for i, t in items.tolist()]
     mates = np.array([int(rng.choice(partners[t])) for rng, t in zip(rngs, items[:, 1].tolist())], dtype=np.int64)
     a, b = ims.images[items[:, 0]], ims.images[mates]

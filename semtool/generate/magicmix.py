@@ -33,8 +33,10 @@ from typing import Any
 
 import numpy as np
 
+from semtool.data.imageset import read_imageset
 from semtool.errors import UserError
 from semtool.generate import _items, _loading, _writer
+from semtool.generate._step import decoded_hybrids
 
 VARIANTS = {
     "paper": "the mixed latent is carried forward, fresh layout noise each step (Liew et al. 2022)",
@@ -148,7 +150,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, model: str = 
     check_options(factor=factor, kmin=kmin, kmax=kmax, steps=steps, variant=variant, scheduler=scheduler,
                   guidance=guidance)
     _items.prompt_for("x", prompt_template)
-    ims = _items.read_imageset(imageset)
+    ims = read_imageset(imageset)
     items = _items.make_items(ims, targets, per_image=per_image, seed=seed, limit=limit)
     _writer.precheck(output, force=force, resume=resume)
     _loading.model_source(model, _loading.SD_PARTS)
@@ -162,21 +164,17 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, model: str = 
     by_class = {c: k for k, c in enumerate(used)}
     uncond = emb[-1:]
     cache = LatentCache(sd, ims.images, size, seed)
-    channels = int(ims.images.shape[-1])
 
     def make_batch(rows: np.ndarray) -> dict[str, np.ndarray]:
         its = items[rows]
         x0 = cache.get(its[:, 0])
         cond = emb[[by_class[int(t)] for t in its[:, 1]]]
-        gens = [_items.torch_generator(seed, int(i), int(t)) for i, t in its]
         g = torch.full((len(its),), float(guidance))
-        lat = magicmix_latents(sd, sd.new_scheduler(steps, scheduler), x0, cond, uncond, g, gens, factor=factor,
-                               kmin=kmin, kmax=kmax, steps=steps, variant=variant)
-        img = _loading.decode_latents(sd, lat)
-        out = {"images": _loading.to_uint8(img, ims.resolution, channels)}
-        if keep_full_size:
-            out["full_size_images"] = _loading.to_uint8(img, None, channels)
-        return out
+        return decoded_hybrids(
+            sd, ims, its, seed,
+            lambda gens: magicmix_latents(sd, sd.new_scheduler(steps, scheduler), x0, cond, uncond, g, gens,
+                                          factor=factor, kmin=kmin, kmax=kmax, steps=steps, variant=variant),
+            keep_full_size=keep_full_size)
 
     layout = _writer.hybrids_layout(
         ims, items, method="magicmix", factor=factor, model=model, full_size=size if keep_full_size else None,

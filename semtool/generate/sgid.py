@@ -35,8 +35,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from semtool import store
+from semtool.data.imageset import read_imageset
 from semtool.errors import UserError
 from semtool.generate import _items, _loading, _writer
+from semtool.generate._step import decoded_hybrids
 
 DEFAULT_BLIP = "Salesforce/blip-image-captioning-base"
 DEFAULT_CLIP = "openai/clip-vit-base-patch32"
@@ -144,7 +146,7 @@ def caption(imageset: str | os.PathLike, output: str | os.PathLike, *, blip: str
         raise UserError(f"--beams {beams} --samples {samples}: need at least one caption per image")
     if not 0.0 < top_p <= 1.0:
         raise UserError(f"--top-p {top_p}: must lie in (0, 1]")
-    ims = _items.read_imageset(imageset)
+    ims = read_imageset(imageset)
     n = len(ims.labels) if limit is None else min(limit, len(ims.labels))
     if limit is not None and limit < 1:
         raise UserError(f"--limit: expected a positive count, got {limit}")
@@ -256,7 +258,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
     if int(steps * strength) < 1:
         raise UserError(f"--strength {strength} with --steps {steps}: runs no step (steps·strength < 1)")
     _loading.check_scheduler(scheduler)
-    ims = _items.read_imageset(imageset)
+    ims = read_imageset(imageset)
     best, guidance = read_captions(captions, len(ims.labels), ims.path)
     items = _items.own_class_items(ims, limit=limit)
     _writer.precheck(output, force=force, resume=resume)
@@ -267,7 +269,6 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
     sd.check_size(size)
     sd.new_scheduler(steps, scheduler)
     uncond = _loading.embed_prompts(sd, [""])
-    channels = int(ims.images.shape[-1])
 
     def make_batch(rows: np.ndarray) -> dict[str, np.ndarray]:
         its = items[rows]
@@ -276,14 +277,11 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
         x0 = _loading.encode_images(sd, pix, [_items.torch_generator(seed, int(i), _items.IMAGE_STREAM) for i in idx])
         cond = weighted_embeddings(sd, [best[i] for i in idx], [ims.classes[t].replace("_", " ") for t in its[:, 1]],
                                    caption_weight=caption_weight, label_weight=label_weight)
-        gens = [_items.torch_generator(seed, int(i), int(t)) for i, t in its]
-        lat = img2img_latents(sd, sd.new_scheduler(steps, scheduler), x0, cond, uncond,
-                              torch.from_numpy(guidance[idx]), gens, strength=strength, steps=steps)
-        img = _loading.decode_latents(sd, lat)
-        out = {"images": _loading.to_uint8(img, ims.resolution, channels)}
-        if keep_full_size:
-            out["full_size_images"] = _loading.to_uint8(img, None, channels)
-        return out
+        return decoded_hybrids(
+            sd, ims, its, seed,
+            lambda gens: img2img_latents(sd, sd.new_scheduler(steps, scheduler), x0, cond, uncond,
+                                         torch.from_numpy(guidance[idx]), gens, strength=strength, steps=steps),
+            keep_full_size=keep_full_size)
 
     layout = _writer.hybrids_layout(
         ims, items, method="sgid", factor=strength, model=model, full_size=size if keep_full_size else None,

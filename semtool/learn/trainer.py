@@ -37,16 +37,17 @@ import torch
 
 from semtool import _runtime, store
 from semtool.data.csmio import read_reference
+from semtool.data.imageset import ImageSet, read_imageset
 from semtool.errors import UserError
 from semtool.learn.augment import random_crop_flip
 from semtool.learn.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from semtool.learn.hybrids import HybridPool, load_hybrids
 from semtool.learn.losses import one_hot, soft_cross_entropy
 from semtool.learn.tracking import track
-from semtool.models._build import build_classifier, check_architecture, head_key
+from semtool.measure.align import check_same_classes
+from semtool.models._build import build_classifier, check_architecture, head_key, to_pixels
 from semtool.models._device import resolve_device
 from semtool.models._io import model_metadata, save_model
-from semtool.models.imagesets import ImageSet, check_same_classes, read_imageset, to_pixels
 from semtool.report.progress import progress
 
 SCHEDULES = ("cosine", "step")
@@ -190,7 +191,7 @@ class _Trainer:
         self.channels_last = dev.type == "cuda"
 
         # inputs, all checked before any training
-        self.train_set = read_imageset(opts.data)
+        self.train_set = read_imageset(opts.data, min_classes=2)
         self.classes = self.train_set.classes
         self.eval_set: ImageSet | None = None
         if opts.eval:

@@ -59,6 +59,22 @@ def align(ref: Sequence[str], other: Sequence[str], *, intersect: bool = False,
     return idx_ref, idx_other, shared
 
 
+def check_same_classes(expected: Sequence[str], found: Sequence[str], what: str, against: str) -> None:
+    """UserError unless two class lists are identical (names and order): a model's output
+    units, or a training set's labels, mean nothing for another class order."""
+    if list(expected) != list(found):
+        missing = [c for c in expected if c not in found]
+        extra = [c for c in found if c not in expected]
+        detail = []
+        if missing:
+            detail.append(f"missing {', '.join(missing[:3])}")
+        if extra:
+            detail.append(f"extra {', '.join(extra[:3])}")
+        if not detail:
+            detail.append("same names in a different order")
+        raise UserError(f"{what}: its {len(found)} classes differ from {against}'s {len(expected)} ({'; '.join(detail)})")
+
+
 def align_many(class_lists: Sequence[Sequence[str]], *, intersect: bool = False,
                names: Sequence[str] | None = None) -> tuple[list[np.ndarray], list[str]]:
     """Indices putting every list into the first one's order (shared names with ``intersect``)."""

@@ -17,6 +17,7 @@ _LAZY = {
     "build_classifier": "semtool.models._build",
     "check_architecture": "semtool.models._build",
     "head_key": "semtool.models._build",
+    "to_pixels": "semtool.models._build",
     "load_model": "semtool.models._io",
     "model_metadata": "semtool.models._io",
     "read_model_metadata": "semtool.models._io",

@@ -91,6 +91,11 @@ class Classifier(nn.Module):
         return self.net(x)
 
 
+def to_pixels(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, C, H, W) tensor -> float32 [0, 1] pixels, what a :class:`Classifier` takes."""
+    return batch.float().div_(255.0)
+
+
 def head_key(model) -> str:
     """State-dict key of the final classifier weight (the class templates of the NCSM)."""
 

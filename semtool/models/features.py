@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from semtool.errors import UserError
-from semtool.models.imagesets import to_pixels
+from semtool.models._build import to_pixels
 
 POOLS = ("mean", "max", "none")
 _PREFIX = "net."

@@ -56,7 +56,7 @@ def test_two_epochs_lower_the_loss_and_beat_chance(trained):
     import torch
 
     from semtool.models import load_model
-    from semtool.models.imagesets import read_imageset
+    from semtool.data.imageset import read_imageset
 
     model, meta = load_model(d / "m.safetensors")
     test = read_imageset(d / "test.h5")

@@ -129,6 +129,37 @@ def test_imageset_file_roundtrip_and_partial_read(tmp_path):
     assert meta.images is None and len(meta.labels) == 700
 
 
+@pytest.mark.parametrize("key, value, message", [
+    ("labels", np.array([0, 1, 5]), r"s\.h5: labels outside 0\.\.2$"),
+    ("labels", np.array([0, 1]), r"s\.h5: 2 labels for 3 images$"),
+    ("images", np.zeros((3, 4, 4, 4), np.uint8),
+     r"s\.h5: 'images' must be uint8 \(N, H, W, 1\|3\), got uint8 \(3, 4, 4, 4\)$"),
+    ("images", np.zeros((3, 4, 4, 1), np.float32), r"s\.h5: 'images' must be uint8"),
+    ("groups", np.array([0, 1]), r"s\.h5: 'groups' must hold one group index per class$"),
+])
+def test_read_imageset_checks_the_contract(tmp_path, key, value, message):
+    import h5py
+
+    p = tmp_path / "s.h5"
+    write_imageset(p, ImageSet(images=np.zeros((3, 4, 4, 1), np.uint8), labels=[0, 1, 2], classes=list("abc")),
+                   command="test", parameters={})
+    with h5py.File(p, "a") as f:
+        if key in f:
+            del f[key]
+        f[key] = value
+    with pytest.raises(UserError, match=message):
+        read_imageset(p)
+
+
+def test_read_imageset_min_classes(tmp_path):
+    p = tmp_path / "one.h5"
+    write_imageset(p, ImageSet(images=np.zeros((2, 4, 4, 3), np.uint8), labels=[0, 0], classes=["a"]),
+                   command="test", parameters={})
+    assert read_imageset(p).num_classes == 1
+    with pytest.raises(UserError, match=r"one\.h5: 1 class\(es\); at least 2 are needed$"):
+        read_imageset(p, min_classes=2)
+
+
 def test_fashion_mnist_missing_files_say_how_to_get_them(tmp_path):
     with pytest.raises(UserError, match="no train-images-idx3-ubyte.gz; apt-get install dataset-fashion-mnist"):
         fashion_mnist.load("train", tmp_path)

@@ -7,6 +7,7 @@ import math
 import h5py
 import numpy as np
 
+from semtool.data.imageset import read_imageset
 from semtool.generate import _items, baselines
 from tests.generate.conftest import write_imageset
 
@@ -58,7 +59,7 @@ def _plain_loop(images, labels, items, method, lam, seed):
 
 
 def test_files_equal_plain_loop_and_do_not_depend_on_batch(tmp_path, grouped_imageset):
-    ims = _items.read_imageset(grouped_imageset)
+    ims = read_imageset(grouped_imageset)
     for method in ("mixup", "cutmix"):
         got = []
         for bs in (1, 5):
@@ -76,7 +77,7 @@ def test_items_targets_and_per_image(tmp_path):
     imgs = np.zeros((6, 4, 4, 1), np.uint8)
     path = write_imageset(tmp_path / "i.h5", imgs, [0, 1, 2, 3, 4, 0], ["a", "b", "c", "d", "e"],
                           [0, 0, 0, 1, 1], ["g0", "g1"])
-    ims = _items.read_imageset(path)
+    ims = read_imageset(path)
     items = _items.make_items(ims, "group")
     assert items.tolist() == [[0, 1], [0, 2], [1, 0], [1, 2], [2, 0], [2, 1], [3, 4], [4, 3], [5, 1], [5, 2]]
     assert _items.make_items(ims, "b,e").tolist() == [[0, 1], [0, 4], [1, 4], [2, 1], [2, 4], [3, 1], [3, 4],

@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
+from semtool.data.imageset import read_imageset
 from semtool.generate import _items, magicmix
 
 STEPS, KMIN, KMAX, NU, G = 10, 0.3, 0.6, 0.5, 7.5
@@ -125,7 +126,7 @@ def _run(imageset, sd_folder, out, **kw):
 
 
 def _references(fn, parts, imageset, res, **kw):
-    ims = _items.read_imageset(imageset)
+    ims = read_imageset(imageset)
     return np.stack([fn(parts, ims.images[i], f"a photo of a {ims.classes[t].replace('_', ' ')}",
                         seed=3, i=int(i), t=int(t), **kw)
                      for i, t in zip(res["source_index"], res["target_labels"])])
@@ -186,7 +187,7 @@ def test_one_vae_encode_per_image_shared_by_targets(grouped_imageset, sd_folder)
     from semtool.generate import _loading
 
     sd = _loading.load_stable_diffusion(str(sd_folder), device=torch.device("cpu"), dtype=torch.float32)
-    ims = _items.read_imageset(grouped_imageset)
+    ims = read_imageset(grouped_imageset)
     items = _items.make_items(ims, "all")  # 3 targets per image
     cache = magicmix.LatentCache(sd, ims.images, 16, seed=0)
     for rows in _items.batches(range(len(items)), 5):  # batches cut through images' targets

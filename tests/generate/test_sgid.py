@@ -7,6 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
+from semtool.data.imageset import read_imageset
 from semtool.generate import _items, _loading, sgid
 
 
@@ -101,7 +102,7 @@ def test_captions_file(blip_folder, clip_folder, grouped_imageset, tmp_path):
     # CLIP cosine recomputed with the model's own forward: logits_per_image / logit_scale
     model = CLIPModel.from_pretrained(clip_folder).eval()
     proc = CLIPProcessor.from_pretrained(clip_folder)
-    images = _items.read_imageset(grouped_imageset).images[:3]
+    images = read_imageset(grouped_imageset).images[:3]
     with torch.no_grad():
         for i in range(3):
             texts = [c.decode() if isinstance(c, bytes) else c for c in a["candidates"][i]]
