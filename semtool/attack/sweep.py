@@ -62,8 +62,12 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilo
     eps = [float(e) for e in epsilons]
     if any(e < 0 or not math.isfinite(e) for e in eps):
         raise UserError(f"--eps: expected non-negative radii, got {','.join(f'{e:g}' for e in eps)}")
+    if len(set(eps)) < len(eps):
+        raise UserError(f"--eps: each radius once, got {','.join(f'{e:g}' for e in eps)}")
     if steps < 0:
         raise UserError(f"--steps: expected 0 or more, got {steps}")
+    if step_size is not None and not (step_size > 0 and math.isfinite(step_size)):
+        raise UserError(f"--step-size: expected a positive step, got {step_size:g}")
     if targeted is not None and targeted not in TARGETS:
         raise UserError(f"--targeted: expected one of {', '.join(TARGETS)}, got '{targeted}'")
     if batch_size < 1:

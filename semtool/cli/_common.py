@@ -24,7 +24,7 @@ OptionalOutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", hel
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing output file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its partial file.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same numbers.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same numbers.", min=0)]
 DeviceOpt = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, mps, or auto.")]
 
 

@@ -52,7 +52,7 @@ def attack(
     if any(e < 0 for e in radii):
         raise UserError(f"--eps: expected non-negative radii, got {eps}")
     if output is not None:
-        store.check_output(output, force=force, kind="predictions")
+        store.check_output(output, force=force, kind="predictions", inputs=[model, data, *([csm] if csm else [])])
     net, meta, images, dev = load_model_and_data(str(model), str(data), device, same_classes=True, limit=limit)
     ref = read_reference(csm, images.classes, option="--csm")[1] if csm else None
     groups = group_arrays(images, meta)

@@ -27,7 +27,7 @@ class Split(str, enum.Enum):
 LimitOpt = Annotated[Optional[int], typer.Option(
     "--limit-per-class", metavar="N", show_default=False,
     help="Keep at most N images per class, drawn at random (stratified; the same --seed gives the same images).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for --limit-per-class.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for --limit-per-class.", min=0)]
 SplitOpt = Annotated[Split, typer.Option("--split", help="Which part of the dataset.")]
 SynsetsOpt = Annotated[Optional[str], typer.Option(
     "--synsets", metavar="PRESET|FILE", show_default=False,

@@ -52,6 +52,7 @@ def features(
         raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
     if batch_size < 1:
         raise UserError(f"--batch-size: expected at least 1, got {batch_size}")
+    store.check_distinct({"-o": output, "--predictions": predictions}, [("MODEL", model), ("DATA", data)])
     store.check_output(output, force=force, kind="features")
     if predictions is not None:
         store.check_output(predictions, force=force, kind="predictions")

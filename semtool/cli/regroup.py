@@ -29,7 +29,7 @@ def regroup(
         help="--latin: 'class<TAB>superclass' lines instead of the imageset's coarse classes.")] = None,
     order: Annotated[str, typer.Option("--order", metavar="alphabetical|shuffled",
                                        help="--latin: take superclasses and classes alphabetically or shuffled by --seed.")] = "alphabetical",
-    seed: Annotated[int, typer.Option("--seed", help="--latin --order shuffled: random seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="--latin --order shuffled: random seed.", min=0)] = 0,
     force: ForceOpt = False,
 ) -> None:
     """Regroup an imageset into semantic groups that disagree with visual similarity (Abreu et al. 2023).

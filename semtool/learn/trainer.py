@@ -145,15 +145,22 @@ def _validate(opts: TrainOptions, dist: _Dist) -> None:
         raise UserError(f"--hybrid-target-weight: expected a weight in [0, 1], got {opts.hybrid_target_weight:g}")
     if opts.lr <= 0:
         raise UserError(f"--lr: expected a positive learning rate, got {opts.lr:g}")
+    if not 0.0 <= opts.momentum < 1.0:
+        raise UserError(f"--momentum: expected a value in [0, 1), got {opts.momentum:g}")
+    if opts.weight_decay < 0:
+        raise UserError(f"--weight-decay: expected a value ≥ 0, got {opts.weight_decay:g}")
+    if opts.eval_batch_size < 1:
+        raise UserError(f"--eval-batch-size: expected at least 1, got {opts.eval_batch_size}")
     if not 0.0 < opts.track_every <= 1.0:
         raise UserError(f"--track-every: expected a fraction of an epoch in (0, 1], got {opts.track_every:g}")
     if opts.schedule not in SCHEDULES:
         raise UserError(f"--schedule: expected one of {', '.join(SCHEDULES)}, got '{opts.schedule}'")
     if opts.amp not in AMP_MODES:
         raise UserError(f"--amp: expected one of {', '.join(AMP_MODES)}, got '{opts.amp}'")
-    if opts.track_against and not opts.curves:
-        _runtime.log("note: --track-against without --curves: values appear in the epoch lines only")
     check_architecture(opts.architecture, cifar_stem=opts.cifar_stem)
+    store.check_distinct({"-o": opts.output, "--curves": opts.curves},
+                         [("DATA", opts.data), ("--eval", opts.eval), *(("--hybrids", p) for p in opts.hybrids),
+                          *(("--track-against", p) for p in opts.track_against)])
     store.check_output(opts.output, force=opts.force or opts.resume)
     if str(opts.output) == "-":
         raise UserError("-o: a model file needs a path, not '-'")
@@ -211,6 +218,8 @@ class _Trainer:
         names = [n for n, _ in self.refs]
         if len(set(names)) != len(names):
             raise UserError("--track-against: two reference files share a name (stem); rename one")
+        if opts.track_against and not opts.curves and dist.main:  # after the checks: a mistake stays one line
+            _runtime.log("note: --track-against without --curves: values appear in the epoch lines only")
 
         if dev.type == "cuda":
             torch.backends.cudnn.benchmark = True

@@ -10,6 +10,7 @@
 from semtool.store._io import (
     Resumable,
     atomic_path,
+    check_distinct,
     check_kind,
     check_output,
     create,
@@ -25,7 +26,7 @@ from semtool.store._io import (
 from semtool.store._kinds import KINDS, STREAMABLE, schema_of
 
 __all__ = [
-    "KINDS", "STREAMABLE", "Resumable", "atomic_path", "check_kind", "check_output", "create", "display_name",
+    "KINDS", "STREAMABLE", "Resumable", "atomic_path", "check_distinct", "check_kind", "check_output", "create", "display_name",
     "init_root", "kind_of", "open_file", "read_provenance", "read_strings", "schema_of",
     "sha256_of", "write_strings",
 ]

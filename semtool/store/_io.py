@@ -161,8 +161,13 @@ def read_provenance(f: h5py.File) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- writing
 
-def check_output(path: str | os.PathLike, *, force: bool = False, kind: str | None = None) -> None:
-    """Refuse an output early (before any expensive work): exists, folder missing, tty."""
+def check_output(path: str | os.PathLike, *, force: bool = False, kind: str | None = None,
+                 inputs: Sequence[str | os.PathLike] = ()) -> None:
+    """Refuse an output early (before any expensive work): exists, folder missing, tty,
+    or one of ``inputs`` (even with --force: the output would replace what it is read from)."""
+    for other in inputs:
+        if str(path) != "-" and str(other) != "-" and _same_file(path, other):
+            raise UserError(f"{path}: is also an input; write the output to another file")
     if str(path) == "-":
         if kind is not None and kind not in STREAMABLE:
             raise UserError(f"'-' (stdout) is for small kinds only; '{kind}' files need a path")
@@ -176,6 +181,29 @@ def check_output(path: str | os.PathLike, *, force: bool = False, kind: str | No
         raise UserError(f"{p}: exists; use --force to overwrite")
     if not p.parent.exists():
         raise UserError(f"{p.parent}: output folder does not exist")
+
+
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (resolving links; either may not exist yet)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_distinct(outputs: dict[str, str | os.PathLike | None],
+                   inputs: Iterable[tuple[str, str | os.PathLike | None]] = ()) -> None:
+    """Refuse an output that is the same file as another output or an input (named by
+    option: ``check_distinct({"-o": out, "--curves": c}, [("DATA", data)])``), so no output
+    overwrites what is read or written beside it. Inputs may repeat each other."""
+    seen = [(name, p) for name, p in inputs if p is not None and str(p) != "-"]
+    for name, path in outputs.items():
+        if path is None or str(path) == "-":
+            continue
+        for first, other in seen:
+            if _same_file(path, other):
+                raise UserError(f"{name}: {path} is also {first}; give another file")
+        seen.append((name, path))
 
 
 def _json(obj: Any) -> str:
@@ -298,7 +326,7 @@ def create(path: str | os.PathLike, kind: str, *, force: bool = False, command: 
     into place, on any exception (or SIGKILL) nothing appears under the final name.
     ``path='-'`` writes to stdout through memory (small kinds only).
     """
-    check_output(path, force=force, kind=kind)
+    check_output(path, force=force, kind=kind, inputs=inputs)
     if str(path) == "-":
         buf = io.BytesIO()
         with h5py.File(buf, "w") as f:
@@ -329,7 +357,7 @@ class Resumable:
             raise UserError(f"'{kind}' output cannot go to stdout; give -o FILE")
         self.target = Path(path)
         self.partial = self.partial_path(path)
-        check_output(self.target, force=force, kind=kind)
+        check_output(self.target, force=force, kind=kind, inputs=inputs)
         self.resumed = False
         if self.partial.exists():
             if not resume:
