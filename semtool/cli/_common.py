@@ -72,6 +72,15 @@ def parse_floats(text: str, option: str) -> list[float]:
     return vals
 
 
+def stdin_once(*paths: Any) -> None:
+    """Refuse '-' (stdin) for more than one input: stdin holds one file, and reading it
+    twice would silently compare a file with itself."""
+    from semtool.errors import UserError
+
+    if sum(str(p) == "-" for p in paths if p is not None) > 1:
+        raise UserError("'-' (stdin) can stand for one input only; give the others by path")
+
+
 # ------------------------------------------------------------------------- printing
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from semtool.cli._common import JsonOpt, guarded, print_json, print_table, print_value
+from semtool.cli._common import JsonOpt, guarded, print_json, print_table, print_value, stdin_once
 
 
 @guarded
@@ -34,6 +34,7 @@ def idm(
     from semtool.measure.align import align, take_classes
     from semtool.measure.idm import idm as idm_fn
 
+    stdin_once(predictions, csm)
     p = read_predictions(predictions)
     c = read_csm(csm)
     if c.is_stack:

@@ -133,6 +133,8 @@ def rsm(
         raise UserError("nothing to do: give -o FILE and/or --evaluate")
     if kernel not in KERNELS:
         raise UserError(f"--kernel: unknown kernel '{kernel}' (choose {', '.join(KERNELS)})")
+    if not semantic and matcher != "optimal":
+        raise UserError("--matcher is used by --semantic; add --semantic")
     spec = get_matcher(matcher).name if semantic else "none"
     if predictions is not None and not evaluate:
         raise UserError("--predictions is used by --evaluate; add --evaluate")

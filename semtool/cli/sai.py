@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import ForceOpt, JsonOpt, guarded, print_json, print_table, print_value, wrote
+from semtool.cli._common import ForceOpt, JsonOpt, guarded, print_json, print_table, print_value, stdin_once, wrote
 
 _MEASURES = ("cosine", "ssim", "mse", "mae")
 _HELP_MEASURE = ("cosine (default; 1 = aligned), ssim (scikit-image's SSIM, 7×7 window, needs ≥ 8 classes), "
@@ -40,6 +40,7 @@ def sai(
     from semtool import store
     from semtool.errors import UserError
 
+    stdin_once(*files)
     measures = list(_MEASURES) if measure == "all" else [measure]
     if measures[0] not in _MEASURES:
         raise UserError(f"--measure: expected one of {', '.join(_MEASURES)} or all, got '{measure}'")

@@ -27,7 +27,7 @@ def train(
     hybrid_prob: Annotated[float, typer.Option("--hybrid-prob", help="Probability that a training instance brings one random hybrid of its class into the batch (0.25 'low', 0.5 'high').")] = 0.25,
     hybrid_target_weight: Annotated[float, typer.Option("--hybrid-target-weight", help="A hybrid's soft label: this weight on its target class, the rest on its base class.")] = 0.5,
     eval_data: Annotated[Optional[Path], typer.Option("--eval", help="Held-out imageset evaluated after every epoch (its predictions feed the CCSM, IDM and accuracy).")] = None,
-    curves: Annotated[Optional[Path], typer.Option("--curves", help="Write per-epoch curves here: loss, accuracies, SAI, IDM, WSI, NCSM/CCSM snapshots (for 'semtool plot', 'sai', 'idm', 'wsi').")] = None,
+    curves: Annotated[Optional[Path], typer.Option("--curves", help="Write per-epoch curves here: loss, accuracies, SAI, IDM, WSI, NCSM/CCSM snapshots, for 'semtool plot curves' and 'plot csm'; 'semtool csm ncsm CURVES' turns the NCSM snapshots into a csm stack for 'sai' and 'wsi'.")] = None,
     track_against: Annotated[Optional[list[Path]], typer.Option("--track-against", help="Reference csm file (e.g. 'semtool csm wordnet' or 'csm groups'); repeatable. Tracks SAI(NCSM, ref), SAI(CCSM, ref) and IDM against it, series named by the file's stem.")] = None,
     track_every: Annotated[float, typer.Option("--track-every", help="Also track within epochs: every this fraction of an epoch (0.25: four points per epoch; 1: once, at the end). Points inside an epoch carry fractional epoch numbers and the running loss and train accuracy so far.")] = 1.0,
     label: Annotated[Optional[str], typer.Option("--label", help="Run name stored in the curves file (default: the model file's stem).")] = None,

@@ -10,7 +10,7 @@ import numpy as np
 import typer
 
 from semtool.cli._common import (ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, guarded, print_table,
-                                 print_value, stdout_is_terminal, wrote)
+                                 print_value, stdin_once, stdout_is_terminal, wrote)
 
 _KINDS = ("embeddings", "features", "csm")
 
@@ -136,6 +136,7 @@ def twovtwo(
     from semtool.measure.twovtwo import one_vs_two as run_one_vs_two
     from semtool.measure.twovtwo import two_vs_two
 
+    stdin_once(a, b, one_vs_two)
     if output is not None:
         store.check_output(output, force=force, kind="twovtwo")
     sa, sb = _read_space(str(a)), _read_space(str(b))

@@ -147,3 +147,30 @@ def test_train_bad_reference_without_curves_is_one_line(setup, cli):
     proc = cli("train", d / "data.h5", "-o", out, "--track-against", d / "data.h5", "--epochs", "1", env=ENV)
     assert_user_error(proc, "data.h5", "csm")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ("sai", "-", "-"),
+    ("sai", "--all-pairs", "-", "REF", "-"),
+    ("twovtwo", "-", "-", "--permutations", "5"),
+    ("idm", "-", "--csm", "-"),
+])
+def test_stdin_for_two_inputs(setup, cli, argv):
+    """stdin holds one file: two '-' compared it with itself (sai printed 1)."""
+    d = setup
+    proc = cli(*[d / "ref.h5" if a == "REF" else a for a in argv], input=(d / "ref.h5").read_bytes())
+    assert_user_error(proc, "'-'", "one input")
+
+
+def test_rsm_matcher_without_semantic(tmp_path, cli):
+    """--matcher was silently ignored without --semantic (the result is the spatio-semantic RSM)."""
+    import h5py
+
+    p = tmp_path / "f.h5"
+    with store.create(p, "features") as f:
+        f.create_dataset("layers/l", data=np.random.default_rng(0).random((6, 2, 3, 3), dtype=np.float32))
+        f.create_dataset("labels", data=np.arange(6) % 2)
+        store.write_strings(f, "classes", ["a", "b"])
+    assert h5py.is_hdf5(p)
+    assert cli("rsm", p, "--evaluate").returncode == 0
+    assert_user_error(cli("rsm", p, "--evaluate", "--matcher", "greedy"), "--matcher", "--semantic")
