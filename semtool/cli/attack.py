@@ -45,8 +45,8 @@ def attack(
     from semtool import store
     from semtool.attack import sweep
     from semtool.cli._models import group_arrays, load_model_and_data
+    from semtool.data.csmio import read_reference
     from semtool.errors import UserError
-    from semtool.learn.tracking import read_reference
 
     radii = parse_floats(eps, "--eps")
     if any(e < 0 for e in radii):
@@ -54,7 +54,7 @@ def attack(
     if output is not None:
         store.check_output(output, force=force, kind="predictions")
     net, meta, images, dev = load_model_and_data(str(model), str(data), device, same_classes=True, limit=limit)
-    ref = read_reference(csm, images.classes)[1] if csm else None
+    ref = read_reference(csm, images.classes, option="--csm")[1] if csm else None
     groups = group_arrays(images, meta)
     res = sweep(net, images.images, images.labels, radii, steps=steps, step_size=step_size, random_init=random_start,
                 targeted=targeted, batch_size=batch_size, device=dev, seed=seed, groups=groups["groups"],

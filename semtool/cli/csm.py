@@ -50,7 +50,7 @@ def ncsm(
     not used. A 'curves' file gives a stack (E, C, C) with its epochs.
     """
     from semtool import store
-    from semtool.cli._csmio import is_hdf5_path, read_class_list, write_csm
+    from semtool.data.csmio import is_hdf5_path, read_class_list, write_csm
     from semtool.errors import UserError
     from semtool.measure.csm import check_csm
     from semtool.measure.csm import ncsm as ncsm_fn
@@ -113,7 +113,7 @@ def ccsm(
     averages it with its transpose). Every comparison drops the diagonal.
     """
     from semtool import store
-    from semtool.cli._csmio import pick_epsilon, read_predictions, write_csm
+    from semtool.data.csmio import pick_epsilon, read_predictions, write_csm
     from semtool.measure.csm import ccsm as ccsm_fn
 
     store.check_output(output, force=force, kind="csm")
@@ -143,7 +143,7 @@ def tncsm(
     class c. Use a train-set features file for the train variant, a test set for the test one.
     """
     from semtool import store
-    from semtool.cli._csmio import write_csm
+    from semtool.data.csmio import write_csm
     from semtool.errors import UserError
     from semtool.measure.csm import POOLS, tncsm as tncsm_fn
 
@@ -182,7 +182,7 @@ def _check_preset(preset: Optional[str]) -> None:
 def _classes_and_synsets(classes_from: Optional[Path], preset: Optional[str],
                          synsets_file: Optional[Path]) -> tuple[list[str], list[str]]:
     """Class names and synset names from --classes-from / --preset / --synsets."""
-    from semtool.cli._csmio import read_class_info
+    from semtool.data.csmio import read_class_info
     from semtool.errors import UserError
     from semtool.semantics.wordnet import load_mapping, preset_synsets, synsets_for
 
@@ -239,7 +239,7 @@ def wordnet(
     classes, names = _classes_and_synsets(classes_from, preset, synsets)
     syns = [resolve_synset(s, origin=f"class '{c}'") for c, s in zip(classes, names)]
     m = wordnet_csm(syns, measure, reader=load_wordnet())
-    from semtool.cli._csmio import write_csm
+    from semtool.data.csmio import write_csm
 
     inputs = [str(p) for p in (classes_from, synsets) if p is not None]
     write_csm(output, m, classes, source="wordnet", measure=measure, synsets=[s.name() for s in syns],
@@ -261,7 +261,7 @@ def groups(
     Compare a network with the grouping it was taught: semtool sai ncsm.h5 groups.h5.
     """
     from semtool import store
-    from semtool.cli._csmio import read_class_info, write_csm
+    from semtool.data.csmio import read_class_info, write_csm
     from semtool.errors import UserError
     from semtool.measure.csm import groups_csm
 
@@ -301,7 +301,7 @@ def text(
     mean over tokens, L2-normalised; TEXT[i, j] = cos(e_i, e_j).
     """
     from semtool import store
-    from semtool.cli._csmio import read_class_list, write_csm
+    from semtool.data.csmio import read_class_list, write_csm
     from semtool.errors import UserError
     from semtool.measure.csm import cosine_matrix
     from semtool.semantics.text import concept_text, default_model, embed_texts

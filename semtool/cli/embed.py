@@ -36,7 +36,7 @@ def embed(
     """
     from semtool import store
     from semtool.errors import UserError
-    from semtool.cli._csmio import read_class_list
+    from semtool.data.csmio import read_class_list
     from semtool.measure.align import check_unique
     from semtool.semantics.text import concept_text, default_model, embed_texts
 

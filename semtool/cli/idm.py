@@ -29,7 +29,7 @@ def idm(
     """
     import numpy as np
 
-    from semtool.cli._csmio import read_csm, read_predictions
+    from semtool.data.csmio import read_csm, read_predictions
     from semtool.errors import UserError
     from semtool.measure.align import align, take_classes
     from semtool.measure.idm import idm as idm_fn

@@ -64,7 +64,7 @@ def read_probabilities(path: str, n: int) -> np.ndarray:
     sample count must be ``n``.
     """
     from semtool import store
-    from semtool.cli._csmio import pick_epsilon, read_predictions
+    from semtool.data.csmio import pick_epsilon, read_predictions
     from semtool.errors import UserError
     from semtool.measure.rsm import softmax
 

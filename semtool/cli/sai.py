@@ -60,7 +60,7 @@ def sai(
 
 
 def _aligned(a_path: Path, b_path: Path, intersect: bool):
-    from semtool.cli._csmio import read_csm
+    from semtool.data.csmio import read_csm
     from semtool.measure.align import align, take_classes
 
     a, b = read_csm(a_path), read_csm(b_path)
@@ -113,7 +113,7 @@ def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, outpu
 
 def _all_pairs(files: list[Path], measure: str, intersect: bool, output: Optional[Path], force: bool,
                as_json: bool) -> None:
-    from semtool.cli._csmio import read_csm
+    from semtool.data.csmio import read_csm
     from semtool.errors import UserError
     from semtool.measure.align import align_many, take_classes
     from semtool.measure.sai import normalised, pairwise_sai
@@ -127,7 +127,7 @@ def _all_pairs(files: list[Path], measure: str, intersect: bool, output: Optiona
     mats = [normalised(take_classes(c.matrix, i), name=c.path) for c, i in zip(csms, idx)]
     matrix = pairwise_sai(mats, measure)
     if output is not None:
-        from semtool.cli._csmio import write_csm
+        from semtool.data.csmio import write_csm
 
         write_csm(output, matrix, names, source="sai", measure=measure, force=force, command="sai --all-pairs",
                   parameters={"measure": measure, "intersect": intersect, "classes": len(classes)},

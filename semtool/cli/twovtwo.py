@@ -40,7 +40,7 @@ class _Space:
 
 def _read_space(path: str) -> _Space:
     from semtool import _runtime, store
-    from semtool.cli._csmio import read_csm
+    from semtool.data.csmio import read_csm
     from semtool.cli.rsm import layer_names
     from semtool.errors import UserError
     from semtool.measure.twovtwo import correlation_matrix
@@ -130,7 +130,7 @@ def twovtwo(
     must correlate more with its true concept's word-space row than with the predicted one's.
     """
     from semtool import store
-    from semtool.cli._csmio import pick_epsilon, read_predictions
+    from semtool.data.csmio import pick_epsilon, read_predictions
     from semtool.cli.rsm import read_layer
     from semtool.errors import UserError
     from semtool.measure.twovtwo import one_vs_two as run_one_vs_two

@@ -24,7 +24,7 @@ def wsi(
     class's off-diagonal similarities at or above its own QUANTILE quantile; Min WSI
     likewise at or below its 1 − QUANTILE quantile. A stack gives one row per epoch.
     """
-    from semtool.cli._csmio import read_csm
+    from semtool.data.csmio import read_csm
     from semtool.errors import UserError
     from semtool.measure.wsi import wsi as wsi_fn
 

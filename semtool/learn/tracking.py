@@ -15,31 +15,12 @@ constant matrix, no mistakes) is NaN.
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from semtool import measure, store
+from semtool import measure
 from semtool.errors import UserError
-
-
-def read_reference(path: str | os.PathLike, classes: list[str]) -> tuple[str, np.ndarray]:
-    """A ``csm`` file's matrix reordered to ``classes`` (matched by name) and its name (the stem)."""
-    name = store.display_name(path)
-    with store.open_file(path, "csm") as f:
-        if "matrix" not in f:
-            raise UserError(f"{name}: --track-against needs a csm file with one 'matrix', not a stack")
-        m = f["matrix"][...].astype(np.float64)
-        ref_classes = store.read_strings(f["classes"])
-    pos = {c: i for i, c in enumerate(ref_classes)}
-    missing = [c for c in classes if c not in pos]
-    if missing:
-        raise UserError(f"{name}: lacks training classes {', '.join(missing[:5])}"
-                        + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else ""))
-    idx = np.array([pos[c] for c in classes])
-    return Path(str(path)).stem, m[np.ix_(idx, idx)]
 
 
 def _nan_on_error(fn: Callable[[], float]) -> float:

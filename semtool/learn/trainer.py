@@ -36,12 +36,13 @@ import numpy as np
 import torch
 
 from semtool import _runtime, store
+from semtool.data.csmio import read_reference
 from semtool.errors import UserError
 from semtool.learn.augment import random_crop_flip
 from semtool.learn.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from semtool.learn.hybrids import HybridPool, load_hybrids
 from semtool.learn.losses import one_hot, soft_cross_entropy
-from semtool.learn.tracking import read_reference, track
+from semtool.learn.tracking import track
 from semtool.models._build import build_classifier, check_architecture, head_key
 from semtool.models._device import resolve_device
 from semtool.models._io import model_metadata, save_model

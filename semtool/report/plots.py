@@ -97,6 +97,10 @@ def save_figure(fig: Any, path: str | os.PathLike, *, force: bool = False, dpi: 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
+    if getattr(fig, "_semtool_titles", None):  # re-fit titles at the resolution they are drawn at
+        fig.set_dpi(dpi)
+        with _style_context():
+            fit_titles(fig, fig._semtool_titles)
     target = Path(path)
     with store.atomic_path(target, force=force) as tmp, _style_context():  # fonts apply when saving
         fig.savefig(tmp, format=fmt, dpi=dpi)
@@ -131,6 +135,127 @@ def _style_context():
 
     with matplotlib.rc_context(_style.RC):
         yield
+
+
+# Breaking long names: after these characters (layer paths, file stems, series paths).
+_BREAK_AFTER = "._/-"
+_TITLE_ROOM = 0.96  # share of its box a title may fill (text measures a little differently per backend)
+_LEGEND_CHARS = 32  # legend labels wrap past this many characters
+#: Smallest font (points) a title shrinks to when wrapping alone cannot make it fit.
+MIN_TITLE_FONTSIZE = 6.5
+
+
+def wrap_text(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters where it can be.
+
+    Existing line breaks are kept; lines break at spaces, and a word longer than
+    ``width`` (a layer path, a file stem) after one of ``. _ / -``, else anywhere.
+    """
+    width = max(int(width), 4)
+    out: list[str] = []
+    for line in text.split("\n"):
+        pieces: list[tuple[str, str]] = []  # (glue before it, piece)
+        for word in line.split(" "):
+            glue = " "
+            while len(word) > width:
+                cut = max(word.rfind(ch, 0, width) for ch in _BREAK_AFTER) + 1
+                cut = cut if cut >= width // 3 else width
+                pieces.append((glue, word[:cut]))
+                word, glue = word[cut:], ""
+            pieces.append((glue, word))
+        cur = ""
+        for glue, piece in pieces:
+            if cur and len(cur) + len(glue) + len(piece) > width:
+                out.append(cur)
+                cur = piece
+            else:
+                cur = cur + glue + piece if cur else piece
+        out.append(cur)
+    return "\n".join(out)
+
+
+def fit_titles(fig: Any, texts: Sequence[tuple[Any, Any]], *, rounds: int = 4) -> None:
+    """Re-wrap (and if need be shrink) titles until each lies within its box.
+
+    ``texts`` pairs a Text (an axes title, the suptitle) with a callable returning the
+    box it must fit in (a display-space Bbox after layout: its grid cell, or the figure).
+    Constrained layout leaves a title's width out of its sums, so a long title would
+    otherwise run over its neighbour or off the figure's edge.
+    """
+    source = {id(t): getattr(t, "_semtool_source", t.get_text()) for t, _ in texts}
+    for t, _ in texts:
+        t._semtool_source = source[id(t)]
+    width = {id(t): max(map(len, t.get_text().split("\n"))) for t, _ in texts}
+    for _ in range(rounds):
+        fig.draw_without_rendering()
+        done = True
+        for t, box in texts:
+            if not t.get_text():
+                continue
+            have = t.get_window_extent().width
+            room = box().width * _TITLE_ROOM
+            if have <= room:
+                continue
+            done = False
+            ratio = room / have
+            new = int(width[id(t)] * ratio)
+            if new >= 24 or t.get_fontsize() <= MIN_TITLE_FONTSIZE:  # wrap while lines stay long
+                width[id(t)] = max(new, 8)
+                t.set_text(wrap_text(source[id(t)], width[id(t)]))
+            else:  # a narrow panel: a smaller font first, then wrap again
+                t.set_fontsize(max(MIN_TITLE_FONTSIZE, t.get_fontsize() * max(ratio, 0.8)))
+        if done:
+            return
+    fig.draw_without_rendering()
+
+
+def _cell_box(ax: Any) -> Any:
+    """The widest span centred on ``ax`` inside its grid cell(s) (colour bar and labels included).
+
+    Titles are centred on their axes; bounding them by the cell rather than the axes keeps
+    them clear of neighbours without tying their width to an aspect-locked heatmap.
+    """
+    from matplotlib.transforms import Bbox
+
+    def box():
+        ss = ax.get_subplotspec()
+        ncols = ss.get_gridspec().ncols
+        w = ax.figure.bbox.width
+        left, right = w * ss.colspan.start / ncols, w * ss.colspan.stop / ncols
+        a = ax.get_window_extent()
+        centre = (a.x0 + a.x1) / 2
+        half = max(min(centre - left, right - centre), 0.0)
+        return Bbox([[centre - half, a.y0], [centre + half, a.y1]])
+
+    return box
+
+
+def _figure_box(fig: Any, pad: float = 0.1) -> Any:
+    """The figure less ``pad`` inches at each side."""
+    from matplotlib.transforms import Bbox
+
+    def box():
+        w, h = fig.bbox.width, fig.bbox.height
+        p = pad * fig.dpi
+        return Bbox([[p, p], [w - p, h - p]])
+
+    return box
+
+
+def _fit_all_titles(fig: Any, axes: Sequence[Any]) -> None:
+    """Fit each visible axes' title to its grid cell and the suptitle to the figure."""
+    texts = [(ax.title, _cell_box(ax)) for ax in axes if ax.get_visible() and ax.get_title()]
+    if fig._suptitle is not None:
+        texts.append((fig._suptitle, _figure_box(fig)))
+    fig._semtool_titles = texts
+    fit_titles(fig, texts)
+
+
+def _legend_outside(ax: Any, **kw: Any) -> Any:
+    """A legend right of ``ax``, top-aligned, so it hides no data (constrained layout makes room)."""
+    n = len(kw.get("handles") or ax.get_legend_handles_labels()[0])
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                     ncols=max(1, math.ceil(n / 14)), **kw)
 
 
 def run_labels(files: Sequence[str | os.PathLike], labels: Sequence[str] | None,
@@ -457,6 +582,7 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
         fig.colorbar(im, ax=list(axes), shrink=0.85 if n == 1 else 0.7, label=cb_label, pad=0.02)
         if title:
             fig.suptitle(title)
+        _fit_all_titles(fig, axes)
     return fig
 
 
@@ -557,7 +683,7 @@ def _panel_text(pattern: str, series: Sequence[str]) -> tuple[str, str]:
         if len(series) == 1 and "/" in series[0]:  # name the one series: two SAI panels differ
             title = f"{title}: {series[0].split('/', 1)[1]}"
         return title, ylabel
-    return (pattern, "value")
+    return (series[0] if len(series) == 1 else pattern, "value")  # one series: no legend, so name it
 
 
 def _short(name: str, series: Sequence[str]) -> str:
@@ -595,8 +721,15 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
     multi = len(runs) > 1
     from matplotlib.lines import Line2D
 
+    def legend_label(s: str, names: Sequence[str]) -> str:
+        return wrap_text(_short(s, names), _LEGEND_CHARS)
+
+    # Legends sit right of their panels: widen each column by the longest legend line.
+    shown = [line for _, names in panels if len(names) > 1 for s in names
+             for line in legend_label(s, names).split("\n")]
+    room = min(0.5 + 0.062 * max(map(len, shown)), 2.6) if shown else 0.0
     with _style_context():
-        fig = _new_figure((5.2 * cols, 3.3 * rows + (0.4 if multi else 0)), size)
+        fig = _new_figure(((5.2 + room) * cols, 3.3 * rows + (0.4 if multi else 0)), size)
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for ax in axes[len(panels):]:
             ax.set_visible(False)
@@ -609,7 +742,7 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
                     st = _style.run_style(i if multi else j)
                     if multi:
                         st["linestyle"] = _style.LINESTYLES[j % len(_style.LINESTYLES)]
-                    _plot_series(ax, r.x, r.series[s], label=None if multi else _short(s, names), **st)
+                    _plot_series(ax, r.x, r.series[s], label=None if multi else legend_label(s, names), **st)
             ax.set_title(ptitle)
             ax.set_xlabel("epoch")
             ax.set_ylabel(ylabel)
@@ -620,16 +753,17 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
             ax.grid(True)
             if multi and len(names) > 1:
                 handles = [Line2D([], [], color="0.2", linestyle=_style.LINESTYLES[j % len(_style.LINESTYLES)],
-                                  label=_short(s, names)) for j, s in enumerate(names)]
-                ax.legend(handles=handles, loc="best")
-            elif not multi:
-                ax.legend(loc="best")
+                                  label=legend_label(s, names)) for j, s in enumerate(names)]
+                _legend_outside(ax, handles=handles)
+            elif not multi and len(names) > 1:
+                _legend_outside(ax)
         if multi:
             handles = [Line2D([], [], **_style.run_style(i), label=r.label) for i, r in enumerate(runs)]
             fig.legend(handles=handles, loc=f"outside {'lower' if title else 'upper'} center",
                        ncols=min(len(runs), 4))
         if title:
             fig.suptitle(title)
+        _fit_all_titles(fig, axes)
     return fig
 
 
@@ -809,6 +943,7 @@ def rsm_figure(rsms: Sequence[dict[str, Any]], *, labels: Sequence[str] | None =
             fig.colorbar(im, ax=ax, shrink=0.8, label=kernel, pad=0.02)
         if title:
             fig.suptitle(title)
+        _fit_all_titles(fig, axes)
     return fig
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from semtool import store
-from semtool.cli._csmio import read_csm
+from semtool.data.csmio import read_csm
 from semtool.measure import ccsm, groups_csm, ncsm, tncsm
 from tests.cli.test_idm import make_predictions
 from tests.cli.test_sai import NAMES, make_csm, modules_of

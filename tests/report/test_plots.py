@@ -280,3 +280,106 @@ def test_attack_from_logits_equals_from_predictions(tmp_path, rng):
     want = attack_metrics(labels, preds, groups, visual)
     for k in want:
         np.testing.assert_allclose(got[k], want[k])
+
+
+# ------------------------------------------------------------------------- layout
+
+LONG_LAYERS = ("features.denseblock4.denselayer16.conv2",
+               "model.encoder.layers.11.self_attention.output_projection", "layer4.2.conv3")
+
+
+def _extents(fig):
+    """Display-space boxes of the drawn figure (after layout, at the saved resolution)."""
+    renderer = fig.canvas.get_renderer()
+    return renderer, fig.bbox
+
+
+def _squash(text):
+    return "".join(text.split())
+
+
+def test_wrap_text_keeps_the_text_and_breaks_at_separators():
+    src = "Semantic RSM (optimal matching), cosine\nrun_3 · layer model.encoder.layers.11.self_attention.output"
+    out = plots.wrap_text(src, 20)
+    assert all(len(line) <= 20 for line in out.split("\n"))
+    assert _squash(out) == _squash(src)
+    assert "model.encoder." in out.split("\n")  # a layer path breaks after a dot
+    assert plots.wrap_text("short title", 40) == "short title"
+
+
+@pytest.mark.parametrize("size", [None, (7.0, 3.5)])
+def test_rsm_titles_fit_their_panels_and_the_figure(tmp_path, rng, size):
+    import h5py
+
+    rsms = []
+    for i, layer in enumerate(LONG_LAYERS):
+        path = F.write_rsm(tmp_path / f"a_rather_long_run_name_number_{i}.h5", rng, n=30)
+        with h5py.File(path, "r+") as f:
+            f.attrs["layer"] = layer
+        rsms.append(plots.load_rsm(path))
+    fig = plots.rsm_figure(rsms, size=size, title="Semantic RSMs of three networks, long names everywhere " * 2)
+    plots.save_figure(fig, tmp_path / "r.png", dpi=60)
+    renderer, page = _extents(fig)
+    heat = [ax for ax in fig.axes if ax.images and ax.get_title()]
+    boxes = [ax.title.get_window_extent(renderer) for ax in heat] + [fig._suptitle.get_window_extent(renderer)]
+    for box in boxes:
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+    for a, b in zip(boxes, boxes[1:len(heat)]):  # neighbours' titles do not run into each other
+        assert a.x1 <= b.x0
+    for ax, layer in zip(heat, LONG_LAYERS):
+        assert _squash(layer) in _squash(ax.get_title())  # wrapped, not cut
+        assert ax.title.get_window_extent(renderer).y0 >= ax.get_window_extent(renderer).y1  # above its heatmap
+
+
+def _curves_with_many_series(path, k=8):
+    from semtool import store
+
+    e = np.arange(10.0)
+    with store.create(path, "curves", parameters={}) as f:
+        f["epochs"] = e
+        for j in range(k):
+            f[f"sai/reference_number_{j}_wordnet/ncsm"] = 0.1 * j + 0.5 * (1 - np.exp(-e / (1 + j)))
+        f["idm/network"] = 0.6 + 0.01 * e
+    return path
+
+
+@pytest.mark.parametrize("k", [1, 8])
+def test_curve_legends_sit_outside_every_axes(tmp_path, rng, k):
+    path = _curves_with_many_series(tmp_path / "c.h5", k)
+    out = tmp_path / "c.png"
+    e, s, _ = plots.load_curves(path)
+    fig = plots.curves_figure([plots.Run("one", e, s)], patterns=["sai", "idm"])
+    plots.save_figure(fig, out, dpi=60)
+    renderer, page = _extents(fig)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    legends = [ax.get_legend() for ax in axes if ax.get_legend() is not None]
+    assert len(legends) == (1 if k > 1 else 0)  # a panel of one series names it in its title
+    if k == 1:
+        assert [_squash(ax.get_title()) for ax in axes] == [
+            _squash("SAI: similarity alignment index: reference_number_0_wordnet/ncsm"),
+            _squash("IDM: index of decision mistakes: network")]
+    for leg in legends:
+        assert len(leg.get_texts()) == k
+        box = leg.get_window_extent(renderer)
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+        for ax in axes:  # covers no plotting area, its own or a neighbour's
+            assert not box.overlaps(ax.get_window_extent(renderer))
+    assert_real_image(out)
+
+
+def test_curve_legends_of_several_runs_stay_outside(tmp_path, rng):
+    runs = []
+    for i in range(8):
+        e, s, _ = plots.load_curves(F.write_curves(tmp_path / f"r{i}.h5", rng, shift=0.01 * i))
+        runs.append(plots.Run(f"run {i}: a fairly long label", e, s))
+    fig = plots.curves_figure(runs, title="eight runs")
+    plots.save_figure(fig, tmp_path / "r.png", dpi=60)
+    renderer, page = _extents(fig)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    legends = [ax.get_legend() for ax in axes if ax.get_legend() is not None] + list(fig.legends)
+    assert len(fig.legends) == 1 and len(legends) == 4  # runs; dashes of accuracy, SAI, WSI
+    for leg in legends:
+        box = leg.get_window_extent(renderer)
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+        for ax in axes:
+            assert not box.overlaps(ax.get_window_extent(renderer))

@@ -1,8 +1,10 @@
-"""Reading and writing what csm / sai / idm / wsi exchange: csm files, predictions, class lists.
+"""Reading and writing what csm / sai / idm / wsi / train exchange: csm files, predictions, class lists.
 
-One place for "a csm file -> (matrix or stack, classes, epochs)", "a predictions file ->
-(labels, predictions per ε, classes, ε)", and the class-name sources of ``--classes``.
-All validation errors name the file.
+One place for "a csm file -> (matrix or stack, classes, epochs)", "a csm file -> a reference
+matrix in a given class order" (``train --track-against``, ``attack --csm``), "a predictions
+file -> (labels, predictions per ε, classes, ε)", and the class-name sources of ``--classes``.
+Library code (commands and engines alike import it; it imports no CLI). Every validation
+error is one :class:`~semtool.errors.UserError` line naming the file.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from semtool import store
 from semtool.errors import UserError
-from semtool.measure.align import check_unique
+from semtool.measure.align import check_unique, take_classes
 from semtool.measure.csm import check_csm
 from semtool.store._io import HDF5_SIGNATURE
 
@@ -69,6 +71,25 @@ def read_csm(path: str | os.PathLike) -> Csm:
         raise UserError(f"{name}: {len(classes)} class names for a {m.shape[-1]}×{m.shape[-1]} matrix")
     check_unique(classes, name)
     return Csm(name, m, classes, epochs, synsets, source, measure, extra)
+
+
+def read_reference(path: str | os.PathLike, classes: Sequence[str], *,
+                   option: str = "--track-against") -> tuple[str, np.ndarray]:
+    """A csm file's single matrix reordered to ``classes`` (matched by name), and its name (the stem).
+
+    The file may hold more classes than ``classes`` (the extra rows and columns are dropped),
+    not fewer; a stack of matrices is refused (``option`` names the option in that message).
+    """
+    ref = read_csm(path)
+    if ref.is_stack:
+        raise UserError(f"{ref.path}: {option} needs a csm file with one 'matrix', not a stack")
+    pos = {c: i for i, c in enumerate(ref.classes)}
+    missing = [c for c in classes if c not in pos]
+    if missing:
+        raise UserError(f"{ref.path}: lacks training classes {', '.join(missing[:5])}"
+                        + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else ""))
+    idx = np.array([pos[c] for c in classes], dtype=np.int64)
+    return Path(str(path)).stem, take_classes(ref.matrix, idx)
 
 
 def write_csm(path: str | os.PathLike, matrix: np.ndarray, classes: Sequence[str], *, source: str,
