@@ -190,7 +190,12 @@ def _open_lazy():
         return None
     # the same (absent, lazily loaded) multilingual reader nltk.corpus.wordnet is given
     omw = LazyCorpusLoader("omw-2.0", CorpusReader, r".*/wn-data-.*\.tab", encoding="utf8")
-    return LazyWordNetReader(root, omw)
+    try:
+        reader = LazyWordNetReader(root, omw)
+        reader.synset("entity.n.01")
+    except Exception:  # an NLTK whose reader internals differ from 3.8-3.10: its own loader
+        return None
+    return reader
 
 
 def where() -> dict[str, Any]:

@@ -256,3 +256,21 @@ def test_zipped_corpus_uses_nltks_loader(monkeypatch):
 
     monkeypatch.setattr(nltk.data, "find", lambda name: object.__new__(ZipFilePathPointer))
     assert W._open_lazy() is None
+
+
+def test_an_nltk_whose_internals_differ_gets_nltks_own_reader(monkeypatch):
+    """If the lazy reader cannot start (NLTK changed its private loaders), wordnet()
+    falls back to nltk.corpus.wordnet and still answers."""
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    def broken(self, root, omw_reader):
+        raise AttributeError("'WordNetCorpusReader' object has no attribute '_scan_satellites'")
+
+    monkeypatch.setattr(F.LazyWordNetReader, "__init__", broken)
+    W.wordnet.cache_clear()
+    try:
+        wn = W.wordnet()
+        assert isinstance(wn, WordNetCorpusReader) and not isinstance(wn, F.LazyWordNetReader)
+        assert wn.synset("dog.n.01").lowest_common_hypernyms(wn.synset("cat.n.01"))[0].name() == "carnivore.n.01"
+    finally:
+        W.wordnet.cache_clear()
