@@ -13,6 +13,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory):
+    """semtool's cache (the NLTK WordNet folder, the lch depth cache) in a temporary folder
+    for the whole session, in-process and in the CLI subprocesses: tests never write the
+    user's ~/.cache and always start from an empty cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SEMTOOL_CACHE_DIR", str(tmp_path_factory.mktemp("semtool-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

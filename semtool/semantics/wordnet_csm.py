@@ -232,20 +232,47 @@ def _apply(dist: np.ndarray, f: Callable[[int], float]) -> np.ndarray:
     return table[dist]
 
 
-_depth_cache: dict[tuple[int, str, bool], int] = {}
-
-
 def taxonomy_depth(reader, pos: str, simulate_root: bool) -> int:
     """The deepest ``max_depth`` over all synsets of ``pos`` (+1 with the fake root).
 
-    What NLTK's ``lch_similarity`` divides by; computed once per reader (a few seconds for
-    nouns: every noun synset is visited).
+    What NLTK's ``lch_similarity`` divides by, kept where NLTK keeps it (the reader's
+    ``_max_depth``, so NLTK's own ``lch_similarity`` reuses it). Read from ``data.<pos>``
+    in one pass (:func:`semtool.semantics._wordnet_fast.max_depth`, 0.5 s for nouns) and
+    remembered in ``<cache_dir()>/wordnet-depths.json``, keyed by the file's path, size
+    and mtime; NLTK's ``_compute_max_depth`` (every synset built, ~7 s for nouns) where
+    the file cannot answer.
     """
-    key = (id(reader), pos, simulate_root)
-    if key not in _depth_cache:
-        depth = max((s.max_depth() for s in reader.all_synsets(pos)), default=0)
-        _depth_cache[key] = depth + (1 if simulate_root else 0)
-    return _depth_cache[key]
+    key = (pos, simulate_root)
+    known = getattr(reader, "_max_depth", None)
+    if known is None:
+        known = {}
+    if key not in known:
+        depth = _data_file_depth(reader, pos)
+        if depth is None:
+            depth = max((s.max_depth() for s in reader.all_synsets(pos)), default=0)
+        known[key] = depth + (1 if simulate_root else 0)
+    return known[key]
+
+
+def _data_file_depth(reader, pos: str) -> int | None:
+    from nltk.data import FileSystemPathPointer
+
+    from semtool.semantics._wordnet_fast import CACHE_NAME, cached_max_depth
+    from semtool.semantics.wordnet import cache_dir
+
+    filemap = getattr(reader, "_FILEMAP", {})
+    suffix = filemap.get("a" if pos == "s" else pos)
+    try:
+        path = reader.abspath(f"data.{suffix}") if suffix else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(path, FileSystemPathPointer):
+        return None
+    try:
+        cache = cache_dir() / CACHE_NAME
+    except (ImportError, OSError):  # no usable user cache folder: compute without one
+        cache = None
+    return cached_max_depth(str(path), pos, cache)
 
 
 WORDNET_MEASURES: dict[str, Callable[[_Hierarchy], np.ndarray]] = {
