@@ -54,7 +54,8 @@ def mix(
                                        "fp32, bf16, fp16 (GPU only). Scheduler maths stays fp32.")] = "auto",
     device: DeviceOpt = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", help="(image, target) items per UNet call (CFG doubles "
-                                            "it); results do not depend on it.")] = 8,
+                                            "it); another size may change a pixel by ±1 (float rounding), "
+                                            "nothing more.")] = 8,
     captions: Annotated[Optional[Path], typer.Option("--captions", help="SGID: the captions file of IMAGESET "
                                                      "(from 'semtool caption').", show_default=False)] = None,
     strength: Annotated[float, typer.Option("--strength", help="SGID: img2img strength (share of the schedule run).")] = 0.3,

@@ -90,6 +90,8 @@ def make_items(ims: ImageSet, targets: str = "group", *, per_image: int | None =
         raise UserError(f"--per-image: expected a positive count, got {per_image}")
     if limit is not None and limit < 1:
         raise UserError(f"--limit: expected a positive count, got {limit}")
+    if not len(ims.labels):
+        raise UserError(f"{ims.path}: has no images to mix")
     per_class = parse_targets(targets, ims)
     rows: list[tuple[int, int]] = []
     for i, y in enumerate(ims.labels.tolist()):

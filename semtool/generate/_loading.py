@@ -93,6 +93,8 @@ def model_source(model: str, parts: tuple[str, ...], option: str = "--model") ->
     """A local folder (checked for its component subfolders) or a Hugging Face id."""
     p = Path(model).expanduser()
     if p.exists() or model.startswith((".", "/", "~")):
+        if p.is_file():
+            raise UserError(f"{option} {model}: is a file; expected a model folder or a Hugging Face id")
         if not p.is_dir():
             raise UserError(f"{option} {model}: no such folder")
         missing = [f"{s}/" for s in parts if not (p / s).is_dir()]
@@ -105,10 +107,20 @@ def model_source(model: str, parts: tuple[str, ...], option: str = "--model") ->
 
 def load(cls: Any, source: str, model: str, *, option: str = "--model", **kwargs: Any) -> Any:
     """``cls.from_pretrained(source, **kwargs)`` with a one-line error for a model not found."""
+    import logging
     import warnings
 
+    import diffusers
+    import transformers
+
+    libs = (diffusers.utils.logging, transformers.utils.logging)
+    before = [lib.get_verbosity() for lib in libs]
     try:
-        with warnings.catch_warnings():  # hub deprecation notices would break the one-line contract
+        # hub deprecation notices and the libraries' own error logs ("An error occurred while
+        # trying to fetch ...") would break the one-line contract: the UserError below says it
+        for lib in libs:
+            lib.set_verbosity(logging.CRITICAL)
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return cls.from_pretrained(source, **kwargs)
     except Exception as exc:  # noqa: BLE001 - hub/IO errors come in many types
@@ -117,6 +129,9 @@ def load(cls: Any, source: str, model: str, *, option: str = "--model", **kwargs
             raise UserError(f"{option} {model}: cannot load {kwargs.get('subfolder', 'it')}: {first}") from None
         raise UserError(f"{option} {model}: not in the local Hugging Face cache and not downloadable now "
                         f"(no network?); pass {option} /path/to/folder or connect") from None
+    finally:
+        for lib, level in zip(libs, before):
+            lib.set_verbosity(level)
 
 
 @dataclass

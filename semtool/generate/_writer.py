@@ -42,13 +42,20 @@ class Layout:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
-def precheck(output: str | os.PathLike, *, kind: str = "hybrids", force: bool, resume: bool) -> None:
-    """Refuse the output before a model is loaded (exists, partial left, nothing to resume)."""
-    rank, world_size = world()
+def check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise UserError(f"--batch-size: expected a positive size, got {batch_size}")
+
+
+def precheck(output: str | os.PathLike, *, kind: str = "hybrids", force: bool, resume: bool,
+             batch_size: int = 1, inputs: Sequence[str | os.PathLike] = ()) -> None:
+    """Refuse the output and the batch size before a model is loaded (exists, is an input,
+    partial left, nothing to resume)."""
+    check_batch_size(batch_size)
+    store.check_output(output, force=force, kind=kind, inputs=inputs)
+    _, world_size = world()
     if world_size == 1:
         store.Resumable.check_start(output, kind, force=force, resume=resume)
-    else:
-        store.check_output(output, force=force, kind=kind)
 
 
 def world() -> tuple[int, int]:
@@ -90,11 +97,23 @@ def _write_fixed(f: h5py.File, layout: Layout) -> None:
         f.attrs[k] = v
 
 
-def _check_same_run(res: store.Resumable, parameters: dict[str, Any]) -> None:
+def _check_same_run(res: store.Resumable, parameters: dict[str, Any], inputs: Sequence[str | os.PathLike]) -> None:
+    """A resumed run must have the options and the input *contents* (SHA-256 recorded in
+    the partial file's provenance) of the run it continues, else its rows would mix two runs."""
+    import json
+
     changed = res.changed_parameters(parameters, ignore=_IGNORED_ON_RESUME)
     if changed:
         raise UserError(f"{res.partial}: was started with other options ({', '.join(changed)}); "
                         "resume with the same options or use --force to start over")
+    prov = res.file["provenance"]
+    recorded = json.loads(prov[sorted(prov.keys())[-1]].attrs.get("inputs", "[]"))
+    old = [r.get("sha256") for r in recorded]
+    for k, path in enumerate(inputs):
+        if k < len(old) and old[k] is not None and old[k] != store.sha256_of(path):
+            raise UserError(f"{store.display_name(path)}: differs from the input '{recorded[k].get('path')}' "
+                            f"the interrupted run in {res.partial.name} read; resume with the same input "
+                            "or use --force to start over")
 
 
 def run(output: str | os.PathLike, layout: Layout, make_batch: Callable[[np.ndarray], dict[str, np.ndarray]], *,
@@ -105,8 +124,7 @@ def run(output: str | os.PathLike, layout: Layout, make_batch: Callable[[np.ndar
     ``make_batch`` gets sorted row indices ``(B,)`` and returns ``{name: (B, ...)}`` for
     every per-item dataset. Returns the final output path.
     """
-    if batch_size < 1:
-        raise UserError(f"--batch-size: expected a positive size, got {batch_size}")
+    check_batch_size(batch_size)
     target = Path(output)
     rank, world_size = world()
     store.check_output(target, force=force, kind=layout.kind)
@@ -116,7 +134,7 @@ def run(output: str | os.PathLike, layout: Layout, make_batch: Callable[[np.ndar
                               command=command, parameters=parameters, inputs=inputs)
         try:
             if res.resumed:
-                _check_same_run(res, parameters)
+                _check_same_run(res, parameters, inputs)
                 if int(res.file["done"].shape[0]) != layout.rows:
                     raise UserError(f"{res.partial}: holds {res.file['done'].shape[0]} items, this run makes "
                                     f"{layout.rows}; use --force to start over")

@@ -94,7 +94,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, method: str =
     ims = read_imageset(imageset)
     items = make_items(ims, targets, per_image=per_image, seed=seed, limit=limit)
     check_targets_have_images(ims, items)
-    _writer.precheck(output, force=force, resume=resume)
+    _writer.precheck(output, force=force, resume=resume, batch_size=batch_size, inputs=[imageset])
     layout = _writer.hybrids_layout(ims, items, method=method, factor=factor, model="",
                                     attrs={"seed": seed})
     partners = _partners(ims)

@@ -152,7 +152,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, model: str = 
     _items.prompt_for("x", prompt_template)
     ims = read_imageset(imageset)
     items = _items.make_items(ims, targets, per_image=per_image, seed=seed, limit=limit)
-    _writer.precheck(output, force=force, resume=resume)
+    _writer.precheck(output, force=force, resume=resume, batch_size=batch_size, inputs=[imageset])
     _loading.model_source(model, _loading.SD_PARTS)
     dev = _loading.resolve_device(device)
     dt = _loading.resolve_dtype(dtype, dev)

@@ -147,10 +147,13 @@ def caption(imageset: str | os.PathLike, output: str | os.PathLike, *, blip: str
     if not 0.0 < top_p <= 1.0:
         raise UserError(f"--top-p {top_p}: must lie in (0, 1]")
     ims = read_imageset(imageset)
-    n = len(ims.labels) if limit is None else min(limit, len(ims.labels))
     if limit is not None and limit < 1:
         raise UserError(f"--limit: expected a positive count, got {limit}")
-    _writer.precheck(output, kind="captions", force=force, resume=resume)
+    if not len(ims.labels):
+        raise UserError(f"{ims.path}: has no images to caption")
+    n = len(ims.labels) if limit is None else min(limit, len(ims.labels))
+    _writer.precheck(output, kind="captions", force=force, resume=resume, batch_size=batch_size,
+                     inputs=[imageset])
     dev = _loading.resolve_device(device)
     dt = _loading.resolve_dtype(dtype, dev)
     models = load_captioners(blip, clip, device=dev, dtype=dt)
@@ -160,7 +163,7 @@ def caption(imageset: str | os.PathLike, output: str | os.PathLike, *, blip: str
                                             "best_score": ((), np.float32), "guidance": ((), np.float32)},
                             {"labels": ims.labels[:n], "classes": list(ims.classes)},
                             {"blip": blip, "clip": clip, "beams": beams, "samples": samples, "top_p": top_p,
-                             "seed": seed})
+                             "seed": seed, "images_sha256": images_digest(ims.images[:n])})
 
     def make_batch(rows: np.ndarray) -> dict[str, np.ndarray]:
         return caption_batch(ims.images[rows], rows, models, beams=beams, samples=samples, top_p=top_p,
@@ -227,16 +230,39 @@ def img2img_latents(sd: _loading.StableDiffusion, scheduler, x0, cond, uncond, g
     return latents
 
 
-def read_captions(path: str | os.PathLike, n_images: int, imageset: str) -> tuple[list[str], np.ndarray]:
-    """Best captions and guidance scales; the file must describe every image of the imageset."""
+def images_digest(images: np.ndarray) -> str:
+    """SHA-256 of an image stack's bytes (with its shape): ties a captions file to the
+    images it describes, whichever file they are read from."""
+    import hashlib
+
+    h = hashlib.sha256(repr(tuple(images.shape)).encode())
+    h.update(np.ascontiguousarray(images).data)
+    return h.hexdigest()
+
+
+def read_captions(path: str | os.PathLike, ims) -> tuple[list[str], np.ndarray]:
+    """Best captions and guidance scales; the file must describe every image of the
+    imageset ``ims``, in its order (same images when the file records their digest, else
+    the same class name per image)."""
+    name = store.display_name(path)
     with store.open_file(path, "captions") as f:
         best = store.read_strings(f["best"])
         guidance = f["guidance"][...].astype(np.float32)
         if "done" in f and not f["done"][...].all():
-            raise UserError(f"{store.display_name(path)}: unfinished captions file")
-    if len(best) != n_images:
-        raise UserError(f"{store.display_name(path)}: {len(best)} captions for the {n_images} images of {imageset}; "
+            raise UserError(f"{name}: unfinished captions file")
+        digest = f.attrs.get("images_sha256")
+        labels = f["labels"][...] if "labels" in f else None
+        classes = store.read_strings(f["classes"]) if "classes" in f else None
+    n = len(ims.labels)
+    if len(best) != n:
+        raise UserError(f"{name}: {len(best)} captions for the {n} images of {ims.path}; "
                         "caption the same imageset (without --limit)")
+    same = (str(digest) == images_digest(ims.images)) if digest is not None else (
+        labels is None or classes is None
+        or [classes[k] for k in labels] == [ims.classes[k] for k in ims.labels])
+    if not same:
+        raise UserError(f"{name}: captions of other images than those of {ims.path}; "
+                        f"run 'semtool caption {ims.path}'")
     return best, guidance
 
 
@@ -259,9 +285,9 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
         raise UserError(f"--strength {strength} with --steps {steps}: runs no step (steps·strength < 1)")
     _loading.check_scheduler(scheduler)
     ims = read_imageset(imageset)
-    best, guidance = read_captions(captions, len(ims.labels), ims.path)
+    best, guidance = read_captions(captions, ims)
     items = _items.own_class_items(ims, limit=limit)
-    _writer.precheck(output, force=force, resume=resume)
+    _writer.precheck(output, force=force, resume=resume, batch_size=batch_size, inputs=[imageset, captions])
     _loading.model_source(model, _loading.SD_PARTS)
     dev = _loading.resolve_device(device)
     dt = _loading.resolve_dtype(dtype, dev)
