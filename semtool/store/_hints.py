@@ -14,6 +14,7 @@ import shlex
 from typing import Sequence
 
 MODEL = "model"
+STDIN = "<stdin>"  # how '-' is named in messages (store.display_name); '-' again in a hint
 
 # (found kind, accepted kind) -> the conversion that makes the one from the other.
 HINTS: dict[tuple[str, str], str] = {
@@ -65,7 +66,7 @@ def describe(kind: str) -> str:
 
 def hint(found: str, wanted: Sequence[str], path: str | os.PathLike) -> str:
     """The way forward for a ``found`` file where ``wanted`` kinds are accepted."""
-    file = "-" if str(path) == "-" else shlex.quote(str(path))
+    file = "-" if str(path) in ("-", STDIN) else shlex.quote(str(path))
     for w in wanted:
         if (found, w) in HINTS:
             return HINTS[(found, w)].format(file=file)
@@ -78,7 +79,7 @@ def wrong_kind_message(path: str | os.PathLike, found: str, wanted: Sequence[str
     >>> wrong_kind_message("run.h5", "curves", ["csm"])
     "run.h5: kind 'curves' found, 'csm' expected; make a csm stack from its NCSM snapshots first: semtool csm ncsm run.h5 -o ncsm.h5"
     """
-    name = "<stdin>" if str(path) == "-" else str(path)
+    name = STDIN if str(path) == "-" else str(path)
     what = "a model file found" if found == MODEL else f"kind '{found}' found"
     expected = " or ".join(describe(k) for k in wanted)
     advice = hint(found, wanted, path)
