@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _wall import wall
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -29,12 +29,6 @@ import numpy as np  # noqa: E402
 from semtool.data.csmio import write_csm  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-
-
-def wall(cmd: list[str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
-    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -54,17 +48,17 @@ def main() -> None:
             write_csm(files[-1], (m + m.T) / 2, classes, source="ncsm", measure="cosine")
         py = sys.executable
         sai = [py, "-m", "semtool", "sai"]
-        wall(sai + [str(files[0]), str(files[1])])  # warm the file cache
-        base = statistics.median(wall([py, "-c", "import numpy, h5py"]) for _ in range(args.repeats))
-        one = statistics.median(wall(sai + [str(files[0]), str(files[1])]) for _ in range(args.repeats))
+        wall(sai + [str(files[0]), str(files[1])], ENV)  # warm the file cache
+        base = statistics.median(wall([py, "-c", "import numpy, h5py"], ENV) for _ in range(args.repeats))
+        one = statistics.median(wall(sai + [str(files[0]), str(files[1])], ENV) for _ in range(args.repeats))
         print(f"python -c 'import numpy, h5py': {base * 1000:.0f} ms (median of {args.repeats})")
         print(f"semtool sai a.h5 b.h5 (100 classes): {one * 1000:.0f} ms (median of {args.repeats})")
         print(f"ratio: {one / base:.2f}×   (goal ≤ 2.5×)")
 
         pairs = args.files * (args.files - 1) // 2
-        t_all = wall(sai + ["--all-pairs"] + [str(f) for f in files])
+        t_all = wall(sai + ["--all-pairs"] + [str(f) for f in files], ENV)
         idx = rng.choice(args.files, size=(args.sample, 2), replace=True)
-        sample = [wall(sai + [str(files[i]), str(files[j])]) for i, j in idx]
+        sample = [wall(sai + [str(files[i]), str(files[j])], ENV) for i, j in idx]
         separate = statistics.mean(sample) * pairs
         print(f"semtool sai --all-pairs, {args.files} files ({pairs:,} pairs): {t_all:.2f} s")
         print(f"{pairs:,} separate semtool sai calls: {separate:.0f} s "

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _wall import wall
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 2.5
@@ -35,12 +35,6 @@ def _small_file(folder: Path) -> Path:
     return p
 
 
-def _time(cmd: list[str], env: dict) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - t0
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=15)
@@ -51,11 +45,11 @@ def main() -> int:
         semtool = [sys.executable, "-m", "semtool", "info", str(small)]
         baseline = [sys.executable, "-c", "import numpy, h5py"]
         for cmd in (semtool, baseline):  # warm the file cache once
-            _time(cmd, env)
+            wall(cmd, env)
         a, b = [], []
         for _ in range(args.repeats):
-            a.append(_time(semtool, env))
-            b.append(_time(baseline, env))
+            a.append(wall(semtool, env))
+            b.append(wall(baseline, env))
     ma, mb = statistics.median(a), statistics.median(b)
     print(f"semtool info small.h5          median {ma * 1000:7.1f} ms  ({args.repeats} runs)")
     print(f"python -c 'import numpy, h5py' median {mb * 1000:7.1f} ms  ({args.repeats} runs)")

@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _wall import wall
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN_GOAL = 0.5  # s: what semtool adds to importing NLTK, which it cannot avoid
@@ -33,14 +33,6 @@ OLD = ("import runpy, sys\n"
        "C._data_file_depth = lambda reader, pos: None\n"
        "sys.argv = ['semtool', *sys.argv[1:]]\n"
        "runpy.run_module('semtool', run_name='__main__')\n")
-
-
-def _time(cmd: list[str], env: dict, before=None) -> float:
-    if before is not None:
-        before()
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - t0
 
 
 def main() -> int:
@@ -71,16 +63,16 @@ def main() -> int:
         # once each: builds the NLTK folder from /usr/share/wordnet (a one-time cost for both paths)
         # and warms the OS file cache
         for side in ("old", "new"):
-            _time(command(side, "path"), env)
+            wall(command(side, "path"), env)
         floor = [sys.executable, "-c", "import nltk, numpy, h5py, typer"]
         rows = []
         for measure in ("path", "lch"):
             t = {"old": [], "new cold": [], "new warm": [], "floor": []}
             for _ in range(args.repeats):
-                t["old"].append(_time(command("old", measure), env))
-                t["new cold"].append(_time(command("new", measure), env, before=cold))
-                t["new warm"].append(_time(command("new", measure), env))
-                t["floor"].append(_time(floor, env))
+                t["old"].append(wall(command("old", measure), env))
+                t["new cold"].append(wall(command("new", measure), env, before=cold))
+                t["new warm"].append(wall(command("new", measure), env))
+                t["floor"].append(wall(floor, env))
             with h5py.File(tmp / f"old-{measure}.h5") as a, h5py.File(tmp / f"new-{measure}.h5") as b:
                 same = np.array_equal(a["matrix"][...], b["matrix"][...])
             med = {k: statistics.median(v) for k, v in t.items()}

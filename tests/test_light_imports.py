@@ -83,7 +83,7 @@ def files(tmp_path_factory):
         np.fill_diagonal(m, 1.0)
         f["matrix"] = m
         store.write_strings(f, "classes", CLASSES)
-        f.attrs["source"], f.attrs["measure"] = "groups", "block"
+        f.attrs["source"], f.attrs["measure"] = "ncsm", "cosine"  # wsi reads NCSMs only
     return d
 
 

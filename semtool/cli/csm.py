@@ -60,7 +60,7 @@ def ncsm(
     inputs = [str(model)] + ([str(classes)] if classes else [])
     if is_hdf5_path(model):
         name = store.display_name(model)
-        with store.open_file(model, "curves") as f:
+        with store.open_file(model, ("curves", store.MODEL)) as f:
             if "snapshots/ncsm" not in f or "classes" not in f:
                 raise UserError(f"{name}: a curves file without snapshots/ncsm and classes "
                                 "(train with NCSM tracking, or give a model file)")
@@ -75,6 +75,9 @@ def ncsm(
         wrote(output, f"{stack.shape[0]} epochs × {len(names)} classes")
         return
 
+    if not store.looks_like_model(model) and Path(model).is_file():
+        raise UserError(f"{model}: neither a model file (.safetensors, .pt) nor a 'curves' file; "
+                        "a model comes from semtool train IMAGESET -o model.safetensors")
     from semtool.models.metadata import find_head, is_semtool_model, read_metadata, read_tensor
 
     meta: dict[str, Any] = read_metadata(model) if is_semtool_model(model) else {}

@@ -12,8 +12,10 @@ from semtool.cli._common import JsonOpt, guarded, print_table
 
 @guarded
 def wsi(
-    csm: Annotated[Path, typer.Argument(help="A csm file (a raw-cosine NCSM, or a stack of them; '-' for stdin).",
-                                        show_default=False)],
+    csm: Annotated[Path, typer.Argument(help="An NCSM csm file: the raw cosine of a classifier's weights, from "
+                                        "'semtool csm ncsm' (one matrix, or a stack over epochs from a curves file); "
+                                        "'-' for stdin. Other CSMs (ccsm, tncsm, wordnet, …) are refused: WSI is "
+                                        "defined on the weights.", show_default=False)],
     quantile: Annotated[float, typer.Option("--quantile", help="Max WSI averages each class's similarities at or "
                                             "above this quantile; Min WSI at or below 1 − quantile. In (0, 1).")] = 0.95,
     as_json: JsonOpt = False,
@@ -23,6 +25,8 @@ def wsi(
     Mean WSI = mean of the upper triangle; Max WSI = mean over classes of the mean of the
     class's off-diagonal similarities at or above its own QUANTILE quantile; Min WSI
     likewise at or below its 1 − QUANTILE quantile. A stack gives one row per epoch.
+    Only an NCSM (source 'ncsm') is accepted: on a confusion, WordNet or feature CSM the
+    numbers would mean something else.
     """
     from semtool.data.csmio import read_csm
     from semtool.errors import UserError
@@ -31,6 +35,9 @@ def wsi(
     if not 0.0 < quantile < 1.0:
         raise UserError(f"--quantile: must lie in (0, 1), got {quantile:g}")
     c = read_csm(csm)
+    if c.source and c.source != "ncsm":
+        raise UserError(f"{c.path}: a '{c.source}' csm (measure '{c.measure}'), but WSI is defined on an NCSM, the raw "
+                        "cosine of the classifier weights; make one: semtool csm ncsm MODEL -o ncsm.h5")
     if not c.is_stack:
         v = wsi_fn(c.matrix, quantile=quantile)
         print_table([(v["mean"], v["max"], v["min"])], ("mean", "max", "min"), title=f"WSI {c.path}",

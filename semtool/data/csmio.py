@@ -193,7 +193,9 @@ def read_class_list(path: str | os.PathLike) -> list[str]:
     if str(path) == "-" or _is_hdf5(p):
         with store.open_file(path) as f:
             if "classes" not in f:
-                raise UserError(f"{store.display_name(path)}: holds no 'classes'")
+                raise UserError(f"{store.display_name(path)}: a '{f.attrs['semtool_kind']}' file holds no class "
+                                "names; give an imageset, csm, predictions or features file, or a text file "
+                                "with one name per line")
             names = store.read_strings(f["classes"])
     else:
         try:

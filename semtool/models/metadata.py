@@ -41,6 +41,9 @@ def _check_file(path: str | os.PathLike) -> Path:
         raise UserError(f"{p}: no such file")
     if p.is_dir():
         raise UserError(f"{p}: is a folder, expected a .safetensors model file")
+    from semtool import store
+
+    store.refuse_hdf5(p, store.MODEL)  # a semtool HDF5 file here: say what it is and what to do
     return p
 
 

@@ -17,16 +17,19 @@ from semtool.store._io import (
     display_name,
     init_root,
     kind_of,
+    looks_like_model,
     open_file,
     read_provenance,
     read_strings,
+    refuse_hdf5,
     sha256_of,
     write_strings,
 )
+from semtool.store._hints import MODEL, wrong_kind_message
 from semtool.store._kinds import KINDS, STREAMABLE, schema_of
 
 __all__ = [
-    "KINDS", "STREAMABLE", "Resumable", "atomic_path", "check_distinct", "check_kind", "check_output", "create", "display_name",
-    "init_root", "kind_of", "open_file", "read_provenance", "read_strings", "schema_of",
-    "sha256_of", "write_strings",
+    "KINDS", "MODEL", "STREAMABLE", "Resumable", "atomic_path", "check_distinct", "check_kind", "check_output", "create", "display_name",
+    "init_root", "kind_of", "looks_like_model", "open_file", "read_provenance", "read_strings", "refuse_hdf5", "schema_of",
+    "sha256_of", "write_strings", "wrong_kind_message",
 ]

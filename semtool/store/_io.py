@@ -18,6 +18,7 @@ import numpy as np
 
 from semtool import __version__
 from semtool.errors import UserError
+from semtool.store._hints import MODEL, wrong_kind_message
 from semtool.store._kinds import KINDS, STREAMABLE
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -43,7 +44,40 @@ def _read_stdin() -> bytes:
     return _STDIN_CACHE
 
 
-def _open_h5(path: str | os.PathLike) -> h5py.File:
+def _wanted(kind: str | Sequence[str] | None) -> tuple[str, ...]:
+    return () if kind is None else ((kind,) if isinstance(kind, str) else tuple(kind))
+
+
+_TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")  # as semtool.models.metadata
+
+
+def looks_like_model(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a model file by its first bytes (safetensors) or suffix (PyTorch)."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return _looks_like_model(p, head)
+
+
+def _looks_like_model(p: Path, head: bytes) -> bool:
+    """A safetensors file (8-byte little-endian header length, then a JSON object) or a
+    PyTorch file by its suffix: the model files that are not HDF5."""
+    if p.suffix.lower() in _TORCH_SUFFIXES:
+        return True
+    if len(head) < 8:
+        return False
+    n = int.from_bytes(head[:8], "little")
+    if not 2 <= n <= 100_000_000:
+        return False
+    with open(p, "rb") as fh:
+        fh.seek(8)
+        return fh.read(1) == b"{"
+
+
+def _open_h5(path: str | os.PathLike, kind: str | Sequence[str] | None = None) -> h5py.File:
     name = display_name(path)
     if str(path) == "-":
         data = _read_stdin()
@@ -64,6 +98,8 @@ def _open_h5(path: str | os.PathLike) -> h5py.File:
     except PermissionError:
         raise UserError(f"{name}: permission denied") from None
     if head != HDF5_SIGNATURE and not h5py.is_hdf5(str(p)):
+        if kind is not None and _looks_like_model(p, head):
+            raise UserError(wrong_kind_message(path, MODEL, _wanted(kind)))
         raise UserError(f"{name}: not an HDF5 file")
     try:
         return h5py.File(p, "r")
@@ -72,7 +108,11 @@ def _open_h5(path: str | os.PathLike) -> h5py.File:
 
 
 def check_kind(f: h5py.File, name: str, kind: str | Sequence[str] | None) -> str:
-    """Validate root attributes; return the file's kind."""
+    """Validate root attributes; return the file's kind.
+
+    ``kind`` lists the accepted kinds; it may include ``'model'`` (a .safetensors model,
+    which a caller reads itself) so that the message names everything a command takes.
+    """
     found = f.attrs.get("semtool_kind")
     if found is None:
         raise UserError(f"{name}: not a semtool file (no 'semtool_kind' attribute)")
@@ -80,10 +120,9 @@ def check_kind(f: h5py.File, name: str, kind: str | Sequence[str] | None) -> str
     if found not in KINDS:
         raise UserError(f"{name}: unknown kind '{found}' (this semtool knows {', '.join(KINDS)})")
     if kind is not None:
-        wanted = (kind,) if isinstance(kind, str) else tuple(kind)
+        wanted = _wanted(kind)
         if found not in wanted:
-            expected = " or ".join(f"'{k}'" for k in wanted)
-            raise UserError(f"{name}: kind '{found}' found, {expected} expected")
+            raise UserError(wrong_kind_message(name, found, wanted))
     schema = int(f.attrs.get("semtool_schema", 0))
     known = KINDS[found][0]
     if schema > known:
@@ -102,12 +141,33 @@ def open_file(path: str | os.PathLike, kind: str | Sequence[str] | None = None) 
     """Open a semtool file for reading, checking its kind and schema.
 
     ``path`` may be ``'-'`` (stdin). ``kind`` is one kind, a sequence of accepted kinds,
-    or None for any semtool file.
+    or None for any semtool file. A wrong kind (a model file included) is one line
+    naming the file, the kind found, every kind accepted, and how to get one
+    (:mod:`semtool.store._hints`).
     """
-    f = _open_h5(path)
+    f = _open_h5(path, kind)
     try:
         check_kind(f, display_name(path), kind)
         yield f
+    finally:
+        f.close()
+
+
+def refuse_hdf5(path: str | os.PathLike, wanted: str | Sequence[str]) -> None:
+    """For readers of non-HDF5 inputs (model files): a semtool HDF5 file at ``path`` is a
+    wrong-kind error (one line, with the hint); anything else returns quietly."""
+    if str(path) == "-":
+        return
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            if fh.read(8) != HDF5_SIGNATURE:
+                return
+    except OSError:
+        return
+    f = _open_h5(path)
+    try:
+        check_kind(f, display_name(path), _wanted(wanted))
     finally:
         f.close()
 
