@@ -186,11 +186,14 @@ def pick_epsilon(p: Predictions, epsilon: float | None) -> int:
 
 # ----------------------------------------------------------------------------- class lists
 def read_class_list(path: str | os.PathLike) -> list[str]:
-    """Class names from a text file (one per line, '#' comments) or any semtool file with ``classes``."""
+    """Class names from a text file (one per line, '#' comments) or any semtool file with ``classes``;
+    ``'-'`` reads either from stdin."""
     p = Path(path)
-    if str(path) != "-" and not p.is_file():
+    stdin = str(path) == "-"
+    if not stdin and not p.is_file():
         raise UserError(f"{p}: no such file")
-    if str(path) == "-" or _is_hdf5(p):
+    raw = store.read_stdin() if stdin else None
+    if (raw[:8] == HDF5_SIGNATURE) if stdin else _is_hdf5(p):
         with store.open_file(path) as f:
             if "classes" not in f:
                 raise UserError(f"{store.display_name(path)}: a '{f.attrs['semtool_kind']}' file holds no class "
@@ -199,9 +202,10 @@ def read_class_list(path: str | os.PathLike) -> list[str]:
             names = store.read_strings(f["classes"])
     else:
         try:
-            text = p.read_text(encoding="utf-8")
+            text = raw.decode("utf-8") if stdin else p.read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            raise UserError(f"{p}: neither an HDF5 file nor UTF-8 text with one class name per line") from None
+            raise UserError(f"{store.display_name(path)}: neither an HDF5 file nor UTF-8 text with one class "
+                            "name per line") from None
         names = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
         names = [n for n in names if n]
     if len(names) < 2:

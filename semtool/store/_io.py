@@ -35,7 +35,8 @@ def display_name(path: str | os.PathLike) -> str:
 
 # ----------------------------------------------------------------------------- reading
 
-def _read_stdin() -> bytes:
+def read_stdin() -> bytes:
+    """All of stdin, read once per process ('-' may be read again by another reader)."""
     global _STDIN_CACHE
     if _STDIN_CACHE is None:
         if sys.stdin is None or sys.stdin.isatty():
@@ -80,7 +81,7 @@ def _looks_like_model(p: Path, head: bytes) -> bool:
 def _open_h5(path: str | os.PathLike, kind: str | Sequence[str] | None = None) -> h5py.File:
     name = display_name(path)
     if str(path) == "-":
-        data = _read_stdin()
+        data = read_stdin()
         if not data.startswith(HDF5_SIGNATURE):
             raise UserError(f"{name}: not an HDF5 file")
         try:
@@ -190,7 +191,7 @@ def write_strings(group: h5py.Group, name: str, values: Iterable[str]) -> h5py.D
 
 def sha256_of(path: str | os.PathLike) -> str:
     if str(path) == "-":
-        return hashlib.sha256(_read_stdin()).hexdigest()
+        return hashlib.sha256(read_stdin()).hexdigest()
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

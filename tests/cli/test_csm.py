@@ -67,6 +67,23 @@ def test_ncsm_plain_safetensors_finds_head(cli, tmp_path, rng):
                                rtol=0, atol=1e-12)
 
 
+def test_class_names_from_stdin_as_text_or_hdf5(cli, tmp_path, rng):
+    """'--classes -' reads class names piped in: a text list or a semtool file with classes."""
+    w_fc = rng.normal(size=(10, 16)).astype(np.float32)
+    path = _save_safetensors(tmp_path / "plain.safetensors", {"fc.weight": w_fc})
+    text = ("# CIFAR-10\n" + "\n".join(CIFAR10) + "\n").encode()
+    proc = cli("csm", "ncsm", path, "--classes", "-", "-o", tmp_path / "t.h5", input=text)
+    assert proc.returncode == 0, proc.stderr
+    assert read_csm(tmp_path / "t.h5").classes == list(CIFAR10)
+    proc = cli("csm", "ncsm", path, "--classes", "-", "-o", tmp_path / "h.h5",
+               input=(tmp_path / "t.h5").read_bytes())
+    assert proc.returncode == 0, proc.stderr
+    assert read_csm(tmp_path / "h.h5").classes == list(CIFAR10)
+    assert_user_error(cli("csm", "ncsm", path, "--classes", "-", "-o", tmp_path / "x.h5", input=b"\xff\xfe\x00"),
+                      "<stdin>", "UTF-8 text")
+    assert not (tmp_path / "x.h5").exists()
+
+
 def test_ncsm_torch_state_dict(cli, tmp_path, rng):
     torch = pytest.importorskip("torch")
     w = torch.randn(10, 7)
