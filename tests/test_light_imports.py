@@ -115,3 +115,16 @@ def test_piped_info_does_not_import_rich(files, tmp_path):
     """`info` into a pipe prints plain text; rich (tens of ms to import) only on a terminal."""
     loaded = {m.split(".")[0] for m in _modules(["info", str(files / "imageset.h5")], tmp_path)}
     assert "rich" not in loaded
+
+
+def test_a_run_builds_only_its_own_command(files, tmp_path):
+    """`semtool -q sai …` imports the sai module and no other command's; --help lists them all."""
+    loaded = set(_modules(["-q", "sai", str(files / "csm.h5"), str(files / "csm.h5")], tmp_path))
+    commands = {m for m in loaded if m.startswith("semtool.cli.") and not m.split(".")[-1].startswith("_")}
+    assert commands == {"semtool.cli.app", "semtool.cli.sai"}, sorted(commands)
+    import typer
+
+    from semtool.cli.app import app, command_modules, make_app
+
+    assert set(typer.main.get_command(make_app("sai")).commands) == {"sai"}
+    assert set(typer.main.get_command(app).commands) == set(command_modules())

@@ -11,24 +11,12 @@ import typer
 
 from semtool import __version__, _runtime
 
-app = typer.Typer(
-    name="semtool",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    # Plain (click) help: paragraphs of docstrings are re-wrapped to the terminal and '\b'
-    # blocks kept, the same text on a terminal, in a pipe and in the README reference;
-    # and `--help` does not import rich. (Typer's rich mode keeps the hard line breaks of
-    # every paragraph after the first.) Sub-typers inherit this from the root app.
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    help=(
-        "Does an image classifier see the world the way meaning does?\n\n"
-        "Class similarity matrices and their alignment with WordNet (csm, sai, idm, wsi), "
-        "semantic RSMs (rsm), 2 vs 2 tests (twovtwo), diffusion hybrids that teach a "
-        "semantic grouping (regroup, mix, train, attack). Subcommands exchange HDF5 files; "
-        "'-' means stdin/stdout for small files."
-    ),
+HELP = (
+    "Does an image classifier see the world the way meaning does?\n\n"
+    "Class similarity matrices and their alignment with WordNet (csm, sai, idm, wsi), "
+    "semantic RSMs (rsm), 2 vs 2 tests (twovtwo), diffusion hybrids that teach a "
+    "semantic grouping (regroup, mix, train, attack). Subcommands exchange HDF5 files; "
+    "'-' means stdin/stdout for small files."
 )
 
 
@@ -38,7 +26,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
                                                     help="Print the version and exit.")] = None,
@@ -49,19 +36,55 @@ def _root(
     _runtime.verbose = verbose and not quiet
 
 
-def _register_all() -> None:
+def command_modules() -> list[str]:
+    """The public modules of semtool.cli, each defining ``register(app)`` for the command of its name."""
     import semtool.cli as pkg
 
-    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if mod.name.startswith("_") or mod.name == "app":
-            continue
-        module = importlib.import_module(f"semtool.cli.{mod.name}")
-        register = getattr(module, "register", None)
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_") and m.name != "app")
+
+
+def make_app(only: Optional[str] = None) -> typer.Typer:
+    """The ``semtool`` Typer app with every command, or with the one command ``only``.
+
+    A run of one command builds only that command: Typer builds (and inspects the
+    signatures of) every registered command at each start, so registering all of them
+    would make ``semtool info x.h5`` pay for some thirty commands it does not run.
+    """
+    app = typer.Typer(
+        name="semtool",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        # Plain (click) help: paragraphs of docstrings are re-wrapped to the terminal and '\b'
+        # blocks kept, the same text on a terminal, in a pipe and in the README reference;
+        # and `--help` does not import rich. (Typer's rich mode keeps the hard line breaks of
+        # every paragraph after the first.) Sub-typers inherit this from the root app.
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        help=HELP,
+    )
+    app.callback()(_root)
+    for name in ([only] if only is not None else command_modules()):
+        register = getattr(importlib.import_module(f"semtool.cli.{name}"), "register", None)
         if register is not None:
             register(app)
+    return app
 
 
-_register_all()
+def _command_of(argv: list[str]) -> Optional[str]:
+    """The subcommand a command line runs, when it names one of ours (global options are flags)."""
+    for arg in argv:
+        if arg == "--" or not arg.startswith("-"):
+            return arg if arg in command_modules() else None
+    return None
+
+
+def __getattr__(name: str):
+    # `from semtool.cli.app import app`: the app with every command (README, completions, tests).
+    if name == "app":
+        globals()["app"] = full = make_app()
+        return full
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 COMPLETE_VAR = "_SEMTOOL_COMPLETE"
@@ -95,7 +118,9 @@ def _main(argv: list[str] | None) -> None:
     try:
         # standalone_mode=False: usage errors come back to us, so that they too are one
         # line on stderr (click would print a usage block and a boxed message).
-        rv = app(args=argv, prog_name="semtool", standalone_mode=False)
+        args = sys.argv[1:] if argv is None else list(argv)
+        app = make_app(None if os.environ.get(COMPLETE_VAR) else _command_of(args))
+        rv = app(args=args, prog_name="semtool", standalone_mode=False)
     except UserError as exc:  # raised outside a guarded command (should be rare)
         print(f"semtool: error: {exc}", file=sys.stderr)
         sys.exit(2)
