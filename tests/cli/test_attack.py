@@ -10,14 +10,14 @@ import torch
 
 from semtool import store
 from tests.conftest import assert_user_error
-from tests.learn.fmnist import CLASSES, GROUPS, fmnist_imageset, write_csm
+from tests.learn.fmnist import CLASSES, GROUPS, fmnist_imageset, tiny_model_file, write_csm
 
 ENV = {"OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from semtool.models import build_classifier, model_metadata, save_model
+    from semtool.models import model_metadata, save_model
 
     d = tmp_path_factory.mktemp("attack")
     fmnist_imageset(d / "test.h5", "test", n=40, size=14)
@@ -25,9 +25,7 @@ def setup(tmp_path_factory):
     with h5py_append(d / "test.h5") as f:
         f.create_dataset("visual_groups", data=np.array(visual))
         store.write_strings(f, "visual_group_names", ["a", "b", "c"])
-    torch.manual_seed(0)
-    m = build_classifier("convnet", 10, in_channels=1, input_size=(14, 14))
-    save_model(d / "m.safetensors", m, model_metadata(m, architecture="convnet", classes=CLASSES, input_size=(14, 14)))
+    m = tiny_model_file(d / "m.safetensors")
     save_model(d / "other.safetensors", m, model_metadata(m, architecture="convnet", classes=[c.upper() for c in CLASSES],
                                                           input_size=(14, 14)))
     rng = np.random.default_rng(0)

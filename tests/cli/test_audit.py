@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from semtool import store
 from semtool.errors import UserError
 from tests.conftest import assert_user_error
-from tests.learn.fmnist import CLASSES, fmnist_imageset, write_csm
+from tests.learn.fmnist import fmnist_imageset, tiny_model_file, write_csm
 
 ENV = {"OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from semtool.models import build_classifier, model_metadata, save_model
-
     d = tmp_path_factory.mktemp("audit")
     fmnist_imageset(d / "data.h5", "test", n=20, size=14)
-    torch.manual_seed(0)
-    m = build_classifier("convnet", 10, in_channels=1, input_size=(14, 14))
-    save_model(d / "m.safetensors", m, model_metadata(m, architecture="convnet", classes=CLASSES, input_size=(14, 14)))
+    tiny_model_file(d / "m.safetensors")
     write_csm(d / "ref.h5", np.eye(10))
     return d
 

@@ -8,18 +8,14 @@ import torch
 
 from semtool import store
 from tests.conftest import assert_user_error
-from tests.learn.fmnist import CLASSES, fmnist_imageset
+from tests.learn.fmnist import CLASSES, fmnist_imageset, tiny_model_file
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from semtool.models import build_classifier, model_metadata, save_model
-
     d = tmp_path_factory.mktemp("features")
     fmnist_imageset(d / "test.h5", "test", n=30, size=14)
-    torch.manual_seed(0)
-    m = build_classifier("convnet", 10, in_channels=1, input_size=(14, 14))
-    save_model(d / "m.safetensors", m, model_metadata(m, architecture="convnet", classes=CLASSES, input_size=(14, 14)))
+    m = tiny_model_file(d / "m.safetensors")
     return d, m.eval()
 
 

@@ -79,3 +79,16 @@ def write_hybrids(path, images, base, target, classes=CLASSES):
         f.attrs["factor"] = 0.5
         f.attrs["model"] = "none"
     return path
+
+
+def tiny_model_file(path, size=14, classes=CLASSES, seed=0):
+    """A randomly initialised (seeded) convnet for size×size Fashion-MNIST, saved as a semtool
+    model file; returns the model (torch is imported here: only tests that need it call this)."""
+    import torch
+
+    from semtool.models import build_classifier, model_metadata, save_model
+
+    torch.manual_seed(seed)
+    m = build_classifier("convnet", len(classes), in_channels=1, input_size=(size, size))
+    save_model(path, m, model_metadata(m, architecture="convnet", classes=list(classes), input_size=(size, size)))
+    return m
