@@ -17,3 +17,43 @@ def log(message: str) -> None:
 def debug(message: str) -> None:
     if verbose and not quiet:
         print(message, file=sys.stderr, flush=True)
+
+
+def resolve_device(name: str = "auto"):
+    """``--device`` -> a ``torch.device`` (torch imported here, not at start-up).
+
+    ``auto`` is this rank's CUDA GPU (``LOCAL_RANK`` under torchrun) when torch sees one,
+    else the CPU; a bare ``cuda`` is this rank's GPU too. A device this machine cannot
+    use is a one-line UserError naming the option.
+    """
+    import os
+
+    import torch
+
+    from semtool.errors import UserError
+
+    name = (name or "auto").strip().lower()
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if name == "auto":
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        return torch.device("cuda", local % torch.cuda.device_count())
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"--device {name}: not a torch device (cpu, cuda, cuda:1, mps, auto)") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {name}: this torch sees no CUDA GPU (torch.cuda.is_available() is "
+                            "False); use --device cpu")
+        count = torch.cuda.device_count()
+        if dev.index is None:
+            return torch.device("cuda", local % count)
+        if dev.index >= count:
+            raise UserError(f"--device {name}: only {count} CUDA device(s) visible")
+    elif dev.type == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise UserError(f"--device {name}: MPS is not available on this machine; use --device cpu")
+    elif dev.type != "cpu":
+        raise UserError(f"--device {name}: unsupported; choose cpu, cuda, cuda:N, mps or auto")
+    return dev

@@ -11,7 +11,6 @@ enters a network is cast to the network's dtype, and what leaves it is cast back
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,31 +47,6 @@ def check_scheduler(name: str) -> str:
         raise UserError(f"--scheduler {name}: not usable for MagicMix/img2img: {REFUSED_SCHEDULERS[name]}; "
                         f"choose one of {', '.join(SCHEDULERS)}")
     raise UserError(f"--scheduler {name}: unknown; choose one of {', '.join(SCHEDULERS)}")
-
-
-def resolve_device(device: str):
-    """``auto`` -> this rank's CUDA GPU if there is one, else the CPU; CUDA checked."""
-    import torch
-
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if device == "auto":
-        return torch.device(f"cuda:{local % max(torch.cuda.device_count(), 1)}") if torch.cuda.is_available() \
-            else torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise UserError(f"--device {device}: not a torch device (cpu, cuda, cuda:1, mps, auto)") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError(f"--device {device}: this torch sees no CUDA GPU (torch.cuda.is_available() is "
-                            "False); use --device cpu")
-        if dev.index is None:
-            dev = torch.device(f"cuda:{local % torch.cuda.device_count()}")
-        elif dev.index >= torch.cuda.device_count():
-            raise UserError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) visible")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(f"--device {device}: MPS is not available on this machine; use --device cpu")
-    return dev
 
 
 def resolve_dtype(dtype: str, device):
@@ -197,6 +171,20 @@ def load_stable_diffusion(model: str, *, device, dtype, scheduler: str = "ddim")
         net.to(device=device, dtype=dtype).eval().requires_grad_(False)
     return StableDiffusion(unet, vae, text_encoder, tokenizer, cls, config, device, dtype, model)
 
+
+
+def open_stable_diffusion(model: str, *, device: str, dtype: str, scheduler: str, size: int, steps: int):
+    """Stable Diffusion for one run of mix: the folder checked, ``--device``/``--dtype``
+    resolved, the pipeline loaded, ``size`` checked and the scheduler set for ``steps``.
+    Returns (pipeline, torch device)."""
+    from semtool._runtime import resolve_device
+
+    model_source(model, SD_PARTS)
+    dev = resolve_device(device)
+    sd = load_stable_diffusion(model, device=dev, dtype=resolve_dtype(dtype, dev), scheduler=scheduler)
+    sd.check_size(size)
+    sd.new_scheduler(steps, scheduler)
+    return sd, dev
 
 def encode_text(sd: StableDiffusion, ids):
     """Text-encoder outputs ``(P, L, D)`` float32 for token ids ``(P, L)``, one prompt per

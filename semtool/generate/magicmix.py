@@ -153,12 +153,8 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, model: str = 
     ims = read_imageset(imageset)
     items = _items.make_items(ims, targets, per_image=per_image, seed=seed, limit=limit)
     _writer.precheck(output, force=force, resume=resume, batch_size=batch_size, inputs=[imageset])
-    _loading.model_source(model, _loading.SD_PARTS)
-    dev = _loading.resolve_device(device)
-    dt = _loading.resolve_dtype(dtype, dev)
-    sd = _loading.load_stable_diffusion(model, device=dev, dtype=dt, scheduler=scheduler)
-    sd.check_size(size)
-    sd.new_scheduler(steps, scheduler)
+    sd, dev = _loading.open_stable_diffusion(model, device=device, dtype=dtype, scheduler=scheduler, size=size,
+                                             steps=steps)
     used = sorted(set(items[:, 1].tolist()))
     emb = _loading.embed_prompts(sd, [_items.prompt_for(ims.classes[c], prompt_template) for c in used] + [""])
     by_class = {c: k for k, c in enumerate(used)}

@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from semtool import store
+from semtool._runtime import resolve_device
 from semtool.data.imageset import read_imageset
 from semtool.errors import UserError
 from semtool.generate import _items, _loading, _writer
@@ -154,7 +155,7 @@ def caption(imageset: str | os.PathLike, output: str | os.PathLike, *, blip: str
     n = len(ims.labels) if limit is None else min(limit, len(ims.labels))
     _writer.precheck(output, kind="captions", force=force, resume=resume, batch_size=batch_size,
                      inputs=[imageset])
-    dev = _loading.resolve_device(device)
+    dev = resolve_device(device)
     dt = _loading.resolve_dtype(dtype, dev)
     models = load_captioners(blip, clip, device=dev, dtype=dt)
     K = beams + samples
@@ -288,12 +289,8 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
     best, guidance = read_captions(captions, ims)
     items = _items.own_class_items(ims, limit=limit)
     _writer.precheck(output, force=force, resume=resume, batch_size=batch_size, inputs=[imageset, captions])
-    _loading.model_source(model, _loading.SD_PARTS)
-    dev = _loading.resolve_device(device)
-    dt = _loading.resolve_dtype(dtype, dev)
-    sd = _loading.load_stable_diffusion(model, device=dev, dtype=dt, scheduler=scheduler)
-    sd.check_size(size)
-    sd.new_scheduler(steps, scheduler)
+    sd, dev = _loading.open_stable_diffusion(model, device=device, dtype=dtype, scheduler=scheduler, size=size,
+                                             steps=steps)
     uncond = _loading.embed_prompts(sd, [""])
 
     def make_batch(rows: np.ndarray) -> dict[str, np.ndarray]:

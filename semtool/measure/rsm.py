@@ -35,6 +35,7 @@ from typing import Callable
 
 import numpy as np
 
+from semtool._runtime import resolve_device
 from semtool.errors import UserError
 from semtool.measure.matching import check_optimal_size, get_matcher, matched_values
 
@@ -108,21 +109,11 @@ def kernel_matrix(inner: np.ndarray, sq_norms: np.ndarray, kernel: str = "cosine
     return _KERNEL_FNS[kernel](np.asarray(inner, dtype=np.float64), np.asarray(sq_norms, dtype=np.float64), sigma)
 
 
-def _torch_device(device: str):
-    import torch
-
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: CUDA is not available on this machine")
-    return torch.device(device)
-
-
 def gram(x: np.ndarray, *, device: str = "cpu", rows: int = 1024) -> np.ndarray:
     """Inner products between the rows of x (N, F) -> (N, N) float64, in row blocks."""
     import torch
 
-    dev = _torch_device(device)
+    dev = resolve_device(device)
     t = torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(len(x), -1), device=dev)
     out = np.empty((len(x), len(x)))
     for a in range(0, len(x), rows):
@@ -272,7 +263,7 @@ def matched_inner_products(x: np.ndarray, matcher: str = "optimal", *, device: s
                 store_block(block, vals)
         return p
 
-    dev = _torch_device(device)
+    dev = resolve_device(device)
     zt, zst = torch.as_tensor(z, device=dev), torch.as_tensor(zs, device=dev)
     for block in _upper_blocks(n, _block_size(s)):
         store_block(block, _block_values(zt, zst, norms, block, spec))

@@ -64,7 +64,7 @@ def load_text_model(model: str | None = None, *, device: str = "cpu"):
     local = os.path.isdir(name)
     if not local and (Path(name).suffix or name.startswith((".", "/"))):
         raise UserError(f"--model: no such folder '{name}'")
-    from semtool.generate._loading import resolve_device
+    from semtool._runtime import resolve_device
 
     dev = resolve_device(device)
     try:
