@@ -20,7 +20,8 @@ csm_app = typer.Typer(
     ),
 )
 
-_PRESET_HELP = "Class list and synsets of a preset: cifar100, cifar10 or fashion-mnist."
+_PRESET_HELP = ("Class list and synsets of a preset: cifar100, cifar10, fashion-mnist or imagenet (ImageNet-1k's "
+                "1000 classes in torchvision's order and names, synsets from the wnids).")
 
 
 def _log(msg: str) -> None:
@@ -175,11 +176,9 @@ def tncsm(
 
 
 def _check_preset(preset: Optional[str]) -> None:
-    from semtool.errors import UserError
-    from semtool.semantics.wordnet import PRESETS
+    from semtool.semantics.wordnet import check_preset
 
-    if preset is not None and preset not in PRESETS:
-        raise UserError(f"--preset: unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
+    check_preset(preset)
 
 
 def _classes_and_synsets(classes_from: Optional[Path], preset: Optional[str],
@@ -314,10 +313,9 @@ def text(
     if classes_from is not None:
         classes = read_class_list(classes_from)
     elif preset is not None:
-        from semtool.semantics.wordnet import preset_synsets
+        from semtool.semantics.wordnet import preset_classes
 
-        _check_preset(preset)
-        classes = list(preset_synsets(preset))
+        classes = preset_classes(preset)
     else:
         raise UserError("give the classes: --classes-from FILE or --preset NAME")
     name = model or default_model()
