@@ -227,16 +227,25 @@ def _torchvision_named(spec: ModelSpec, w: Any) -> nn.Module:
     import torchvision.models as tvm
 
     cached = weights_file(w)
+    if not cached.exists():  # download here (quietly, hash-checked) so a failure is one line
+        import re
+
+        prefix = re.search(r"-([a-f0-9]*)\.", cached.name)
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(w.url, str(cached), hash_prefix=prefix.group(1) if prefix else None,
+                                           progress=False)
+        except (OSError, RuntimeError):  # URLError, HTTPError, socket errors, a hash mismatch
+            raise UserError(f"model '{spec.text}': weights file {cached.name} is neither cached nor downloadable; "
+                            f"put it into {cached.parent} (from {w.url})") from None
     try:
         with weights_only():
             return tvm.get_model(spec.name, weights=w)
     except pickle.UnpicklingError as exc:
-        raise UserError(f"{cached}: not a weights-only state dict ({str(exc).splitlines()[0][:100]})") from None
-    except OSError as exc:  # URLError, HTTPError, socket errors: no cache and no network
-        if cached.exists():
-            raise UserError(f"{cached}: unreadable ({str(exc).splitlines()[0][:100]})") from None
-        raise UserError(f"model '{spec.text}': weights file {cached.name} is neither cached nor downloadable; "
-                        f"put it into {cached.parent} (from {w.url})") from None
+        raise UserError(f"{cached}: not a weights-only state dict ({str(exc).splitlines()[0][:100]}); "
+                        "save one with torch.save(model.state_dict(), PATH)") from None
+    except (OSError, EOFError) as exc:
+        raise UserError(f"{cached}: unreadable ({str(exc).splitlines()[0][:100]})") from None
     except RuntimeError as exc:
         raise UserError(f"{cached}: does not fit torchvision's {spec.name} ({str(exc).splitlines()[0][:120]})") from None
 
