@@ -17,14 +17,11 @@ def load_model_and_data(model_path: str, data_path: str, device: str, *, same_cl
     """
     from semtool.models import open_model, resolve_device
     from semtool.data.imageset import read_imageset
-    from semtool.measure.align import check_same_classes
 
     dev = resolve_device(device)
     data = read_imageset(data_path, min_classes=1)
     model, meta = open_model(model_path, device=dev, trust_remote_code=trust_remote_code, needs_logits=needs_logits)
-    if same_classes and meta["family"] == "file":
-        check_same_classes(list(meta["classes"]), data.classes, data_path, model_path)
-    elif same_classes:
+    if same_classes:
         data = in_model_classes(data, meta, data_path, model_path)
     if meta["family"] == "file" and data.channels != int(meta["in_channels"]):
         raise UserError(f"{data_path}: images with {data.channels} channel(s), the model takes {meta['in_channels']}")
@@ -41,7 +38,7 @@ def load_model_and_data(model_path: str, data_path: str, device: str, *, same_cl
 def in_model_classes(data: Any, meta: dict[str, Any], data_path: str, model_path: str) -> Any:
     """The imageset with labels, classes, synsets and groups over the model's K output classes.
 
-    Data classes are matched to the model's by synset, else by name; a class the model
+    A semtool model's classes must be the data's exactly. For a pretrained network, data classes are matched to the model's by synset, else by name; a class the model
     lacks is a UserError. Groups of model classes the data lacks are −1 (no group), so a
     mistake on such a class never counts as a superclass hit.
     """
@@ -49,8 +46,12 @@ def in_model_classes(data: Any, meta: dict[str, Any], data_path: str, model_path
 
     import numpy as np
 
+    from semtool.measure.align import check_same_classes
     from semtool.models.classes import match_classes
 
+    if meta["family"] == "file":
+        check_same_classes(list(meta["classes"]), data.classes, data_path, model_path)
+        return data
     classes = list(meta["classes"])
     idx = match_classes(classes, data.classes, model_synsets=meta.get("synsets"), data_synsets=data.synsets,
                         what=str(data_path), model=str(model_path))

@@ -42,7 +42,7 @@ def features(
     import numpy as np
 
     from semtool import store
-    from semtool.cli._models import load_model_and_data
+    from semtool.cli._models import in_model_classes, load_model_and_data
     from semtool.errors import UserError
     from semtool.models.features import POOLS, iter_features, layer_names, select_layers
 
@@ -63,14 +63,16 @@ def features(
     store.check_output(output, force=force, kind="features")
     if predictions is not None:
         store.check_output(predictions, force=force, kind="predictions")
-    net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=predictions is not None,
-                                                 limit=limit, trust_remote_code=trust_remote_code,
+    net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=False, limit=limit,
+                                                 trust_remote_code=trust_remote_code,
                                                  needs_logits="--predictions" if predictions is not None else None)
+    # the features keep the data's classes; the predictions are over the model's (a subset allowed)
+    scored = in_model_classes(images, meta, str(data), model) if predictions is not None else images
     names = select_layers(net, layers)
     n = images.images.shape[0]
     params = {"layers": names, "pool": pool, "fp16": fp16, "batch_size": batch_size, "limit": limit}
 
-    def common(f) -> None:
+    def common(f, images) -> None:
         f.create_dataset("labels", data=images.labels)
         store.write_strings(f, "classes", images.classes)
         if images.synsets is not None:
@@ -85,7 +87,7 @@ def features(
                                                parameters=params, inputs=[model, data]))
               if predictions is not None else None)
         f.attrs["pool"] = pool
-        common(f)
+        common(f, images)
         with progress(n, "features", unit="images") as bar:
             for start, feats, logits in iter_features(net, images.images, names, pool=pool, batch_size=batch_size,
                                                       device=dev, fp16=fp16, logits=pf is not None):
@@ -101,12 +103,12 @@ def features(
                     _write_predictions(pf, start, logits, n)
                 bar.advance(len(next(iter(feats.values()))))
         if pf is not None:
-            common(pf)
+            common(pf, scored)
             for key, nk in (("groups", "group_names"), ("visual_groups", "visual_group_names")):
-                if getattr(images, key) is not None:
-                    pf.create_dataset(key, data=getattr(images, key))
-                    if getattr(images, nk) is not None:
-                        store.write_strings(pf, nk, getattr(images, nk))
+                if getattr(scored, key) is not None:
+                    pf.create_dataset(key, data=getattr(scored, key))
+                    if getattr(scored, nk) is not None:
+                        store.write_strings(pf, nk, getattr(scored, nk))
     wrote(output, f"{len(names)} layer(s) × {n} images")
     if predictions is not None:
         wrote(predictions, f"{n} clean predictions")
