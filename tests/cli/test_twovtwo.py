@@ -86,6 +86,45 @@ def test_one_vs_two(cli, spaces, rng):
     assert shown["one_vs_two_tests"] == ref.tests
     assert shown["one_vs_two_accuracy"] == pytest.approx(ref.accuracy)
     assert shown["one_vs_two_p_value"] == pytest.approx(ref.p_value)
+    assert shown["one_vs_two_p_value_authors"] == pytest.approx(ref.p_value_authors)
+    assert shown["one_vs_two_mistakes"] == ref.mistakes and shown["one_vs_two_untestable"] == 0
+    assert shown["one_vs_two_reference_min"] == ref.reference.min()
+    assert shown["p_value_authors"] == pytest.approx(_library(spaces["conv"], labels, spaces["words"], 30).p_value_authors)
+    # The stricter variant and the concepts null are options, passed through as such.
+    proc = cli("twovtwo", spaces["feats"], spaces["emb"], "--layers", "conv", "--one-vs-two", preds,
+               "--permutations", "30", "--json", "--exclude-predicted", "--null", "concepts")
+    assert proc.returncode == 0, proc.stderr.decode()
+    strict = one_vs_two(spaces["conv"], labels, logits.astype(np.float32).argmax(axis=1),
+                        correlation_matrix(spaces["words"]), permutations=30, exclude_predicted=True, null="concepts")
+    shown = json.loads(proc.stdout)
+    assert shown["one_vs_two_passes"] == strict.passes
+    assert shown["one_vs_two_p_value"] == pytest.approx(strict.p_value)
+
+
+def test_constant_concept_is_named_once_and_drop_constant_runs_without_it(cli, spaces):
+    words = spaces["words"].copy()
+    words[1] = 0.0  # a constant word vector: NaN correlations
+    emb = spaces["dir"] / "dead.h5"
+    write_embeddings(emb, words, CLASSES)
+    proc = cli("twovtwo", spaces["feats"], emb, "--layers", "fc", "--permutations", "5", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    warnings = [ln for ln in proc.stderr.decode().splitlines() if "warning" in ln]
+    assert len(warnings) == 1 and CLASSES[1] in warnings[0] and "15 of 15 tests" in warnings[0], warnings
+    shown = json.loads(proc.stdout)
+    assert shown["accuracy"] == 0 and shown["constant"] == [CLASSES[1]]
+    proc = cli("twovtwo", spaces["feats"], emb, "--layers", "fc", "--permutations", "5", "--json", "--drop-constant")
+    assert proc.returncode == 0, proc.stderr.decode()
+    shown = json.loads(proc.stdout)
+    keep = [0, 2, 3, 4, 5]
+    groups = image_groups(spaces["labels"], 6)
+    ref = two_vs_two([correlation_matrix(spaces["fc"][g][keep]) for g in groups],
+                     correlation_matrix(words[keep]), permutations=5)
+    assert shown["tests"] == 10 and shown["accuracy"] == pytest.approx(ref.accuracy)
+
+
+def test_one_vs_two_options_need_one_vs_two(cli, spaces):
+    assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--exclude-predicted"), "--one-vs-two")
+    assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--null", "pairs"), "--null", "rows, concepts")
 
 
 def test_bad_inputs_are_one_line_and_leave_no_file(cli, spaces, rng):
