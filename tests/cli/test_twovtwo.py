@@ -122,6 +122,21 @@ def test_constant_concept_is_named_once_and_drop_constant_runs_without_it(cli, s
     assert shown["tests"] == 10 and shown["accuracy"] == pytest.approx(ref.accuracy)
 
 
+def test_each_layout_is_flattened_per_image(cli, spaces, rng):
+    """(N, T, D) tokens and the same values as (N, D, T, 1) maps or (N, T·D) vectors: one image, one
+    flattened vector (the authors flatten), so the 2 vs 2 results agree whatever the layout."""
+    tok = (spaces["words"][spaces["labels"]][:, None, :] + rng.normal(size=(18, 3, 12))).astype(np.float32)
+    feats = spaces["dir"] / "layouts.h5"
+    write_features(feats, {"tokens": tok, "maps": tok.transpose(0, 2, 1)[..., None], "vectors": tok.reshape(18, -1)},
+                   spaces["labels"])
+    proc = cli("twovtwo", feats, spaces["emb"], "--permutations", "10", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    shown = {r["layer"]: r for r in json.loads(proc.stdout)}
+    ref = _library(tok, spaces["labels"], spaces["words"], 10)
+    for layer in ("tokens", "maps", "vectors"):
+        assert shown[layer]["passes"] == pytest.approx(ref.passes)
+
+
 def test_one_vs_two_options_need_one_vs_two(cli, spaces):
     assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--exclude-predicted"), "--one-vs-two")
     assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--null", "pairs"), "--null", "rows, concepts")
