@@ -47,17 +47,19 @@ def _structured(c, rng):
     return m + np.linspace(0, 1, c)[None, :]
 
 
+def _ssim_case(kind, rng, c=23):
+    if kind == "random":
+        return rng.random((c, c)), rng.random((c, c))
+    if kind == "structured":
+        return _structured(c, rng), _structured(c, rng).T
+    a = rng.random((c, c))
+    return a, a.copy()
+
+
 @pytest.mark.parametrize("kind", ["random", "structured", "same"])
 def test_ssim_equals_skimage(rng, kind):
     structural_similarity = pytest.importorskip("skimage.metrics").structural_similarity
-    c = 23
-    if kind == "random":
-        a, b = rng.random((c, c)), rng.random((c, c))
-    elif kind == "structured":
-        a, b = _structured(c, rng), _structured(c, rng).T
-    else:
-        a = rng.random((c, c))
-        b = a.copy()
+    a, b = _ssim_case(kind, rng)
     na, nb = minmax(drop_diagonal(a)), minmax(drop_diagonal(b))
     # DESIGN.md: scikit-image defaults (7×7 uniform window, K1 0.01, K2 0.03), data range 1
     ref = structural_similarity(na, nb, data_range=1.0)
@@ -69,14 +71,7 @@ def test_ssim_equals_skimage(rng, kind):
 def test_gaussian_window_ssim_equals_skimage_gaussian_weights(rng, kind):
     """Wang et al.'s window: scikit-image with gaussian_weights=True (σ 1.5, 11×11) and population covariance."""
     structural_similarity = pytest.importorskip("skimage.metrics").structural_similarity
-    c = 23
-    if kind == "random":
-        a, b = rng.random((c, c)), rng.random((c, c))
-    elif kind == "structured":
-        a, b = _structured(c, rng), _structured(c, rng).T
-    else:
-        a = rng.random((c, c))
-        b = a.copy()
+    a, b = _ssim_case(kind, rng)
     na, nb = minmax(drop_diagonal(a)), minmax(drop_diagonal(b))
     ref = structural_similarity(na, nb, data_range=1.0, gaussian_weights=True, sigma=1.5,
                                 use_sample_covariance=False)
