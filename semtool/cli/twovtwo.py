@@ -254,10 +254,17 @@ def twovtwo(
         return
     columns = ["layer", "accuracy", "tests", "p_value"]
     if pred is not None:
-        columns += ["one_vs_two_accuracy", "one_vs_two_tests", "one_vs_two_mistakes", "one_vs_two_p_value"]
-    rows = [[r[c] for c in columns] for r in shown]
+        # tested of all mistakes, and the reference concepts each used (a range when they differ)
+        columns += ["one_vs_two_accuracy", "one_vs_two_tests", "one_vs_two_mistakes", "one_vs_two_reference",
+                    "one_vs_two_p_value"]
+    rows = [[_reference_range(r) if c == "one_vs_two_reference" else r[c] for c in columns] for r in shown]
     print_table(rows, columns, title=f"2 vs 2 ({permutations} permutations)", as_json=as_json,
                 json_obj=shown if len(shown) > 1 else shown[0])
+
+
+def _reference_range(row: dict[str, Any]) -> str:
+    lo, hi = row["one_vs_two_reference_min"], row["one_vs_two_reference_max"]
+    return str(lo) if lo == hi else f"{lo}–{hi}"
 
 
 def _at(layer: str | None, several: bool) -> str:

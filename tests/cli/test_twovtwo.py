@@ -101,6 +101,30 @@ def test_one_vs_two(cli, spaces, rng):
     assert shown["one_vs_two_p_value"] == pytest.approx(strict.p_value)
 
 
+def test_one_vs_two_with_few_reference_concepts_says_what_it_tested(cli, spaces):
+    """Only concepts 0–2 correctly classified: with --exclude-predicted, the images of concept 3
+    (predicted as 0) keep 2 reference concepts, are reported untestable and are not counted."""
+    labels = spaces["labels"]
+    predicted = np.array([0, 1, 2, 0, 5, 3])[labels]
+    preds = spaces["dir"] / "few.h5"
+    write_predictions(preds, 3 * np.eye(6)[predicted], labels)
+    args = ("twovtwo", spaces["feats"], spaces["emb"], "--layers", "fc", "--one-vs-two", preds, "--permutations", "5")
+    proc = cli(*args, "--exclude-predicted", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    shown = json.loads(proc.stdout)
+    ref = one_vs_two(spaces["fc"], labels, predicted, correlation_matrix(spaces["words"]), permutations=5,
+                     exclude_predicted=True)
+    assert (shown["one_vs_two_mistakes"], shown["one_vs_two_untestable"], shown["one_vs_two_tests"]) == (9, 3, 6)
+    assert shown["one_vs_two_passes"] == ref.passes and shown["one_vs_two_accuracy"] == pytest.approx(ref.passes / 6)
+    assert shown["one_vs_two_reference_min"] == shown["one_vs_two_reference_max"] == 3
+    assert "3 of 9 mistakes have fewer than 3 reference concepts" in proc.stderr.decode()
+    table = cli(*args, "--exclude-predicted").stdout.decode().splitlines()
+    assert table[0].split("\t")[5:8] == ["one_vs_two_tests", "one_vs_two_mistakes", "one_vs_two_reference"]
+    assert table[1].split("\t")[5:8] == ["6", "9", "3"]
+    assert_user_error(cli(*args, "--exclude-predicted", "--min-reference", "4"), "1 vs 2",
+                      "no misclassified image has 4 or more reference concepts")
+
+
 def test_constant_concept_is_named_once_and_drop_constant_runs_without_it(cli, spaces):
     words = spaces["words"].copy()
     words[1] = 0.0  # a constant word vector: NaN correlations
