@@ -174,14 +174,18 @@ def tncsm(
     features: Annotated[Path, typer.Argument(help="A features file (from 'semtool features').", show_default=False)],
     output: OutputOpt,
     layer: Annotated[Optional[str], typer.Option("--layer", help="Which layer (default: the only one).")] = None,
-    pool: Annotated[str, typer.Option("--pool", help="Spatial maps (N, C, H, W): mean (average over space, "
-                                      "default), max, or flatten.")] = "mean",
+    pool: Annotated[str, typer.Option("--pool", help="One vector per sample before the class means: mean "
+                                      "(average over the spatial positions of (N, C, H, W) maps or the tokens of "
+                                      "(N, T, D) outputs), max, flatten, or cls (the class token, token 0 of "
+                                      "(N, T, D); refused for a layer without tokens).")] = "mean",
     force: ForceOpt = False,
 ) -> None:
     """Template CSM: cosine between the class-mean features of one layer.
 
     TNCSM[i, j] = cos(μ_i, μ_j), μ_c the mean (pooled) feature vector of the samples of
-    class c. Use a train-set features file for the train variant, a test set for the test one.
+    class c: for token outputs (N, T, D) the mean over samples and tokens, or of the class
+    tokens with --pool cls. Use a train-set features file for the train variant, a test set
+    for the test one.
     """
     from semtool import store
     from semtool.data.csmio import write_csm
@@ -206,6 +210,9 @@ def tncsm(
         labels = f["labels"][...]
         classes = store.read_strings(f["classes"])
         synsets = store.read_strings(f["synsets"]) if "synsets" in f else None
+    if pool == "cls" and x.ndim != 3:
+        raise UserError(f"--pool cls: layer '{layer}' of {name} has no tokens (shape {x.shape}); extract it with "
+                        "'features --pool none' from a token model")
     m = tncsm_fn(x, labels, len(classes), pool=pool)
     write_csm(output, m, classes, source="tncsm", measure="cosine", synsets=synsets, force=force,
               parameters={"layer": layer, "pool": pool}, inputs=[str(features)])
