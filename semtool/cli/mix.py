@@ -48,9 +48,10 @@ def mix(
     generator: Annotated[str, typer.Option("--generator", help="MagicMix random draws: 'item' (each (image, target) "
                                            "its own streams from --seed); 'community' (the community pipeline's: the "
                                            "VAE sample from torch's global generator, then torch.manual_seed(--seed) "
-                                           "before the one noise, so its images can be regenerated; --variant "
-                                           "diffusers, deterministic schedulers; the pipeline's own default seed "
-                                           "is 42).")] = "item",
+                                           "before the one noise, so the images of a seeded loop over it can be "
+                                           "regenerated, all but a session's first call; --variant diffusers, "
+                                           "deterministic schedulers; the pipeline's own default seed is 42)."
+                                           )] = "item",
     model: Annotated[str, typer.Option("--model", help="Stable Diffusion 1.x: a Hugging Face id (from the local "
                                        "cache or the network) or a diffusers folder with unet/, vae/, "
                                        "text_encoder/, tokenizer/, scheduler/.")] = "stable-diffusion-v1-5/stable-diffusion-v1-5",

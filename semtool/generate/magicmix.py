@@ -124,7 +124,7 @@ def community_draws(sd: _loading.StableDiffusion, pixels, seed: int):
     shape = (1, sd.unet.config.in_channels, pixels.shape[-2] // sd.vae_factor, pixels.shape[-1] // sd.vae_factor)
     torch.manual_seed(seed)
     torch.randn(shape)
-    with torch.no_grad():
+    with torch.no_grad():  # the pipeline's literal 0.18215 is Stable Diffusion 1.x's scaling factor
         latents = sd.scaling_factor * sd.vae.encode((pixels * 2 - 1).to(sd.dtype)).latent_dist.sample()
     torch.manual_seed(seed)
     noise = torch.randn(shape)
