@@ -21,6 +21,7 @@ def attack(
     steps: Annotated[int, typer.Option("--steps", help="PGD steps.")] = 20,
     step_size: Annotated[Optional[float], typer.Option("--step-size", help="Step size α for every ε (default 2.5·ε/steps).")] = None,
     random_start: Annotated[bool, typer.Option("--random-start", help="Start from a point uniform in the ε-ball (radius ε·U^(1/d)).")] = False,
+    use_best: Annotated[bool, typer.Option("--use-best", help="Return per image the PGD iterate with the highest loss (the start counts; a tie keeps the earlier one), as the robustness library does by default (use_best=True), instead of the last iterate, which torchattacks' PGDL2 returns and semtool by default.")] = False,
     targeted: Annotated[Optional[str], typer.Option("--targeted", help="Targeted attack toward: random (another class), next ((y+1) mod C) or least-likely (the clean model's lowest logit).")] = None,
     csm: Annotated[Optional[Path], typer.Option("--csm", help="Reference csm file (e.g. 'csm wordnet'): also report IDM against it; classes matched by name (all the model's classes, e.g. 'csm wordnet --preset imagenet' for an ImageNet network).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch.")] = 100,
@@ -63,10 +64,10 @@ def attack(
     groups = group_arrays(images, meta)
     res = sweep(net, images.images, images.labels, radii, steps=steps, step_size=step_size, random_init=random_start,
                 targeted=targeted, batch_size=batch_size, device=dev, seed=seed, groups=groups["groups"],
-                visual_groups=groups["visual_groups"], csm=ref)
+                visual_groups=groups["visual_groups"], csm=ref, use_best=use_best)
     if output is not None:
         params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
-                  "targeted": targeted, "batch_size": batch_size, "seed": seed, "limit": limit}
+                  "targeted": targeted, "use_best": use_best, "batch_size": batch_size, "seed": seed, "limit": limit}
         with store.create(output, "predictions", force=force, command="attack", parameters=params,
                           inputs=[model, data, *([csm] if csm else [])]) as f:
             f.create_dataset("labels", data=res.labels)
