@@ -160,7 +160,8 @@ def test_curve_panels_default_and_patterns(tmp_path, rng):
     runs = [plots.Run("a", e, s)]
     panels = plots.curve_panels(runs, None)
     assert [p for p, _ in panels] == [p for p in plots.DEFAULT_CURVE_PANELS if p != "idm_errors"]  # none in the file
-    assert plots._panel_text("idm_errors", ["idm_errors/network"])[0] == "IDM over mistakes only: network"
+    from semtool.report import curves
+    assert curves._panel_text("idm_errors", ["idm_errors/network"])[0] == "IDM over mistakes only: network"
     assert set(panels[1][1]) == {"sai/wordnet/ccsm", "sai/wordnet/ncsm"}
     assert plots.curve_panels(runs, ["loss", "wsi/m?[xn]"]) == [("loss", ["loss"]), ("wsi/m?[xn]", ["wsi/max", "wsi/min"])]
     assert plots.curve_panels(runs, ["sai"]) == [("sai", panels[1][1])]  # a bare prefix means its folder
