@@ -21,6 +21,7 @@ import numpy as np
 
 from semtool import measure
 from semtool.errors import UserError
+from semtool.measure.attack_metrics import attack_metrics
 
 
 def _nan_on_error(fn: Callable[[], float]) -> float:
@@ -28,17 +29,6 @@ def _nan_on_error(fn: Callable[[], float]) -> float:
         return float(fn())
     except UserError:
         return math.nan
-
-
-def superclass_accuracy(labels: np.ndarray, predictions: np.ndarray, groups: np.ndarray | None) -> float:
-    """Share of samples (whose class has a group) predicted inside their class's group."""
-    if groups is None:
-        return math.nan
-    g = np.asarray(groups)
-    keep = g[labels] >= 0
-    if not keep.any():
-        return math.nan
-    return float(np.mean(g[labels[keep]] == g[predictions[keep]]))
 
 
 def track(weight: np.ndarray, labels: np.ndarray, predictions: np.ndarray | None,
@@ -60,7 +50,8 @@ def track(weight: np.ndarray, labels: np.ndarray, predictions: np.ndarray | None
     cc = measure.ccsm(labels, predictions, c) if predictions is not None else np.full((c, c), np.nan)
     have_pred = predictions is not None and labels.size > 0
     out["accuracy/eval"] = float(np.mean(labels == predictions)) if have_pred else math.nan
-    out["accuracy/superclass"] = superclass_accuracy(labels, predictions, groups) if have_pred else math.nan
+    out["accuracy/superclass"] = (_nan_on_error(lambda: attack_metrics(labels, predictions, groups)["superclass_accuracy"])
+                                  if have_pred else math.nan)
     for name, ref in references:
         out[f"sai/{name}/ncsm"] = _nan_on_error(lambda: measure.sai(nc, ref))
         out[f"sai/{name}/ccsm"] = _nan_on_error(lambda: measure.sai(cc, ref)) if have_pred else math.nan

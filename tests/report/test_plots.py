@@ -191,7 +191,7 @@ def test_attack_figure_shows_attack_metrics(tmp_path, rng):
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert len(titles) == 4
     for ax in fig.axes:
-        key = next(k for k, t, _ in plots._ATTACK_PANELS if t == ax.get_title())
+        key = next(k for k, t, _ in plots.ATTACK_PANELS if t == ax.get_title())
         line = ax.get_lines()[0]
         np.testing.assert_allclose(line.get_xdata(), eps)
         np.testing.assert_allclose(line.get_ydata(), metrics[key])
@@ -321,7 +321,7 @@ def test_rsm_titles_fit_their_panels_and_the_figure(tmp_path, rng, size):
     plots.save_figure(fig, tmp_path / "r.png", dpi=60)
     renderer, page = _extents(fig)
     heat = [ax for ax in fig.axes if ax.images and ax.get_title()]
-    boxes = [ax.title.get_window_extent(renderer) for ax in heat] + [fig._suptitle.get_window_extent(renderer)]
+    boxes = [ax.title.get_window_extent(renderer) for ax in heat] + [fig.fitting.suptitle.get_window_extent(renderer)]
     for box in boxes:
         assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
     for a, b in zip(boxes, boxes[1:len(heat)]):  # neighbours' titles do not run into each other
@@ -423,7 +423,7 @@ def test_attack_titles_and_legend_fit_the_figure(tmp_path, rng, size):
     renderer, page = _extents(fig)
     axes = [ax for ax in fig.axes if ax.get_visible()]
     titles = [ax.title.get_window_extent(renderer) for ax in axes]
-    for box in titles + [fig._suptitle.get_window_extent(renderer)]:
+    for box in titles + [fig.fitting.suptitle.get_window_extent(renderer)]:
         assert _inside(box, page)
     for i, a in enumerate(titles):  # no title runs into another, nor into a plotting area
         assert not any(a.overlaps(b) for b in titles[i + 1:])
