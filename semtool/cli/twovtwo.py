@@ -126,7 +126,8 @@ def twovtwo(
         "--layers", help="Layers of a features input: 'all' (one result per layer, a curve) or 'a,b'.")] = "all",
     one_vs_two: Annotated[Optional[Path], typer.Option(
         "--one-vs-two", help="A predictions file for the features' images: also run the 1 vs 2 test on the "
-        "misclassified ones against the other (word) space.")] = None,
+        "misclassified ones against the other (word) space. Its classes may be more than the features' (a "
+        "pretrained network's 1000, matched by name); a mistake toward a class not compared is left out.")] = None,
     common: Annotated[bool, typer.Option(
         "--common", help="Compare the concepts both inputs name and drop the rest (Dharmaretnam & Fyshe keep "
         "the concepts found in every word space); says how many were kept and dropped.")] = False,
@@ -176,22 +177,28 @@ def twovtwo(
         if pred.labels.size != labels0.size:
             raise UserError(f"--one-vs-two {one_vs_two}: {pred.labels.size} samples, but the features hold "
                             f"{labels0.size}")
-        common = set(pred.classes) & set(feat.concepts)
-        if len(common) != len(feat.concepts) or len(pred.classes) != len(feat.concepts):
-            raise UserError(f"--one-vs-two {one_vs_two}: its classes differ from the features' "
-                            f"({len(common)} of {len(feat.concepts)} match)")
+        # Predictions may be over more classes than the features hold (a pretrained network's
+        # 1000): matched by name, a prediction outside the features' concepts is -1.
+        lacking = [c for c in feat.concepts if c not in set(pred.classes)]
+        if lacking:
+            raise UserError(f"--one-vs-two {one_vs_two}: its classes lack {len(lacking)} of the features' "
+                            f"{len(feat.concepts)} ({', '.join(lacking[:3])})")
         feat_index = {c: i for i, c in enumerate(feat.concepts)}
-        predicted = np.array([feat_index[c] for c in pred.classes])[pred.predicted[pick_epsilon(pred, None)]]
+        to_feat = np.array([feat_index.get(c, -1) for c in pred.classes])
+        if not np.array_equal(to_feat[pred.labels], labels0):
+            raise UserError(f"--one-vs-two {one_vs_two}: its labels differ from the features' (another image order?)")
+        predicted = to_feat[pred.predicted[pick_epsilon(pred, None)]]
         # The compared concepts in the features' class order; images whose true or predicted
-        # concept was dropped by --common leave the 1 vs 2 test.
+        # concept is not compared (dropped by --common, or outside the features) leave the
+        # 1 vs 2 test. pos has one extra -1 at the end, where predicted == -1 points.
         feat_order = order_a if feat is sa else order_b
         by_class = np.argsort(feat_order)
-        pos = np.full(len(feat.concepts), -1)
+        pos = np.full(len(feat.concepts) + 1, -1)
         pos[np.sort(feat_order)] = np.arange(len(feat_order))
         kept = np.flatnonzero((pos[labels0] >= 0) & (pos[predicted] >= 0))
         if kept.size < labels0.size:
-            _runtime.log(f"--common: 1 vs 2 on the {kept.size} of {labels0.size} images whose true and "
-                         "predicted concepts are kept")
+            _runtime.log(f"1 vs 2 on the {kept.size} of {labels0.size} images whose true and predicted "
+                         "concepts are both compared")
 
     results: list[dict[str, Any]] = []
     for layer in chosen:

@@ -119,19 +119,20 @@ def test_common_equals_the_intersection_written_by_hand(cli, spaces, rng):
     emb = d / "emb_more.h5"
     write_embeddings(emb, np.concatenate([words[b_order[:2]], extra[:1], words[b_order[2:]], extra[1:]]),
                      [CLASSES[i] for i in b_order[:2]] + ["lion"] + [CLASSES[i] for i in b_order[2:]] + ["bus"])
-    logits = 5 * np.eye(6)[labels]
-    mistakes = {0: 1, 7: 2, 8: 5, 10: 0, 5: 3}  # image -> predicted; 8 and 5 involve the dropped 'ship'
-    for i, p in mistakes.items():
+    # Predictions over more classes than the features hold (as a pretrained network's are).
+    logits = 5 * np.eye(8)[labels]
+    mistakes = {0: 1, 7: 2, 8: 5, 10: 0, 5: 3, 13: 7}  # image -> predicted; 8, 5 involve the dropped
+    for i, p in mistakes.items():                      # 'ship', 13 a class the features lack
         logits[i, p] = 10
     preds = d / "preds_common.h5"
-    write_predictions(preds, logits, labels)
+    write_predictions(preds, logits, labels, CLASSES + ["lion", "zebra"])
     out = d / "common.h5"
     proc = cli("twovtwo", spaces["feats"], emb, "--common", "--one-vs-two", preds, "--permutations", "40",
                "--seed", "2", "-o", out, "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     err = proc.stderr.decode()
     assert "5 shared concepts kept; dropped 1 of 6" in err and "2 of 7" in err
-    assert "1 vs 2 on the 14 of 18 images" in err
+    assert "1 vs 2 on the 13 of 18 images whose true and predicted concepts are both compared" in err
     shown = {r["layer"]: r for r in json.loads(proc.stdout)}
 
     # By hand: the features of the five shared concepts, the embeddings of those five.
@@ -164,4 +165,8 @@ def test_common_bad_input(cli, spaces, rng):
     assert_user_error(cli("twovtwo", spaces["feats"], three, "--common", "-o", out),
                       "--common", "share 3 concepts", "at least 4")
     assert_user_error(cli("twovtwo", spaces["feats"], three, "-o", out), "3 of 6", "--common")
+    fewer = d / "fewer_classes.h5"
+    write_predictions(fewer, rng.normal(size=(18, 5)), spaces["labels"] % 5, CLASSES[:5])
+    assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--one-vs-two", fewer, "-o", out),
+                      "lack 1 of the features' 6 (ship)")
     assert not out.exists()
