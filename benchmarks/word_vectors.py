@@ -5,7 +5,9 @@ a word2vec binary file, picks 1,000 of its words as concepts, and times in this 
 ``semtool.semantics.vectors.read_vectors`` against gensim's
 ``KeyedVectors.load_word2vec_format`` (``no_header=True`` for GloVe, ``binary=True``)
 followed by the same lookups; the vectors must be identical. Peak memory (maxrss) is
-measured in fresh processes: ``semtool embed --vectors`` against gensim's load + lookups.
+measured in fresh processes on the binary file (gensim builds the same matrix from either
+format): ``semtool embed --vectors`` and ``read_vectors`` alone against gensim's load +
+lookups, each also above its own imports.
 
     python benchmarks/word_vectors.py [--words 400000] [--dim 300] [--concepts 1000] [--dir DIR]
 """

@@ -84,7 +84,7 @@ def concept_words(name: str) -> list[str]:
 def phrase_forms(name: str) -> list[str]:
     """Spellings of a concept as one token, in the order tried: ``a_b``, then ``a-b``."""
     words = concept_words(name)
-    if len(words) == 1:
+    if len(words) < 2:
         return words
     return ["_".join(words), "-".join(words)]
 
