@@ -15,7 +15,7 @@ from semtool.cli._common import MODEL_HELP, DeviceOpt, ForceOpt, TrustOpt, guard
 def features(
     model: Annotated[str, typer.Argument(help=MODEL_HELP, show_default=False)],
     data: Annotated[Path, typer.Argument(help="Imageset whose images go through the model.", show_default=False)],
-    layers: Annotated[str, typer.Option("--layers", help="Comma-separated layer names or patterns ('layer4', 'layer*.relu'), 'blocks' for the main stages, or 'list' to print the names and exit.")] = "blocks",
+    layers: Annotated[str, typer.Option("--layers", help="Comma-separated layer names or patterns ('layer4', 'layer*.relu'), 'blocks' for the main stages, or 'list' to print the names and exit; 'pixels' adds the input images ([0, 1] at the data's resolution, before the model's normalisation, flattened, not pooled) as the first layer, the pixel baseline of Dharmaretnam & Fyshe (2018).")] = "blocks",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Features file to write (needed unless --layers list).")] = None,
     pool: Annotated[str, typer.Option("--pool", help="Reduce each output to one vector per image: mean or max over the spatial positions of (N, C, H, W) maps or the tokens of (N, T, D) outputs, cls for the class token (token 0; refused for a layer without tokens), or none to keep (N, C, H, W) / (N, T, D).")] = "mean",
     fp16: Annotated[bool, typer.Option("--fp16", help="Store float16 (half the disk); computed in float32 on the CPU.")] = False,
@@ -44,7 +44,7 @@ def features(
     from semtool import store
     from semtool.cli._models import in_model_classes, load_model_and_data
     from semtool.errors import UserError
-    from semtool.models.features import POOLS, iter_features, layer_names, select_layers
+    from semtool.models.features import PIXELS, POOLS, iter_features, layer_names, select_layers
 
     if layers.strip() == "list":
         from semtool.models import open_model
@@ -87,6 +87,7 @@ def features(
                                                parameters=params, inputs=[model, data]))
               if predictions is not None else None)
         f.attrs["pool"] = pool
+        f.create_group("layers", track_order=True)  # file order = the order chosen (pixels first)
         common(f, images)
         with progress(n, "features", unit="images") as bar:
             for start, feats, logits in iter_features(net, images.images, names, pool=pool, batch_size=batch_size,
@@ -97,7 +98,7 @@ def features(
                         rows = max(1, min(batch_size, n, (1 << 20) // max(1, arr[0].nbytes)))
                         ds = f.create_dataset(key, shape=(n,) + arr.shape[1:], dtype=arr.dtype,
                                               chunks=(rows,) + arr.shape[1:])
-                        ds.attrs["pool"] = pool
+                        ds.attrs["pool"] = "flatten" if name == PIXELS else pool
                     f[key][start:start + arr.shape[0]] = arr
                 if pf is not None:
                     _write_predictions(pf, start, logits, n)

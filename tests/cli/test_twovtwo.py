@@ -186,3 +186,65 @@ def test_bad_inputs_are_one_line_and_leave_no_file(cli, spaces, rng):
     assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--one-vs-two", short, "-o", out),
                       "5 samples", "18")
     assert not out.exists()
+
+
+def test_common_equals_the_intersection_written_by_hand(cli, spaces, rng):
+    """--common keeps the concepts both name: the same numbers as files holding only those."""
+    d, labels, words = spaces["dir"], spaces["labels"], spaces["words"]
+    extra = rng.normal(size=(2, 12)).astype(np.float32)
+    # B lacks 'ship' (concept 5) and holds two concepts the features lack, in its own order.
+    b_order = [3, 0, 4, 2, 1]
+    emb = d / "emb_more.h5"
+    write_embeddings(emb, np.concatenate([words[b_order[:2]], extra[:1], words[b_order[2:]], extra[1:]]),
+                     [CLASSES[i] for i in b_order[:2]] + ["lion"] + [CLASSES[i] for i in b_order[2:]] + ["bus"])
+    # Predictions over more classes than the features hold (as a pretrained network's are).
+    logits = 5 * np.eye(8)[labels]
+    mistakes = {0: 1, 7: 2, 8: 5, 10: 0, 5: 3, 13: 7}  # image -> predicted; 8, 5 involve the dropped
+    for i, p in mistakes.items():                      # 'ship', 13 a class the features lack
+        logits[i, p] = 10
+    preds = d / "preds_common.h5"
+    write_predictions(preds, logits, labels, CLASSES + ["lion", "zebra"])
+    out = d / "common.h5"
+    proc = cli("twovtwo", spaces["feats"], emb, "--common", "--one-vs-two", preds, "--permutations", "40",
+               "--seed", "2", "-o", out, "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    err = proc.stderr.decode()
+    assert "5 shared concepts kept; dropped 1 of 6" in err and "2 of 7" in err
+    assert "1 vs 2 on the 13 of 18 images whose true and predicted concepts are both compared" in err
+    shown = {r["layer"]: r for r in json.loads(proc.stdout)}
+
+    # By hand: the features of the five shared concepts, the embeddings of those five.
+    keep = labels < 5
+    feats5, emb5, hand = d / "feats5.h5", d / "emb5.h5", d / "hand.h5"
+    write_features(feats5, {"conv": spaces["conv"][keep], "fc": spaces["fc"][keep]}, labels[keep], CLASSES[:5])
+    write_embeddings(emb5, words[b_order], [CLASSES[i] for i in b_order])
+    proc = cli("twovtwo", feats5, emb5, "--permutations", "40", "--seed", "2", "-o", hand, "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    with store.open_file(out, "twovtwo") as f, store.open_file(hand, "twovtwo") as g:
+        assert store.read_strings(f["concepts"]) == CLASSES[:5]
+        for key in ("accuracy", "passes", "tests", "null", "p_value", "null_count"):
+            np.testing.assert_array_equal(f[key][...], g[key][...])
+        assert f["tests"][()] == 10  # C(5, 2)
+    # 1 vs 2 on the images whose true and predicted concepts are both kept (a plain restriction).
+    predicted = logits.argmax(1)
+    sel = (labels < 5) & (predicted < 5)
+    for layer in ("conv", "fc"):
+        ref = one_vs_two(spaces[layer][sel], labels[sel], predicted[sel], correlation_matrix(words[:5]),
+                         permutations=40, seed=2)
+        assert shown[layer]["one_vs_two_tests"] == ref.tests == 3
+        assert shown[layer]["one_vs_two_accuracy"] == pytest.approx(ref.accuracy)
+        assert shown[layer]["one_vs_two_p_value"] == pytest.approx(ref.p_value)
+
+
+def test_common_bad_input(cli, spaces, rng):
+    d, out = spaces["dir"], spaces["dir"] / "out.h5"
+    three = d / "three.h5"
+    write_embeddings(three, rng.normal(size=(5, 4)), CLASSES[:3] + ["lion", "bus"])
+    assert_user_error(cli("twovtwo", spaces["feats"], three, "--common", "-o", out),
+                      "--common", "share 3 concepts", "at least 4")
+    assert_user_error(cli("twovtwo", spaces["feats"], three, "-o", out), "3 of 6", "--common")
+    fewer = d / "fewer_classes.h5"
+    write_predictions(fewer, rng.normal(size=(18, 5)), spaces["labels"] % 5, CLASSES[:5])
+    assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--one-vs-two", fewer, "-o", out),
+                      "lack 1 of the features' 6 (ship)")
+    assert not out.exists()
