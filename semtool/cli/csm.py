@@ -148,10 +148,9 @@ def tncsm(
     from semtool import store
     from semtool.data.csmio import write_csm
     from semtool.errors import UserError
-    from semtool.measure.csm import POOLS, tncsm as tncsm_fn
+    from semtool.measure.csm import check_pool, tncsm as tncsm_fn
 
-    if pool not in POOLS:
-        raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+    check_pool(pool)  # before reading the file
     store.check_output(output, force=force, kind="csm")
     name = store.display_name(features)
     with store.open_file(features, "features") as f:

@@ -126,13 +126,13 @@ def rsm(
     from semtool import store
     from semtool.errors import UserError
     from semtool.measure.matching import check_optimal_size, get_matcher
-    from semtool.measure.rsm import KERNELS, prediction_correlation, retrieval, semantic_rsm, spatio_semantic_rsm
+    from semtool.analyse.rsm import semantic_rsm, spatio_semantic_rsm
+    from semtool.measure.rsm import check_kernel, prediction_correlation, retrieval
     from semtool.report.progress import progress
 
     if output is None and not evaluate:
         raise UserError("nothing to do: give -o FILE and/or --evaluate")
-    if kernel not in KERNELS:
-        raise UserError(f"--kernel: unknown kernel '{kernel}' (choose {', '.join(KERNELS)})")
+    check_kernel(kernel)  # before reading the data
     if not semantic and matcher != "optimal":
         raise UserError("--matcher is used by --semantic; add --semantic")
     spec = get_matcher(matcher).name if semantic else "none"

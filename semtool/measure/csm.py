@@ -4,6 +4,12 @@ Every function returns a (C, C) float64 array whose rows and columns follow the 
 indices of its input. The WordNet CSM lives in :mod:`semtool.semantics.wordnet_csm`
 (it needs the WordNet graph); text-embedding CSMs are :func:`cosine_matrix` of
 :func:`semtool.semantics.text.embed_texts`.
+
+References
+----------
+Filus, K., et al. Deep Similarity Inspector: class similarity matrices (NCSM, CCSM,
+TNCSM, WordNet CSM), the Similarity Alignment Index, the Index of Decision Mistakes and
+the Weight Similarity Indices.
 """
 
 from __future__ import annotations
@@ -71,11 +77,16 @@ def _check_indices(idx: np.ndarray, n_classes: int, what: str) -> None:
 POOLS = ("mean", "max", "flatten")
 
 
+def check_pool(pool: str) -> None:
+    """A UserError unless ``pool`` names one of :data:`POOLS`."""
+    if pool not in POOLS:
+        raise UserError(f"pool: expected one of {', '.join(POOLS)}, got '{pool}'", parameter="pool")
+
+
 def pool_features(features: np.ndarray, pool: str = "mean") -> np.ndarray:
     """(N, D) or (N, C, *spatial) -> (N, D'): spatial maps averaged (``mean``), maxed or flattened."""
     f = np.asarray(features)
-    if pool not in POOLS:
-        raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+    check_pool(pool)
     if f.ndim <= 2:
         return f.reshape(f.shape[0], -1)
     axes = tuple(range(2, f.ndim))

@@ -7,6 +7,15 @@ normalise each globally to [0, 1], then compare them with one measure:
 * ``ssim``: structural similarity with scikit-image's defaults (7×7 uniform window,
   K1 = 0.01, K2 = 0.03, data range 1, sample covariance, mean over the valid region);
 * ``mse`` / ``mae``: mean squared / absolute difference (0 = aligned).
+
+References
+----------
+Filus, K., et al. Deep Similarity Inspector: class similarity matrices (NCSM, CCSM,
+TNCSM, WordNet CSM), the Similarity Alignment Index, the Index of Decision Mistakes and
+the Weight Similarity Indices.
+Wang, Z., Bovik, A. C., Sheikh, H. R., Simoncelli, E. P. (2004). Image quality
+assessment: from error visibility to structural similarity. IEEE Transactions on Image
+Processing 13(4), 600–612 (SSIM).
 """
 
 from __future__ import annotations
@@ -90,6 +99,12 @@ SAI_MEASURES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
+def check_measure(measure: str) -> None:
+    """A UserError unless ``measure`` names one of :data:`SAI_MEASURES`."""
+    if measure not in SAI_MEASURES:
+        raise UserError(f"measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'", parameter="measure")
+
+
 def sai(a: np.ndarray, b: np.ndarray, measure: str = "cosine", *,
         names: tuple[str, str] = ("A", "B")) -> float | np.ndarray:
     """Similarity Alignment Index of two CSMs (Filus et al.).
@@ -109,8 +124,7 @@ def sai(a: np.ndarray, b: np.ndarray, measure: str = "cosine", *,
     -------
     float, or (E,) float64 for stacks.
     """
-    if measure not in SAI_MEASURES:
-        raise UserError(f"--measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'")
+    check_measure(measure)
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape[-2:] != b.shape[-2:]:
@@ -147,8 +161,7 @@ def pairwise_sai(normed: Sequence[np.ndarray], measure: str = "cosine") -> np.nd
 
     Cosine, MSE and MAE on all pairs at once (one matrix product for cosine); SSIM per pair.
     """
-    if measure not in SAI_MEASURES:
-        raise UserError(f"--measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'")
+    check_measure(measure)
     x = np.stack([np.asarray(m, dtype=np.float64).reshape(-1) for m in normed])
     f = x.shape[0]
     if measure == "cosine":

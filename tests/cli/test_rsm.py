@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from semtool import store
-from semtool.measure.rsm import prediction_correlation, retrieval, semantic_rsm, softmax, spatio_semantic_rsm
+from semtool.analyse.rsm import semantic_rsm, spatio_semantic_rsm
+from semtool.measure.rsm import prediction_correlation, retrieval, softmax
 from tests.conftest import assert_user_error
 
 CLASSES = ["cat", "dog", "truck", "car", "bird", "ship"]
