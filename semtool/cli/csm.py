@@ -125,7 +125,7 @@ def ccsm(
     m = ccsm_fn(p.labels, p.predicted[row], len(p.classes), symmetric=symmetric)
     eps = None if p.epsilons is None else float(p.epsilons[row])
     write_csm(output, m, p.classes, source="ccsm", measure="confusion", force=force,
-              groups=p.extra.get("groups"), group_names=p.extra.get("group_names"),
+              groups=p.groups.index if p.groups else None, group_names=p.groups.names if p.groups else None,
               parameters={"epsilon": eps, "symmetric": symmetric}, inputs=[str(predictions)])
     wrote(output, f"{len(p.classes)} classes" + (f", ε = {eps:g}" if eps is not None else ""))
 

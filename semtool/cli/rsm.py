@@ -12,71 +12,23 @@ from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt
                                  print_table, wrote)
 
 
-# ------------------------------------------------------------ reading features files
-def layer_names(path: str) -> list[str]:
-    """The layer names of a features file, in file order."""
-    from semtool import store
-
-    with store.open_file(path, "features") as f:
-        return list(f["layers"].keys()) if "layers" in f else []
-
-
-def select_layers(path: str, spec: str | None) -> list[str]:
-    """'all' (or None) -> every layer; 'a,b' -> those, each checked; one line listing the layers otherwise."""
-    from semtool import store
-    from semtool.errors import UserError
-
-    names = layer_names(path)
-    if not names:
-        raise UserError(f"{store.display_name(path)}: features file holds no layers")
-    if spec is None or spec.strip() == "all":
-        return names
-    wanted = [s.strip() for s in spec.split(",") if s.strip()]
-    for w in wanted:
-        if w not in names:
-            raise UserError(f"{store.display_name(path)}: no layer '{w}' (layers: {', '.join(names)})")
-    return wanted
-
-
-def read_layer(path: str, layer: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(features (N, ...), labels (N,), classes) of one layer of a features file."""
-    from semtool import store
-    from semtool.errors import UserError
-
-    select_layers(path, layer)
-    with store.open_file(path, "features") as f:
-        x = f["layers"][layer][...]
-        labels = f["labels"][...].astype(np.int64)
-        classes = store.read_strings(f["classes"])
-    if len(x) != len(labels):
-        raise UserError(f"{store.display_name(path)}: layer '{layer}' has {len(x)} samples but {len(labels)} labels")
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float32)
-    if not np.all(np.isfinite(x)):
-        raise UserError(f"{store.display_name(path)}: layer '{layer}' holds NaN or inf features")
-    return x, labels, classes
-
-
 def read_probabilities(path: str, n: int) -> np.ndarray:
     """Predicted class probabilities (N, C): softmax of a predictions file's clean logits.
 
     The file is validated by the shared reader; an attack file's ε = 0 row is used; the
     sample count must be ``n``.
     """
-    from semtool import store
-    from semtool.data.csmio import pick_epsilon, read_predictions
     from semtool.errors import UserError
+    from semtool.kinds.predictions import Predictions, pick_epsilon
     from semtool.measure.rsm import softmax
 
-    pred = read_predictions(path)
+    pred = Predictions.read(path, logits=True)
     if pred.labels.size != n:
         raise UserError(f"--predictions {pred.path}: {pred.labels.size} samples, but the features hold {n}")
     row = pick_epsilon(pred, None)
-    with store.open_file(path, "predictions") as f:
-        if "logits" not in f:
-            raise UserError(f"--predictions {pred.path}: holds no logits (needed for class probabilities)")
-        logits = f["logits"][...]
-    return softmax(logits if logits.ndim == 2 else logits[row])
+    if pred.logits is None:
+        raise UserError(f"--predictions {pred.path}: holds no logits (needed for class probabilities)")
+    return softmax(pred.logits if pred.logits.ndim == 2 else pred.logits[row])
 
 
 # ------------------------------------------------------------------------ command
@@ -127,6 +79,7 @@ def rsm(
     from semtool.errors import UserError
     from semtool.measure.matching import check_optimal_size, get_matcher
     from semtool.analyse.rsm import semantic_rsm, spatio_semantic_rsm
+    from semtool.kinds.features import layer_names, read_layer, select_layers
     from semtool.measure.rsm import check_kernel, prediction_correlation, retrieval
     from semtool.report.progress import progress
 

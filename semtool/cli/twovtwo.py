@@ -27,7 +27,7 @@ class _Space:
 
     def similarities(self, layer: str | None, order: np.ndarray) -> list[np.ndarray]:
         """Similarity matrices (one per image group) with concepts in ``order``."""
-        from semtool.cli.rsm import read_layer
+        from semtool.kinds.features import read_layer
         from semtool.measure.twovtwo import correlation_matrix, image_groups
 
         if self.kind != "features":
@@ -41,7 +41,7 @@ class _Space:
 def _read_space(path: str) -> _Space:
     from semtool import _runtime, store
     from semtool.data.csmio import read_csm
-    from semtool.cli.rsm import layer_names
+    from semtool.kinds.features import layer_names
     from semtool.errors import UserError
     from semtool.measure.twovtwo import correlation_matrix
 
@@ -85,7 +85,7 @@ def _match(a: _Space, b: _Space) -> np.ndarray:
 
 
 def _layers(a: _Space, b: _Space, spec: str | None) -> list[str | None]:
-    from semtool.cli.rsm import select_layers
+    from semtool.kinds.features import select_layers
     from semtool.errors import UserError
 
     feats = [s for s in (a, b) if s.kind == "features"]
@@ -131,7 +131,7 @@ def twovtwo(
     """
     from semtool import store
     from semtool.data.csmio import pick_epsilon, read_predictions
-    from semtool.cli.rsm import read_layer
+    from semtool.kinds.features import read_layer
     from semtool.errors import UserError
     from semtool.measure.twovtwo import one_vs_two as run_one_vs_two
     from semtool.measure.twovtwo import two_vs_two

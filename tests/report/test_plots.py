@@ -223,8 +223,8 @@ def test_rsm_sorted_by_label(tmp_path, rng):
     r = plots.load_rsm(path)
     fig = plots.rsm_figure([r])
     ax = next(a for a in fig.axes if a.images)
-    order = np.argsort(r["labels"], kind="stable")
-    np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), r["matrix"][np.ix_(order, order)])
+    order = np.argsort(r.labels, kind="stable")
+    np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), r.matrix[np.ix_(order, order)])
     assert [t.get_text() for t in ax.get_xticklabels()] == F.FASHION[:5]
     assert "Semantic RSM" in ax.get_title() and "layer3" in ax.get_title()
 
@@ -235,9 +235,9 @@ def test_twovtwo_null_line_is_95th_percentile(tmp_path, rng):
     ax = fig.axes[0]
     dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     assert len(dashed) == 1
-    np.testing.assert_allclose(dashed[0].get_ydata(), np.percentile(r["null"], 95, axis=1))
-    assert [t.get_text() for t in ax.get_xticklabels()] == r["layers"]
-    assert plots.null_threshold(r["null"]).shape == (len(r["layers"]),)
+    np.testing.assert_allclose(dashed[0].get_ydata(), np.percentile(r.null, 95, axis=1))
+    assert [t.get_text() for t in ax.get_xticklabels()] == r.layers
+    assert plots.null_threshold(r.null).shape == (len(r.layers),)
 
 
 def test_parse_size_and_labels():
