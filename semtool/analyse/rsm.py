@@ -39,12 +39,13 @@ def gram(x: np.ndarray, *, device: str = "cpu", rows: int = 1024) -> np.ndarray:
     return (out + out.T) / 2
 
 
-def spatio_semantic_rsm(x: np.ndarray, *, kernel: str = "cosine", device: str = "cpu") -> np.ndarray:
+def spatio_semantic_rsm(x: np.ndarray, *, kernel: str = "cosine", device: str = "cpu",
+                        sigma: float | str | None = None) -> np.ndarray:
     """The usual RSM of flattened layer outputs, K(vec Z_i, vec Z_j) -> (N, N)."""
     z = as_sets(x)
     flat = z.reshape(len(z), -1)
     p = gram(flat, device=device)
-    return kernel_matrix(p, np.diag(p).copy(), kernel)
+    return kernel_matrix(p, np.diag(p).copy(), kernel, sigma=sigma)
 
 
 @dataclass
@@ -189,7 +190,7 @@ def matched_inner_products(x: np.ndarray, matcher: str = "optimal", *, device: s
 
 
 def semantic_rsm(x: np.ndarray, *, kernel: str = "cosine", matcher: str = "optimal", device: str = "cpu",
-                 workers: int = 1, quality_pairs: int = 200, seed: int = 0,
+                 workers: int = 1, quality_pairs: int = 200, seed: int = 0, sigma: float | str | None = None,
                  on_progress: Callable[[int], None] | None = None) -> SemanticRSM:
     """The permutation-invariant (semantic) RSM over all N samples (Wald et al. 2024).
 
@@ -209,7 +210,7 @@ def semantic_rsm(x: np.ndarray, *, kernel: str = "cosine", matcher: str = "optim
     workers = min(workers, os.cpu_count() or 1)
     p = matched_inner_products(z, spec, device=device, workers=workers, on_progress=on_progress)
     sq = np.diag(p).copy()
-    out = SemanticRSM(kernel_matrix(p, sq, kernel), p, sq, spec, kernel)
+    out = SemanticRSM(kernel_matrix(p, sq, kernel, sigma=sigma), p, sq, spec, kernel)
     if spec != "optimal" and quality_pairs > 0:
         try:
             check_optimal_size(z.shape[1])

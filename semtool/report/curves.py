@@ -19,12 +19,13 @@ from semtool.report._layout import Run
 _CURVE_PANELS = {
     "accuracy": ("Accuracy", "accuracy (fraction correct)"),
     "sai": ("SAI: similarity alignment index", "SAI (cosine: 1 = aligned)"),
-    "idm": ("IDM: index of decision mistakes", "IDM (higher: milder mistakes)"),
+    "idm": ("IDM: inverse dissimilarity metric", "IDM (higher: milder mistakes)"),
+    "idm_errors": ("IDM over mistakes only", "IDM (higher: milder mistakes)"),
     "wsi": ("WSI: weight similarity indices", "cosine similarity of class weights"),
     "loss": ("Training loss", "loss (cross-entropy, nats)"),
     "lr": ("Learning rate", "learning rate"),
 }
-DEFAULT_CURVE_PANELS = ("accuracy", "sai", "idm", "wsi")
+DEFAULT_CURVE_PANELS = ("accuracy", "sai", "idm", "idm_errors", "wsi")
 
 
 def load_curves(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarray], str | None]:

@@ -159,7 +159,8 @@ def test_curve_panels_default_and_patterns(tmp_path, rng):
     e, s, _ = plots.load_curves(F.write_curves(tmp_path / "a.h5", rng))
     runs = [plots.Run("a", e, s)]
     panels = plots.curve_panels(runs, None)
-    assert [p for p, _ in panels] == list(plots.DEFAULT_CURVE_PANELS)
+    assert [p for p, _ in panels] == [p for p in plots.DEFAULT_CURVE_PANELS if p != "idm_errors"]  # none in the file
+    assert plots._panel_text("idm_errors", ["idm_errors/network"])[0] == "IDM over mistakes only: network"
     assert set(panels[1][1]) == {"sai/wordnet/ccsm", "sai/wordnet/ncsm"}
     assert plots.curve_panels(runs, ["loss", "wsi/m?[xn]"]) == [("loss", ["loss"]), ("wsi/m?[xn]", ["wsi/max", "wsi/min"])]
     assert plots.curve_panels(runs, ["sai"]) == [("sai", panels[1][1])]  # a bare prefix means its folder
@@ -357,7 +358,7 @@ def test_curve_legends_sit_outside_every_axes(tmp_path, rng, k):
     if k == 1:
         assert [_squash(ax.get_title()) for ax in axes] == [
             _squash("SAI: similarity alignment index: reference_number_0_wordnet/ncsm"),
-            _squash("IDM: index of decision mistakes: network")]
+            _squash("IDM: inverse dissimilarity metric: network")]
     for leg in legends:
         assert len(leg.get_texts()) == k
         box = leg.get_window_extent(renderer)
