@@ -83,9 +83,10 @@ def rsm(
     from semtool.errors import UserError
     from semtool.measure.matching import check_optimal_size, get_matcher
     from semtool.analyse.rsm import semantic_rsm, spatio_semantic_rsm
-    from semtool.kinds.features import layer_names, read_layer, select_layers
+    from semtool.kinds import Rsm
+    from semtool.kinds.features import layer_shape, pick_layer, read_layer
     from semtool.measure.rsm import SIGMAS, check_kernel, prediction_correlation, retrieval
-    from semtool.report.progress import progress
+    from semtool._progress import progress
 
     if output is None and not evaluate:
         raise UserError("nothing to do: give -o FILE and/or --evaluate")
@@ -108,15 +109,9 @@ def rsm(
         raise UserError("--predictions is used by --evaluate; add --evaluate")
     if output is not None:
         store.check_output(output, force=force, kind="rsm")
-    names = layer_names(str(features))
-    if layer is None:
-        if len(names) != 1:
-            raise UserError(f"--layer: choose one of the layers ({', '.join(names)})")
-        layer = names[0]
-    select_layers(str(features), layer)
+    layer = pick_layer(features, layer)
     if semantic and spec == "optimal":  # before reading the data: only its shape is needed
-        with store.open_file(features, "features") as f:
-            shape = f["layers"][layer].shape
+        shape = layer_shape(features, layer)
         check_optimal_size(int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1))
     x, labels, classes = read_layer(str(features), layer)
     n = len(x)
@@ -148,21 +143,10 @@ def rsm(
         params = {"layer": layer, "kernel": kernel, "sigma": sigma, "semantic": semantic, "matcher": spec, "samples": samples,
                   "seed": seed, "device": device, "workers": workers, "quality_pairs": quality_pairs}
         inputs = [features] + ([predictions] if predictions is not None else [])
-        with store.create(output, "rsm", force=force, command="rsm", parameters=params, inputs=inputs) as f:
-            f.create_dataset("matrix", data=matrix)
-            f.create_dataset("labels", data=labels)
-            f.create_dataset("indices", data=index)
-            store.write_strings(f, "classes", classes)
-            f.attrs["layer"] = layer
-            f.attrs["kernel"] = kernel
-            f.attrs["matcher"] = spec
-            f.attrs["semantic"] = semantic
-            if res is not None and res.quality_fraction.size:
-                g = f.create_group("matcher_quality")
-                g.create_dataset("pairs", data=res.quality_pairs)
-                g.create_dataset("fraction", data=res.quality_fraction)
-            for k, v in info.items():
-                f.attrs[f"eval_{k}"] = v
+        Rsm(str(output), matrix, labels, classes, index, layer, kernel, spec, semantic,
+            quality_pairs=None if res is None else res.quality_pairs,
+            quality_fraction=None if res is None else res.quality_fraction, evaluation=info).write(
+            output, force=force, command="rsm", parameters=params, inputs=inputs)
         wrote(output, f"{len(matrix)}×{len(matrix)}, {kernel}, matcher {spec}")
     if "matcher_fraction_mean" in info and not evaluate:
         from semtool import _runtime

@@ -9,9 +9,7 @@ import numpy as np
 
 from semtool import store
 from semtool.errors import UserError
-
-#: The groupings a file may carry: dataset of per-class indices -> dataset of group names.
-GROUPINGS = {"groups": "group_names", "visual_groups": "visual_group_names"}
+from semtool.store import GROUPINGS
 
 
 @dataclass

@@ -91,3 +91,60 @@ def read_layer(path: str | os.PathLike, layer: str) -> tuple[np.ndarray, np.ndar
     """(features (N, ...), labels (N,), classes) of one layer of a features file."""
     feats = Features.read(path, [layer])
     return feats.layers[layer], feats.labels, feats.classes
+
+
+def pick_layer(path: str | os.PathLike, layer: str | None) -> str:
+    """``layer`` of a features file (checked), or its only layer when None."""
+    names = layer_names(path)
+    name = store.display_name(path)
+    if not names:
+        raise UserError(f"{name}: features file holds no layers")
+    if layer is None:
+        if len(names) != 1:
+            raise UserError(f"layer: {name} holds {len(names)} layers ({', '.join(names[:8])}); choose one",
+                            parameter="layer")
+        return names[0]
+    if layer not in names:
+        raise UserError(f"{name}: no layer '{layer}' (layers: {', '.join(names)})")
+    return layer
+
+
+class FeaturesWriter:
+    """A features file written batch by batch (``semtool features``): :meth:`add` each batch's layers.
+
+    Open it with ``with FeaturesWriter(path, n, labels=…, classes=…) as w``; each layer's
+    dataset (N, …) is created, chunked, at its first batch.
+    """
+
+    def __init__(self, path: str | os.PathLike, n: int, *, labels: np.ndarray, classes: Sequence[str],
+                 synsets: Sequence[str] | None = None, pool: str = "mean", batch_size: int = 64,
+                 force: bool = False, parameters: dict[str, Any] | None = None,
+                 inputs: Sequence[str | os.PathLike] = (), command: str | None = "features") -> None:
+        self._create = store.create(path, "features", force=force, command=command, parameters=parameters,
+                                    inputs=inputs)
+        self.n, self.pool, self.batch_size = n, pool, batch_size
+        self._meta = (labels, list(classes), None if synsets is None else list(synsets))
+
+    def __enter__(self) -> "FeaturesWriter":
+        self.f = self._create.__enter__()
+        labels, classes, synsets = self._meta
+        self.f.attrs["pool"] = self.pool
+        self.f.create_dataset("labels", data=np.asarray(labels))
+        store.write_strings(self.f, "classes", classes)
+        if synsets is not None:
+            store.write_strings(self.f, "synsets", synsets)
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._create.__exit__(*exc)
+
+    def add(self, start: int, layers: dict[str, np.ndarray]) -> None:
+        """Rows ``start …`` of each layer."""
+        for name, arr in layers.items():
+            key = f"layers/{name}"
+            if key not in self.f:
+                rows = max(1, min(self.batch_size, self.n, (1 << 20) // max(1, arr[0].nbytes)))
+                ds = self.f.create_dataset(key, shape=(self.n,) + arr.shape[1:], dtype=arr.dtype,
+                                           chunks=(rows,) + arr.shape[1:])
+                ds.attrs["pool"] = self.pool
+            self.f[key][start:start + arr.shape[0]] = arr

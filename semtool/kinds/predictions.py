@@ -114,3 +114,50 @@ def pick_epsilon(p: Predictions, epsilon: float | None) -> int:
     if not hit.size:
         raise UserError(f"--epsilon: {p.path} has no ε = {epsilon:g} (it has {have})")
     return int(hit[0])
+
+
+class CleanPredictionsWriter:
+    """A clean predictions file written batch by batch: logits, softmax probabilities, argmax.
+
+    ``with CleanPredictionsWriter(path, n, labels=…, classes=…) as w: w.add(start, logits)``.
+    """
+
+    def __init__(self, path: str | os.PathLike, n: int, *, labels: np.ndarray, classes: Sequence[str],
+                 synsets: Sequence[str] | None = None, groups: Grouping | None = None,
+                 visual_groups: Grouping | None = None, force: bool = False,
+                 parameters: dict[str, Any] | None = None, inputs: Sequence[str | os.PathLike] = (),
+                 command: str | None = "features") -> None:
+        self._create = store.create(path, "predictions", force=force, command=command, parameters=parameters,
+                                    inputs=inputs)
+        self.n = n
+        self._meta = (labels, list(classes), synsets, groups, visual_groups)
+
+    def __enter__(self) -> "CleanPredictionsWriter":
+        self.f = self._create.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        if exc[0] is None:
+            labels, classes, synsets, groups, visual_groups = self._meta
+            self.f.create_dataset("labels", data=np.asarray(labels))
+            store.write_strings(self.f, "classes", classes)
+            if synsets is not None:
+                store.write_strings(self.f, "synsets", synsets)
+            write_groupings(self.f, groups, visual_groups)
+        return self._create.__exit__(*exc)
+
+    def add(self, start: int, logits: np.ndarray) -> None:
+        """One batch of logits (B, C): stored with their softmax and argmax."""
+        f = self.f
+        if "logits" not in f:
+            c = logits.shape[1]
+            f.create_dataset("logits", shape=(self.n, c), dtype=np.float32)
+            f.create_dataset("probabilities", shape=(self.n, c), dtype=np.float32)
+            f.create_dataset("predictions", shape=(self.n,), dtype=np.int64)
+        z = logits - logits.max(1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(1, keepdims=True)
+        stop = start + len(logits)
+        f["logits"][start:stop] = logits
+        f["probabilities"][start:stop] = p
+        f["predictions"][start:stop] = logits.argmax(1)

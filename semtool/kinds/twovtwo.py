@@ -11,16 +11,13 @@ import numpy as np
 from semtool import store
 from semtool.errors import UserError
 
-# Per-layer results of the 1 vs 2 test, in the file's ``one_vs_two`` group.
-ONE_VS_TWO = ("accuracy", "passes", "tests", "p_value", "null_count", "null")
-
-
 @dataclass
 class TwoVsTwo:
     """A twovtwo file as per-layer arrays (L = number of layers).
 
     ``accuracy`` (L,), ``null`` (L, N) permutation null or None, ``p_value`` (L,) or None;
-    ``one_vs_two`` {name: (L,) or (L, N)} of the 1 vs 2 test when it was run.
+    ``p_value_authors`` (L,) the authors' #null > s / N; ``one_vs_two`` {name: (L,) or (L, N)}
+    of the 1 vs 2 test when it was run (its group in the file).
     """
 
     path: str
@@ -32,6 +29,7 @@ class TwoVsTwo:
     tests: Any = None
     groups: np.ndarray | None = None
     null_count: np.ndarray | None = None
+    p_value_authors: np.ndarray | None = None
     concepts: list[str] | None = None
     one_vs_two: dict[str, np.ndarray] = field(default_factory=dict)
     label: str | None = None
@@ -61,9 +59,9 @@ class TwoVsTwo:
 
             p = get("p_value")
             return cls(name, layers, acc, null, None if p is None else np.asarray(p, dtype=np.float64).reshape(-1),
-                       get("passes"), get("tests"), get("groups"), get("null_count"),
+                       get("passes"), get("tests"), get("groups"), get("null_count"), get("p_value_authors"),
                        store.read_strings(f["concepts"]) if "concepts" in f else None,
-                       {k: f["one_vs_two"][k][...] for k in ONE_VS_TWO if "one_vs_two" in f and k in f["one_vs_two"]},
+                       {k: v[...] for k, v in f["one_vs_two"].items()} if "one_vs_two" in f else {},
                        store.read_attr(f, "label"), {k: f.attrs[k] for k in ("permutations", "seed") if k in f.attrs})
 
     def write(self, path: str | os.PathLike, *, force: bool = False, parameters: dict[str, Any] | None = None,
@@ -75,14 +73,13 @@ class TwoVsTwo:
             if self.concepts is not None:
                 store.write_strings(f, "concepts", self.concepts)
             f.create_dataset("accuracy", data=np.asarray(self.accuracy))
-            for key in ("passes", "tests", "groups", "null", "p_value", "null_count"):
+            for key in ("passes", "tests", "groups", "null", "p_value", "p_value_authors", "null_count"):
                 if getattr(self, key) is not None:
                     f.create_dataset(key, data=getattr(self, key))
             if self.one_vs_two:
                 g = f.create_group("one_vs_two")
-                for key in ONE_VS_TWO:
-                    if key in self.one_vs_two:
-                        g.create_dataset(key, data=self.one_vs_two[key])
+                for key, value in self.one_vs_two.items():
+                    g.create_dataset(key, data=value)
             for k, v in self.attrs.items():
                 f.attrs[k] = v
             if self.label:

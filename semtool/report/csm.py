@@ -68,9 +68,7 @@ def load_csm(path: str | os.PathLike, epoch: int | None = None, *, snapshot: str
     NaN cells are drawn (grey), not refused.
     """
     name = store.display_name(path)
-    with store.open_file(path, ("csm", "curves")) as f:  # refuses any other kind
-        kind = store.read_attr(f, "semtool_kind")
-    if kind == "curves":
+    if store.kind_of(path, ("csm", "curves")) == "curves":  # refuses any other kind
         curves = Curves.read(path, snapshots=[snapshot])
         if snapshot not in curves.snapshots:
             have = sorted(Curves.read(path, snapshots=True).snapshots)

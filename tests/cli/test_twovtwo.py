@@ -101,7 +101,7 @@ def test_one_vs_two_with_few_reference_concepts_says_what_it_tested(cli, spaces)
     labels = spaces["labels"]
     predicted = np.array([0, 1, 2, 0, 5, 3])[labels]
     preds = spaces["dir"] / "few.h5"
-    write_predictions(preds, 3 * np.eye(6)[predicted], labels)
+    predictions_file(preds, labels, np.asarray(3 * np.eye(6)[predicted]).argmax(axis=1), CLASSES, logits=3 * np.eye(6)[predicted])
     args = ("twovtwo", spaces["feats"], spaces["emb"], "--layers", "fc", "--one-vs-two", preds, "--permutations", "5")
     proc = cli(*args, "--exclude-predicted", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -123,7 +123,7 @@ def test_constant_concept_is_named_once_and_drop_constant_runs_without_it(cli, s
     words = spaces["words"].copy()
     words[1] = 0.0  # a constant word vector: NaN correlations
     emb = spaces["dir"] / "dead.h5"
-    write_embeddings(emb, words, CLASSES)
+    embeddings_file(emb, words, CLASSES)
     proc = cli("twovtwo", spaces["feats"], emb, "--layers", "fc", "--permutations", "5", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     warnings = [ln for ln in proc.stderr.decode().splitlines() if "warning" in ln]
@@ -145,8 +145,7 @@ def test_each_layout_is_flattened_per_image(cli, spaces, rng):
     flattened vector (the authors flatten), so the 2 vs 2 results agree whatever the layout."""
     tok = (spaces["words"][spaces["labels"]][:, None, :] + rng.normal(size=(18, 3, 12))).astype(np.float32)
     feats = spaces["dir"] / "layouts.h5"
-    write_features(feats, {"tokens": tok, "maps": tok.transpose(0, 2, 1)[..., None], "vectors": tok.reshape(18, -1)},
-                   spaces["labels"])
+    features_file(feats, {"tokens": tok, "maps": tok.transpose(0, 2, 1)[..., None], "vectors": tok.reshape(18, -1)}, spaces["labels"], CLASSES)
     proc = cli("twovtwo", feats, spaces["emb"], "--permutations", "10", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     shown = {r["layer"]: r for r in json.loads(proc.stdout)}

@@ -8,6 +8,7 @@ import pytest
 from semtool.errors import UserError
 from semtool.measure.attack_metrics import attack_metrics
 from semtool.report import _style, plots
+from semtool.report import curves as curves_module
 from tests.report import _files as F
 from tests.report._files import assert_real_image
 
@@ -160,7 +161,7 @@ def test_curve_panels_default_and_patterns(tmp_path, rng):
     runs = [plots.Run("a", e, s)]
     panels = plots.curve_panels(runs, None)
     assert [p for p, _ in panels] == [p for p in plots.DEFAULT_CURVE_PANELS if p != "idm_errors"]  # none in the file
-    assert plots._panel_text("idm_errors", ["idm_errors/network"])[0] == "IDM over mistakes only: network"
+    assert curves_module._panel_text("idm_errors", ["idm_errors/network"])[0] == "IDM over mistakes only: network"
     assert set(panels[1][1]) == {"sai/wordnet/ccsm", "sai/wordnet/ncsm"}
     assert plots.curve_panels(runs, ["loss", "wsi/m?[xn]"]) == [("loss", ["loss"]), ("wsi/m?[xn]", ["wsi/max", "wsi/min"])]
     assert plots.curve_panels(runs, ["sai"]) == [("sai", panels[1][1])]  # a bare prefix means its folder
