@@ -57,6 +57,7 @@ def embed(
     from semtool import store
     from semtool.errors import UserError
     from semtool.data.csmio import read_class_list
+    from semtool.kinds import Embeddings
     from semtool.measure.align import check_unique
     from semtool.semantics.text import concept_text, default_model, embed_texts
 
@@ -85,14 +86,9 @@ def embed(
     vectors = embed_texts(names, model=model_name, template=template, device=device, batch_size=batch_size)
     params = {"words": words, "concepts_from": concepts_from, "preset": preset, "model": model_name,
               "template": template}
-    with store.create(output, "embeddings", force=force, command="embed", parameters=params,
-                      inputs=[concepts_from] if concepts_from is not None else []) as f:
-        f.create_dataset("vectors", data=vectors.astype("float32"))
-        store.write_strings(f, "concepts", names)
-        f.attrs["source"] = "text"
-        f.attrs["model"] = model_name
-        f.attrs["template"] = template
-        f.attrs["pooling"] = "mean"
+    Embeddings(str(output), vectors, names, "text", {"model": model_name, "template": template, "pooling": "mean"}).write(
+        output, force=force, command="embed", parameters=params,
+        inputs=[concepts_from] if concepts_from is not None else [])
     wrote(output, f"{len(names)} concepts × {vectors.shape[1]} dims")
 
 

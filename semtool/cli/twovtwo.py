@@ -27,7 +27,7 @@ class _Space:
 
     def similarities(self, layer: str | None, order: np.ndarray) -> list[np.ndarray]:
         """Similarity matrices (one per image group) with concepts in ``order``."""
-        from semtool.cli.rsm import read_layer
+        from semtool.kinds.features import read_layer
         from semtool.measure.twovtwo import correlation_matrix, image_groups
 
         if self.kind != "features":
@@ -44,22 +44,15 @@ class _Space:
 def _read_space(path: str) -> _Space:
     from semtool import _runtime, store
     from semtool.data.csmio import read_csm
-    from semtool.cli.rsm import layer_names
-    from semtool.errors import UserError
+    from semtool.kinds import Embeddings, Features
+    from semtool.kinds.features import layer_names
     from semtool.measure.twovtwo import correlation_matrix
 
     name = store.display_name(path)
-    with store.open_file(path, _KINDS) as f:
-        kind = str(f.attrs["semtool_kind"])
-        if kind == "embeddings":
-            concepts = store.read_strings(f["concepts"])
-            vectors = f["vectors"][...]
-        elif kind == "features":
-            concepts = store.read_strings(f["classes"])
+    kind = store.kind_of(path, _KINDS)
     if kind == "embeddings":
-        if not np.all(np.isfinite(vectors)):
-            raise UserError(f"{name}: the embedding vectors hold NaN or inf values")
-        return _Space(path, kind, concepts, matrix=correlation_matrix(vectors))
+        e = Embeddings.read(path)
+        return _Space(path, kind, e.concepts, matrix=correlation_matrix(e.vectors))
     if kind == "csm":
         csm = read_csm(path)
         m = csm.matrix
@@ -67,7 +60,7 @@ def _read_space(path: str) -> _Space:
             _runtime.log(f"{name}: using the last of {len(m)} matrices")
             m = m[-1]
         return _Space(path, kind, csm.classes, matrix=np.asarray(m, dtype=np.float64))
-    return _Space(path, "features", concepts, layers=layer_names(path))
+    return _Space(path, "features", Features.read(path, []).classes, layers=layer_names(path))
 
 
 def _match(a: _Space, b: _Space, *, common: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +94,7 @@ def _match(a: _Space, b: _Space, *, common: bool = False) -> tuple[np.ndarray, n
 
 
 def _layers(a: _Space, b: _Space, spec: str | None) -> list[str | None]:
-    from semtool.cli.rsm import select_layers
+    from semtool.kinds.features import select_layers
     from semtool.errors import UserError
 
     feats = [s for s in (a, b) if s.kind == "features"]
@@ -174,7 +167,7 @@ def twovtwo(
     """
     from semtool import _runtime, store
     from semtool.data.csmio import pick_epsilon, read_predictions
-    from semtool.cli.rsm import read_layer
+    from semtool.kinds.features import read_layer
     from semtool.errors import UserError
     from semtool.measure.twovtwo import ONE_VS_TWO_NULLS
     from semtool.measure.twovtwo import one_vs_two as run_one_vs_two
@@ -262,26 +255,23 @@ def twovtwo(
                   "drop_constant": drop_constant, "one_vs_two": str(one_vs_two) if one_vs_two else None,
                   "exclude_predicted": exclude_predicted, "null": null, "min_reference": min_reference}
         inputs = [a, b] + ([one_vs_two] if one_vs_two is not None else [])
-        with store.create(output, "twovtwo", force=force, command="twovtwo", parameters=params, inputs=inputs) as f:
-            store.write_strings(f, "layers", [r["layer"] for r in results])
-            store.write_strings(f, "concepts", [sa.concepts[i] for i in order_a])
-            f.create_dataset("accuracy", data=np.array([r["accuracy"] for r in results]))
-            f.create_dataset("passes", data=np.array([r["passes"] for r in results]))
-            f.create_dataset("tests", data=results[0]["tests"])
-            f.create_dataset("groups", data=np.array([r["groups"] for r in results]))
-            f.create_dataset("null", data=np.stack([r["null"] for r in results]).reshape(len(results), permutations))
-            f.create_dataset("p_value", data=np.array([r["p_value"] for r in results]))
-            f.create_dataset("p_value_authors", data=np.array([r["p_value_authors"] for r in results]))
-            f.create_dataset("null_count", data=np.array([r["null_count"] for r in results]))
-            if pred is not None:
-                g = f.create_group("one_vs_two")
-                for key in ("accuracy", "passes", "tests", "p_value", "p_value_authors", "null_count", "mistakes",
-                            "untestable", "reference_min", "reference_max"):
-                    g.create_dataset(key, data=np.array([r[f"one_vs_two_{key}"] for r in results]))
-                g.create_dataset("null", data=np.stack([r["one_vs_two_null"] for r in results])
-                                 .reshape(len(results), permutations))
-            f.attrs["permutations"] = permutations
-            f.attrs["seed"] = seed
+        from semtool.kinds import TwoVsTwo
+
+        def per_layer(key: str) -> np.ndarray:
+            return np.array([r[key] for r in results])
+
+        one_vs_two = {}
+        if pred is not None:
+            one_vs_two = {key: per_layer(f"one_vs_two_{key}") for key in (
+                "accuracy", "passes", "tests", "p_value", "p_value_authors", "null_count", "mistakes", "untestable",
+                "reference_min", "reference_max")}
+            one_vs_two["null"] = np.stack([r["one_vs_two_null"] for r in results]).reshape(len(results), permutations)
+        TwoVsTwo(str(output), [r["layer"] for r in results], per_layer("accuracy"),
+                 np.stack([r["null"] for r in results]).reshape(len(results), permutations), per_layer("p_value"),
+                 per_layer("passes"), results[0]["tests"], per_layer("groups"), per_layer("null_count"),
+                 per_layer("p_value_authors"), [sa.concepts[i] for i in order_a], one_vs_two,
+                 attrs={"permutations": permutations, "seed": seed}).write(
+            output, force=force, command="twovtwo", parameters=params, inputs=inputs)
         wrote(output, f"{len(results)} layer(s)")
 
     shown = [{k: v for k, v in r.items() if not k.endswith("null")} for r in results]

@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from semtool.errors import UserError
+from semtool.kinds.features import PIXELS
 from semtool.models._build import to_pixels
 
 POOLS = ("mean", "max", "cls", "none")
-PIXELS = "pixels"
 _PREFIX = "net."
 
 
