@@ -445,13 +445,13 @@ class _Trainer:
         opts = self.opts
         params = dataclasses.asdict(opts)
         inputs = [opts.data, *([opts.eval] if opts.eval else []), *opts.hybrids, *opts.track_against]
-        with store.create(opts.curves, "curves", force=True, command="train", parameters=params, inputs=inputs) as f:
-            for k, v in self.history.items():
-                f.create_dataset(k, data=np.asarray(v, dtype=np.float64))
-            for k, v in self.snapshots.items():
-                f.create_dataset(f"snapshots/{k}", data=np.stack(v).astype(np.float64))
-            store.write_strings(f, "classes", self.classes)
-            f.attrs["label"] = opts.label or Path(opts.output).stem
+        from semtool.kinds import Curves
+
+        series = {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items() if k != "epochs"}
+        Curves(str(opts.curves), np.asarray(self.history.get("epochs", []), dtype=np.float64), series,
+               {k: np.stack(v) for k, v in self.snapshots.items()}, list(self.classes),
+               opts.label or Path(opts.output).stem).write(opts.curves, force=True, command="train",
+                                                          parameters=params, inputs=inputs)
         return Path(opts.curves)
 
 
