@@ -24,7 +24,7 @@ def test_completions_are_current(tmp_path):
 
 @pytest.mark.parametrize("words,cword,expected", [
     ("semtool reg", 1, {"regroup"}),
-    ("semtool dataset ", 2, {"cifar100", "fashion-mnist", "folder"}),
+    ("semtool dataset ", 2, {"cifar100", "fashion-mnist", "folder", "imagenet"}),
 ])
 def test_bash_completion_answers(words, cword, expected):
     """What the bash script asks for at a <TAB>: `_SEMTOOL_COMPLETE=complete_bash semtool`."""

@@ -10,7 +10,7 @@ import typer
 from semtool.cli._common import (MODEL_HELP, DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, TrustOpt,
                                  guarded, parse_floats, print_table, wrote)
 
-_COLUMNS = ["eps", "accuracy", "superclass_accuracy", "mistakes_superclass_accuracy", "mistakes_in_visual_superclass"]
+_COLUMNS = ["eps", "accuracy", "superclass_accuracy", "mistake_superclass_accuracy", "mistake_visual_share"]
 
 
 @guarded

@@ -20,7 +20,8 @@ csm_app = typer.Typer(
     ),
 )
 
-_PRESET_HELP = "Class list and synsets of a preset: cifar100, cifar10 or fashion-mnist."
+_PRESET_HELP = ("Class list and synsets of a preset: cifar100, cifar10, fashion-mnist or imagenet (ImageNet-1k's "
+                "1000 classes in torchvision's order and names, synsets from the wnids).")
 
 
 def _log(msg: str) -> None:
@@ -173,14 +174,18 @@ def tncsm(
     features: Annotated[Path, typer.Argument(help="A features file (from 'semtool features').", show_default=False)],
     output: OutputOpt,
     layer: Annotated[Optional[str], typer.Option("--layer", help="Which layer (default: the only one).")] = None,
-    pool: Annotated[str, typer.Option("--pool", help="Spatial maps (N, C, H, W): mean (average over space, "
-                                      "default), max, or flatten.")] = "mean",
+    pool: Annotated[str, typer.Option("--pool", help="One vector per sample before the class means: mean "
+                                      "(average over the spatial positions of (N, C, H, W) maps or the tokens of "
+                                      "(N, T, D) outputs), max, flatten, or cls (the class token, token 0 of "
+                                      "(N, T, D); refused for a layer without tokens).")] = "mean",
     force: ForceOpt = False,
 ) -> None:
     """Template CSM: cosine between the class-mean features of one layer.
 
     TNCSM[i, j] = cos(μ_i, μ_j), μ_c the mean (pooled) feature vector of the samples of
-    class c. Use a train-set features file for the train variant, a test set for the test one.
+    class c: for token outputs (N, T, D) the mean over samples and tokens, or of the class
+    tokens with --pool cls. Use a train-set features file for the train variant, a test set
+    for the test one.
     """
     from semtool import store
     from semtool.data.csmio import write_csm
@@ -205,6 +210,9 @@ def tncsm(
         labels = f["labels"][...]
         classes = store.read_strings(f["classes"])
         synsets = store.read_strings(f["synsets"]) if "synsets" in f else None
+    if pool == "cls" and x.ndim != 3:
+        raise UserError(f"--pool cls: layer '{layer}' of {name} has no tokens (shape {x.shape}); extract it with "
+                        "'features --pool none' from a token model")
     m = tncsm_fn(x, labels, len(classes), pool=pool)
     write_csm(output, m, classes, source="tncsm", measure="cosine", synsets=synsets, force=force,
               parameters={"layer": layer, "pool": pool}, inputs=[str(features)])
@@ -212,11 +220,9 @@ def tncsm(
 
 
 def _check_preset(preset: Optional[str]) -> None:
-    from semtool.errors import UserError
-    from semtool.semantics.wordnet import PRESETS
+    from semtool.semantics.wordnet import check_preset
 
-    if preset is not None and preset not in PRESETS:
-        raise UserError(f"--preset: unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
+    check_preset(preset)
 
 
 def _classes_and_synsets(classes_from: Optional[Path], preset: Optional[str],
@@ -351,10 +357,9 @@ def text(
     if classes_from is not None:
         classes = read_class_list(classes_from)
     elif preset is not None:
-        from semtool.semantics.wordnet import preset_synsets
+        from semtool.semantics.wordnet import preset_classes
 
-        _check_preset(preset)
-        classes = list(preset_synsets(preset))
+        classes = preset_classes(preset)
     else:
         raise UserError("give the classes: --classes-from FILE or --preset NAME")
     name = model or default_model()

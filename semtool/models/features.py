@@ -4,7 +4,9 @@ Layer names are those of the network inside the :class:`~semtool.models.Classifi
 wrapper, without its ``net.`` prefix: graph nodes (``layer4.1.relu_1``) or module
 names (``layer4``, meaning that module's output). ``blocks`` picks the main stages.
 Outputs are (N, C, H, W) for convolutional maps, (N, S, D) for token sequences,
-(N, D) for vectors; ``pool`` = mean/max reduces the spatial or token axes to (N, C).
+(N, D) for vectors; ``pool`` = mean/max reduces the spatial or token axes to (N, C) or
+(N, D), ``cls`` takes the class token (token 0) of (N, T, D) outputs and refuses a layer
+without tokens.
 These arrays are the input of ``csm tncsm``, ``rsm`` and ``twovtwo``.
 """
 
@@ -20,7 +22,7 @@ import torch
 from semtool.errors import UserError
 from semtool.models._build import to_pixels
 
-POOLS = ("mean", "max", "none")
+POOLS = ("mean", "max", "cls", "none")
 _PREFIX = "net."
 
 
@@ -108,7 +110,12 @@ def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def _pool(t: torch.Tensor, pool: str) -> torch.Tensor:
+def _pool(t: torch.Tensor, pool: str, name: str) -> torch.Tensor:
+    if pool == "cls":
+        if t.dim() != 3:
+            raise UserError(f"--pool cls: layer '{name}' has no tokens (output {tuple(t.shape)}); "
+                            "use mean, max or none")
+        return t[:, 0]
     if pool == "none" or t.dim() <= 2:
         return t
     if t.dim() == 3:  # (N, S, D) tokens: reduce the sequence axis
@@ -139,7 +146,7 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
                     out = extractor(x)
             else:
                 out = extractor(x)
-            feats = {n: _pool(out[n].float(), pool).cpu().numpy().astype(dtype) for n in layers}
+            feats = {n: _pool(out[n].float(), pool, n).cpu().numpy().astype(dtype) for n in layers}
             lg = out["__logits__"].float().cpu().numpy() if logits else None
             yield s, feats, lg
 

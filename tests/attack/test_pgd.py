@@ -130,5 +130,5 @@ def test_severity_against_a_plain_loop():
     vis = np.mean([visual[labels[i]] == visual[preds[i]] for i in wrong_v])
     assert s["accuracy"] == pytest.approx(acc)
     assert s["superclass_accuracy"] == pytest.approx(sup)
-    assert s["mistakes_superclass_accuracy"] == pytest.approx(msup)
-    assert s["mistakes_in_visual_superclass"] == pytest.approx(vis)
+    assert s["mistake_superclass_accuracy"] == pytest.approx(msup)
+    assert s["mistake_visual_share"] == pytest.approx(vis)

@@ -70,7 +70,7 @@ def test_sweep_writes_predictions_and_prints_severity(setup, cli):
 
     for e, row in enumerate(rows):
         s = severity(labels, preds[e], groups=np.array(GROUPS), visual_groups=np.array(visual))
-        for k in ("accuracy", "superclass_accuracy", "mistakes_superclass_accuracy", "mistakes_in_visual_superclass"):
+        for k in ("accuracy", "superclass_accuracy", "mistake_superclass_accuracy", "mistake_visual_share"):
             assert row[k] == pytest.approx(s[k], nan_ok=True)
         assert row["idm"] == pytest.approx(idm(labels, preds[e], ref))
     assert rows[2]["accuracy"] <= rows[0]["accuracy"]
