@@ -36,7 +36,10 @@ def test_torchvision_named_weights_equal_torchvision_with_those_weights(torch_ho
     x = torch.rand(2, 3, 40, 52)  # [0, 1] pixels at the dataset's resolution
     with torch.no_grad():
         torch.testing.assert_close(model(x), ref(w.transforms()(x)), rtol=0, atol=0)
-    assert meta["classes"] == w.meta["categories"] and meta["num_classes"] == 1000
+    assert meta["labels"] == w.meta["categories"] and meta["num_classes"] == 1000
+    # ImageNet-1k's unique names (torchvision has two "crane"s) and synsets, from the imagenet preset
+    assert meta["classes"][:4] == IMAGENET4 and len(set(meta["classes"])) == 1000
+    assert meta["classes"][134] == "crane bird" and meta["synsets"][517] == "crane.n.04"
     assert meta["input_size"] == [224, 224] and meta["head"] == "net.classifier.1.weight"
     # DEFAULT is IMAGENET1K_V1 for this net: the same file, the same logits
     default, meta_d = open_model("torchvision:squeezenet1_1")
