@@ -114,6 +114,18 @@ class Pretrained(nn.Module):
 # weights files
 
 
+#: The seed of ``:none`` (random initialisation): the same untrained control in every run.
+NONE_SEED = 0
+
+
+@contextlib.contextmanager
+def seeded(seed: int = NONE_SEED):
+    """Build with torch's CPU RNG seeded, leaving the caller's RNG state as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 @contextlib.contextmanager
 def weights_only():
     """Every ``torch.load`` inside (also a library's own) runs with ``weights_only=True``."""
@@ -190,7 +202,8 @@ def _torchvision(spec: ModelSpec, trust_remote_code: bool) -> tuple[Pretrained, 
                         f"(its weights: {', '.join(members)}; or none, or a state-dict file)")
     classes = list(w.meta["categories"])
     if spec.weights == NONE:
-        net = tvm.get_model(spec.name, weights=None, num_classes=len(classes))
+        with seeded():
+            net = tvm.get_model(spec.name, weights=None, num_classes=len(classes))
         label = NONE
     elif spec.weights == "file":
         state = load_state_file(spec.path)
@@ -370,7 +383,8 @@ def _timm(spec: ModelSpec, trust_remote_code: bool) -> tuple[Pretrained, dict[st
     if not timm.is_model(base):
         raise UserError(f"model '{spec.text}': unknown timm model '{spec.name}' ({_close(base, timm.list_models())})")
     if spec.weights == NONE:
-        net, label = timm.create_model(spec.name, pretrained=False), NONE
+        with seeded():
+            net, label = timm.create_model(spec.name, pretrained=False), NONE
     elif spec.weights == "file":
         state = load_state_file(spec.path)
         net = timm.create_model(spec.name, pretrained=False)

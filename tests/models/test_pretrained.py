@@ -52,8 +52,11 @@ def test_torchvision_none_is_seeded_random_init_and_grayscale_is_repeated():
     import torchvision.models as tvm
 
     torch.manual_seed(3)
-    model, meta = open_model("torchvision:mobilenet_v3_small:none")
+    expected = torch.rand(1)
     torch.manual_seed(3)
+    model, meta = open_model("torchvision:mobilenet_v3_small:none")
+    assert torch.rand(1) == expected  # the caller's RNG state is left as it was
+    torch.manual_seed(0)  # :none is torchvision's initialisation under seed 0, every run
     ref = tvm.get_model("mobilenet_v3_small", weights=None).eval()
     tf = tvm.MobileNet_V3_Small_Weights.DEFAULT.transforms()
     x = torch.rand(2, 1, 30, 30)
@@ -131,9 +134,8 @@ def test_hf_backbone_tokens_and_refusal_for_logits(hf_models):
 def test_timm_none_and_path_equal_timm(tmp_path):
     timm = pytest.importorskip("timm")
 
-    torch.manual_seed(0)
     model, meta = open_model("timm:test_resnet:none")
-    torch.manual_seed(0)
+    torch.manual_seed(0)  # :none: seed 0, every run
     ref = timm.create_model("test_resnet", pretrained=False).eval()
     cfg = timm.data.resolve_model_data_config(ref)
     size = cfg["input_size"][1]
