@@ -57,6 +57,11 @@ def in_model_classes(data: Any, meta: dict[str, Any], data_path: str, model_path
                         what=str(data_path), model=str(model_path))
     if list(classes) == list(data.classes):
         return data
+    if len(set(idx.tolist())) < len(classes):
+        from semtool import _runtime
+
+        _runtime.log(f"note: {data_path} holds {len(idx)} of the model's {len(classes)} classes; predictions are "
+                     f"over all {len(classes)} (a CCSM from them has {len(classes) - len(idx)} empty rows)")
     grouped = {}
     for key in ("groups", "visual_groups"):
         g = getattr(data, key)

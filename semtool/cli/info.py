@@ -51,9 +51,12 @@ def describe_spec(spec: str) -> dict[str, Any]:
                                   "head", "backbone") if meta.get(k) is not None}
     attrs["parameters"] = sum(p.numel() for p in net.parameters())
     attrs["layers_total"] = len(layer_names(net))
-    return {"file": spec, "kind": "model", "schema": 1, "creator": meta["family"], "created_at": "",
-            "attributes": attrs, "datasets": {}, "classes": list(meta["classes"]), "layers": block_names(net),
-            "provenance": []}
+    out = {"file": spec, "kind": "model", "schema": 1, "creator": meta["family"], "created_at": "",
+           "attributes": attrs, "datasets": {}, "classes": list(meta["classes"]), "layers": block_names(net),
+           "provenance": []}
+    if not out["classes"]:  # a backbone
+        del out["classes"]
+    return out
 
 
 def describe(path: str) -> dict[str, Any]:

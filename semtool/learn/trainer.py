@@ -54,7 +54,7 @@ SCHEDULES = ("cosine", "step")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 # Options that define the optimisation trajectory: a checkpoint resumes only with the same.
 _TRAJECTORY = ("architecture", "epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule", "augment",
-               "hybrids", "hybrid_prob", "hybrid_target_weight", "seed", "cifar_stem", "track_every")
+               "hybrids", "hybrid_prob", "hybrid_target_weight", "seed", "cifar_stem", "track_every", "init")
 
 
 @dataclass
@@ -86,6 +86,8 @@ class TrainOptions:
     track_every: float = 1.0
     resume: bool = False
     force: bool = False
+    init: str | None = None  # a pretrained network to fine-tune (a model specification)
+    trust_remote_code: bool = False
 
     def trajectory(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -143,7 +145,10 @@ def _validate(opts: TrainOptions, dist: _Dist) -> None:
         raise UserError(f"--schedule: expected one of {', '.join(SCHEDULES)}, got '{opts.schedule}'")
     if opts.amp not in AMP_MODES:
         raise UserError(f"--amp: expected one of {', '.join(AMP_MODES)}, got '{opts.amp}'")
-    check_architecture(opts.architecture, cifar_stem=opts.cifar_stem)
+    if opts.init is None:
+        check_architecture(opts.architecture, cifar_stem=opts.cifar_stem)
+    elif opts.cifar_stem:
+        raise UserError("--cifar-stem: not with --init (a pretrained network keeps its stem; it resizes its input)")
     store.check_distinct({"-o": opts.output, "--curves": opts.curves},
                          [("DATA", opts.data), ("--eval", opts.eval), *(("--hybrids", p) for p in opts.hybrids),
                           *(("--track-against", p) for p in opts.track_against)])
@@ -223,8 +228,15 @@ class _Trainer:
         mean = [float(imgs[..., c].mean() / 255.0) for c in range(imgs.shape[3])]
         std = [max(float(imgs[..., c].std() / 255.0), 1e-3) for c in range(imgs.shape[3])]
         torch.manual_seed(opts.seed)
-        model = build_classifier(opts.architecture, len(self.classes), in_channels=imgs.shape[3],
-                                 input_size=imgs.shape[1:3], mean=mean, std=std, cifar_stem=opts.cifar_stem)
+        self.init_meta: dict[str, Any] | None = None
+        if opts.init:  # fine-tuning: the network's own preprocessing and weights, a new head if classes differ
+            from semtool.models._open import init_from
+
+            model, self.init_meta = init_from(opts.init, list(self.classes), imgs.shape[3],
+                                              trust_remote_code=opts.trust_remote_code)
+        else:
+            model = build_classifier(opts.architecture, len(self.classes), in_channels=imgs.shape[3],
+                                     input_size=imgs.shape[1:3], mean=mean, std=std, cifar_stem=opts.cifar_stem)
         self.head = head_key(model)
         model.to(dev)
         if self.channels_last:
@@ -431,10 +443,13 @@ class _Trainer:
                 curves_path = self._write_curves()
             metrics = {k: last.get(k, self.history.get(k, [math.nan])[-1])
                        for k in ("loss", "accuracy/train", "accuracy/eval", "accuracy/superclass")}
-            meta = model_metadata(self.model, architecture=opts.architecture, input_size=self.train_set.input_size,
+            arch = self.init_meta["architecture"] if self.init_meta else opts.architecture
+            meta = model_metadata(self.model, architecture=arch, input_size=self.train_set.input_size,
                                   cifar_stem=opts.cifar_stem, epoch=opts.epochs, seed=opts.seed,
                                   metrics={k: v for k, v in metrics.items() if not math.isnan(v)},
                                   **self.train_set.class_info())
+            if opts.init:
+                meta["init"] = opts.init  # how load_model rebuilds the architecture
             save_model(opts.output, self.model, meta)
             self.ckpt.unlink(missing_ok=True)
         _debug_hash(self.model, dist)
