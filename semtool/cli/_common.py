@@ -37,13 +37,15 @@ def guarded(func: Callable) -> Callable:
 
         try:
             return func(*args, **kwargs)
-        except UserError as exc:
-            fail(str(exc))
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except UserError as exc:
+            _runtime.check_interrupt()  # SIGINT that a library turned into another error
+            fail(str(exc))
         except BrokenPipeError:
             raise typer.Exit(0) from None
         except Exception as exc:
+            _runtime.check_interrupt()
             if _runtime.verbose:
                 raise
             print(f"semtool: internal error: {type(exc).__name__}: {exc} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -91,15 +91,50 @@ COMPLETE_VAR = "_SEMTOOL_COMPLETE"
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors -> one line + exit 2, bugs -> one line + exit 1."""
+    """Entry point: user errors -> one line + exit 2, bugs -> one line + exit 1, SIGINT ->
+    ``semtool: interrupted`` + exit 130."""
     import os
+    import signal
 
+    # Our own SIGINT handler (unless the shell ignores SIGINT, as for `cmd &`): it records
+    # the interrupt, so one that a library swallows ("Exception ignored ... KeyboardInterrupt")
+    # still ends the command as interrupted instead of letting it write its output.
+    # (semtool.__main__ installs it earlier, before the imports; this covers callers of main())
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _runtime.on_sigint)
+    code: Any = 0
     try:
-        _main(argv)
-    except BrokenPipeError:  # `semtool ... | head`: stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
+        try:
+            _main(argv)
+        except SystemExit as done:
+            # finished: a Ctrl-C from here on no longer undoes the finished work
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            code = done.code
+        except BrokenPipeError:  # `semtool ... | head`: stop quietly
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+    except KeyboardInterrupt:
+        _interrupted()
+    sys.exit(code)
+
+
+def _interrupted() -> None:
+    """SIGINT at any moment: remove what this run renamed into place, say where the
+    checkpoint is (if any), exit 130."""
+    import contextlib
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up
+    for path in _runtime.committed:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    ckpt = _runtime.checkpoint
+    where = f"; {ckpt} keeps the work done so far (rerun the same command with --resume)" \
+        if ckpt is not None and os.path.exists(ckpt) else ""
+    print(f"semtool: interrupted{where}", file=sys.stderr, flush=True)
+    sys.exit(130)
 
 
 def _main(argv: list[str] | None) -> None:
@@ -139,7 +174,7 @@ def _main(argv: list[str] | None) -> None:
         message = " ".join(exc.format_message().split())
         print(f"semtool: error: {message}{where}", file=sys.stderr)
         sys.exit(code)
-    except KeyboardInterrupt:
-        print("semtool: interrupted", file=sys.stderr)
-        sys.exit(130)
+    # Typer turns a KeyboardInterrupt inside a command into exit code 130
+    if _runtime.interrupted or rv == 130:
+        raise KeyboardInterrupt
     sys.exit(rv if isinstance(rv, int) else 0)

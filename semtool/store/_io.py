@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import h5py
 import numpy as np
 
-from semtool import __version__
+from semtool import __version__, _runtime
 from semtool.errors import UserError
 from semtool.store._hints import MODEL, wrong_kind_message
 from semtool.store._kinds import KINDS, STREAMABLE
@@ -355,12 +355,15 @@ def _argv() -> list[str]:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, force: bool = False, checkpoint: bool = False) -> Iterator[Path]:
     """A temporary path in the target's folder, renamed to ``path`` when the body succeeds.
 
-    Any file format can be written this way (HDF5, safetensors, figures): on an exception
-    or SIGKILL nothing appears under the final name. The file gets the mode a plain
-    ``open()`` would give, and an output that appeared meanwhile is refused unless ``force``.
+    Any file format can be written this way (HDF5, safetensors, figures): on an exception,
+    SIGINT (even one a library swallowed) or SIGKILL nothing appears under the final name.
+    The file gets the mode a plain ``open()`` would give, and an output that appeared
+    meanwhile is refused unless ``force``. An output is remembered so that the CLI removes
+    it when the command is interrupted after all; a ``checkpoint`` (kept for ``--resume``)
+    is written even then and is what the interrupted message names.
     """
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
@@ -370,11 +373,22 @@ def atomic_path(path: str | os.PathLike, *, force: bool = False) -> Iterator[Pat
         if target.exists() and not force:  # appeared while we worked
             raise UserError(f"{target}: exists; use --force to overwrite")
         _apply_umask(tmp)
-        os.replace(tmp, target)
+        _commit(tmp, target, checkpoint=checkpoint)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _commit(tmp: str | os.PathLike, target: Path, *, checkpoint: bool = False) -> None:
+    """Rename a finished temporary file into place, unless SIGINT arrived meanwhile."""
+    if checkpoint:
+        os.replace(tmp, target)
+        _runtime.checkpoint = target
+        return
+    _runtime.check_interrupt()
+    os.replace(tmp, target)
+    _runtime.committed.append(target)
 
 
 @contextlib.contextmanager
@@ -393,6 +407,7 @@ def create(path: str | os.PathLike, kind: str, *, force: bool = False, command: 
         with h5py.File(buf, "w") as f:
             init_root(f, kind, command=command, parameters=parameters, inputs=inputs)
             yield f
+        _runtime.check_interrupt()
         sys.stdout.flush()
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.buffer.flush()
@@ -442,6 +457,7 @@ class Resumable:
             with h5py.File(self.partial, "w") as f:
                 init_root(f, kind, command=command, parameters=parameters, inputs=inputs)
         self.file = h5py.File(self.partial, "a")
+        _runtime.checkpoint = self.partial
 
     def checkpoint(self) -> None:
         """Flush everything written so far to disk: after it the partial file is complete
@@ -478,7 +494,8 @@ class Resumable:
     def finish(self) -> Path:
         self.file.close()
         _apply_umask(self.partial)
-        os.replace(self.partial, self.target)
+        _commit(self.partial, self.target)
+        _runtime.checkpoint = None
         return self.target
 
     def close(self) -> None:
