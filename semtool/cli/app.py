@@ -71,6 +71,23 @@ def make_app(only: Optional[str] = None) -> typer.Typer:
     return app
 
 
+GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+
+
+def normalise_argv(argv: list[str]) -> list[str]:
+    """Options where users put them: ``-q``/``-v`` after the subcommand are moved before it
+    (they are the root's), and ``--json`` before the subcommand is moved after it (it is
+    each command's); nothing after ``--`` is touched."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    head, tail = argv[:end], argv[end:]
+    flags = [a for a in head if a in GLOBAL_FLAGS]
+    rest = [a for a in head if a not in GLOBAL_FLAGS]
+    first = next((i for i, a in enumerate(rest) if not a.startswith("-")), len(rest))
+    if "--json" in rest[:first]:
+        rest = [a for a in rest[:first] if a != "--json"] + rest[first:] + ["--json"]
+    return flags + rest + tail
+
+
 def _command_of(argv: list[str]) -> Optional[str]:
     """The subcommand a command line runs, when it names one of ours (global options are flags)."""
     for arg in argv:
@@ -153,7 +170,7 @@ def _main(argv: list[str] | None) -> None:
     try:
         # standalone_mode=False: usage errors come back to us, so that they too are one
         # line on stderr (click would print a usage block and a boxed message).
-        args = sys.argv[1:] if argv is None else list(argv)
+        args = normalise_argv(sys.argv[1:] if argv is None else list(argv))
         app = make_app(None if os.environ.get(COMPLETE_VAR) else _command_of(args))
         rv = app(args=args, prog_name="semtool", standalone_mode=False)
     except UserError as exc:  # raised outside a guarded command (should be rare)

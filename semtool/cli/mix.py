@@ -22,7 +22,7 @@ METHODS = {
 def mix(
     imageset: Annotated[Path, typer.Argument(help="imageset file (images, labels, classes; groups for --targets group).",
                                              show_default=False)],
-    output: OutputOpt = Path("hybrids.h5"),
+    output: OutputOpt,
     method: Annotated[str, typer.Option("--method", help="How hybrids are made: " + "; ".join(
         f"{k}: {v}" for k, v in METHODS.items()) + ".")] = "magicmix",
     factor: Annotated[float, typer.Option("--factor", help="Mix factor in [0, 1], the target's share: MagicMix ν "
