@@ -146,6 +146,11 @@ def print_table(rows: Sequence[Sequence[Any]], columns: Sequence[str], *, title:
             print("\t".join(_fmt(v) for v in r))
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 epoch', '2 epochs'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def wrote(path: Any, summary: str = "") -> None:
     """Tell the user (stderr) what was written."""
     if str(path) != "-":

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import ForceOpt, JsonOpt, guarded, print_json, print_table, print_value, stdin_once, wrote
+from semtool.cli._common import ForceOpt, JsonOpt, guarded, plural, print_json, print_table, print_value, stdin_once, wrote
 
 _MEASURES = ("cosine", "ssim", "mse", "mae")
 _HELP_MEASURE = ("cosine (default; 1 = aligned), ssim (scikit-image's SSIM, 7×7 window, needs ≥ 8 classes), "
@@ -105,7 +105,7 @@ def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, outpu
                 f.create_dataset(f"sai/{m}", data=np.asarray(v, dtype=np.float64))
             store.write_strings(f, "classes", classes)
             f.attrs["label"] = f"{Path(a.path).stem} vs {Path(b.path).stem}"
-        wrote(output, f"{len(epochs)} epochs")
+        wrote(output, plural(len(epochs), "epoch"))
         return
     rows = [(float(e), *(float(values[m][k]) for m in measures)) for k, e in enumerate(epochs)]
     print_table(rows, ("epoch", *measures), title=f"SAI {a.path} vs {b.path}", as_json=as_json,

@@ -164,6 +164,11 @@ def _validate(opts: TrainOptions, dist: _Dist) -> None:
     store.check_output(opts.output, force=opts.force or opts.resume)
     if str(opts.output) == "-":
         raise UserError("-o: a model file needs a path, not '-'")
+    if Path(opts.output).suffix.lower() != ".safetensors":
+        # one extension for every command: a .pt name would promise a PyTorch pickle, which
+        # the readers of .pt files (torch.load) would then fail to open
+        raise UserError(f"-o {opts.output}: semtool writes models as safetensors; name the file "
+                        f"{Path(opts.output).with_suffix('.safetensors').name}")
     if opts.curves:
         store.check_output(opts.curves, force=opts.force or opts.resume, kind="curves")
     ckpt = checkpoint_path(opts.output)

@@ -172,6 +172,7 @@ def test_ddp_two_cpu_processes(tmp_path):
     assert h0 == h1
     assert sorted(p.name for p in out.iterdir()) == ["c.h5", "m.safetensors"]  # written once, no leftovers
     assert err.count("epoch 1/1") == 1 and err.count("wrote ") == 2
+    assert "(convnet, 1 epoch)" in err and "1 epochs" not in err
     from semtool.learn.trainer import weights_digest
     from semtool.models import load_model
 
@@ -211,3 +212,12 @@ def test_bad_input(data, cli, args, fragments):
     assert proc.stdout == b""
     assert not (data / "out.safetensors").exists() and not (data / "c.h5").exists()
     assert not list(data.glob(".out*"))
+
+
+@pytest.mark.parametrize("name", ["model.pt", "model.pth", "model", "model.h5"])
+def test_model_output_must_be_safetensors(data, cli, name):
+    """One extension for every command: a model is written only under a .safetensors name,
+    refused before training starts."""
+    proc = cli("train", data / "two.h5", "-o", data / name, "--epochs", "1", env=ENV)
+    assert_user_error(proc, f"-o {data / name}", "model.safetensors")
+    assert not (data / name).exists() and not list(data.glob(f".{name}*"))
