@@ -91,6 +91,7 @@ def rsm(
         "heuristic over the matrix's distances).")] = "cosine",
     semantic: Annotated[bool, typer.Option(
         "--semantic", help="Permutation-invariant: match the S spatial/token vectors of each pair first "
+        "(needs maps: 'semtool features --pool none'; a pooled layer is refused) "
         "(Wald et al. 2024); without it, the spatio-semantic RSM of the flattened maps.")] = False,
     matcher: Annotated[str, typer.Option(
         "--matcher", help="With --semantic: optimal (exact, SciPy linear_sum_assignment), batch-optimal:K "
@@ -146,10 +147,16 @@ def rsm(
             raise UserError(f"--layer: choose one of the layers ({', '.join(names)})")
         layer = names[0]
     select_layers(str(features), layer)
-    if semantic and spec == "optimal":  # before reading the data: only its shape is needed
+    if semantic:  # before reading the data: only its shape is needed
         with store.open_file(features, "features") as f:
             shape = f["layers"][layer].shape
-        check_optimal_size(int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1))
+        set_size = int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1)
+        if set_size == 1:
+            raise UserError(f"--semantic: layer '{layer}' of {store.display_name(features)} holds one vector per "
+                            "sample (pooled), so there is nothing to match and the result would equal the plain "
+                            "RSM; extract the maps with 'semtool features --pool none'")
+        if spec == "optimal":
+            check_optimal_size(set_size)
     x, labels, classes = read_layer(str(features), layer)
     n = len(x)
     probs = read_probabilities(str(predictions), n) if predictions is not None else None

@@ -80,6 +80,9 @@ def test_bad_inputs_are_one_line_and_leave_no_file(cli, data, rng):
     assert_user_error(cli("rsm", data["feats"], "--layer", "nope", "-o", out), "nope", "conv, fc")
     assert_user_error(cli("rsm", data["feats"], "--layer", "conv", "--semantic", "--matcher", "batch-optimal:0",
                           "-o", out), "batch-optimal:0")
+    # a pooled layer (N, D) has one vector per sample: --semantic would silently equal the plain RSM
+    assert_user_error(cli("rsm", data["feats"], "--layer", "fc", "--semantic", "--evaluate"),
+                      "--semantic", "'fc'", "--pool none")
     big = d / "big.h5"  # S = 100·100 spatial vectors: the optimal matcher's S×S matrices exceed the bound
     write_features(big, {"map": np.ones((2, 1, 100, 100), np.float32)}, [0, 1], CLASSES[:2])
     assert_user_error(cli("rsm", big, "--semantic", "-o", out), "batch-optimal")
