@@ -31,7 +31,7 @@ def describe_model(path: str) -> dict[str, Any]:
                                              "epoch", "seed", "metrics") if meta.get(k) is not None},
         "datasets": {name: {"shape": list(shape), "dtype": "tensor"} for name, shape in list_tensors(path).items()},
         "classes": list(meta.get("classes") or []),
-        "provenance": [],
+        "provenance": list(meta.get("provenance") or []),
     }
     for key, names_key, label in (("groups", "group_names", "groups"),
                                   ("visual_groups", "visual_group_names", "visual_groups")):

@@ -454,17 +454,25 @@ class _Trainer:
                                   cifar_stem=opts.cifar_stem, epoch=opts.epochs, seed=opts.seed,
                                   metrics={k: v for k, v in metrics.items() if not math.isnan(v)},
                                   **self.train_set.class_info())
+            # the whole chain (the data's own steps, this train step with the inputs' SHA-256)
+            # travels with the model into every file made from it
+            meta["provenance"] = store.provenance_chain(command="train", parameters=dataclasses.asdict(opts),
+                                                        inputs=self._inputs())
             save_model(opts.output, self.model, meta)
             self.ckpt.unlink(missing_ok=True)
         _debug_hash(self.model, dist)
         return TrainResult(Path(opts.output), curves_path, self.history, self.epoch_seconds, self.tracking_seconds,
                            wrote_files=dist.main)
 
+    def _inputs(self) -> list[str]:
+        opts = self.opts
+        return [opts.data, *([opts.eval] if opts.eval else []), *opts.hybrids, *opts.track_against]
+
     def _write_curves(self) -> Path:
         opts = self.opts
         params = dataclasses.asdict(opts)
-        inputs = [opts.data, *([opts.eval] if opts.eval else []), *opts.hybrids, *opts.track_against]
-        with store.create(opts.curves, "curves", force=True, command="train", parameters=params, inputs=inputs) as f:
+        with store.create(opts.curves, "curves", force=True, command="train", parameters=params,
+                          inputs=self._inputs()) as f:
             for k, v in self.history.items():
                 f.create_dataset(k, data=np.asarray(v, dtype=np.float64))
             for k, v in self.snapshots.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -105,6 +106,38 @@ def test_tracked_values_equal_the_measures_on_the_snapshots(trained):
         np.testing.assert_allclose(series["idm/rand"][e], measure.idm(lab, pred, rand_ref))
         g = np.array(GROUPS)
         np.testing.assert_allclose(series["accuracy/superclass"][e], np.mean(g[lab] == g[pred]))
+
+
+def test_provenance_travels_from_the_data_through_the_model_into_what_is_made_from_it(trained, cli):
+    """The model keeps its train step (argv, options, inputs' SHA-256) and the steps that made
+    its data; a file made from the model carries the whole chain, and info prints it."""
+    import json
+
+    from semtool.models import read_model_metadata
+
+    d, _, _ = trained
+    chain = read_model_metadata(d / "m.safetensors")["provenance"]
+    step = chain[-1]
+    assert step["command"] == "train" and "train" in step["argv"] and "--track-against" in step["argv"]
+    assert step["parameters"]["epochs"] == 2 and step["parameters"]["seed"] == 3
+    shas = {Path(r["path"]).name: (r["kind"], r["sha256"]) for r in step["inputs"]}
+    for name, kind in (("train.h5", "imageset"), ("test.h5", "imageset"), ("groups.h5", "csm"), ("rand.h5", "csm")):
+        assert shas[name] == (kind, store.sha256_of(d / name))
+    with store.open_file(d / "train.h5") as f:
+        data_steps = store.read_provenance(f)
+    assert chain[0] == data_steps[0]  # the data's own step comes first
+    ncsm = d / "ncsm.h5"
+    assert cli("csm", "ncsm", d / "m.safetensors", "-o", ncsm).returncode == 0
+    with store.open_file(ncsm, "csm") as f:
+        made = store.read_provenance(f)
+    assert [s["command"] for s in made][-2:] == ["train", "csm ncsm"] and made[:-1] == chain
+    assert made[-1]["inputs"][0]["kind"] == "model"
+    info = cli("info", ncsm)
+    assert info.returncode == 0
+    lines = info.stdout.decode().split("provenance:")[1].splitlines()
+    assert any(" train " in ln and "--curves" in ln for ln in lines) and "csm ncsm" in lines[-1]
+    shown = json.loads(cli("info", "--json", d / "m.safetensors").stdout)["provenance"]
+    assert [s["command"] for s in shown] == [s["command"] for s in chain]
 
 
 def _small(d, n=300):
