@@ -11,6 +11,15 @@ from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt
                                  print_table, wrote)
 
 _COLUMNS = ["eps", "accuracy", "superclass_accuracy", "mistakes_superclass_accuracy", "mistakes_in_visual_superclass"]
+#: the terminal table's short headers (TSV and JSON keep the full names) and their legend
+_SHORT = {
+    "accuracy": ("acc", "fine accuracy"),
+    "superclass_accuracy": ("super", "semantic-superclass accuracy"),
+    "mistakes_superclass_accuracy": ("err_super", "semantic-superclass accuracy of the mistakes"),
+    "mistakes_in_visual_superclass": ("err_visual", "share of mistakes inside the visual superclass (lower is better)"),
+    "idm": ("idm", "IDM against --csm"),
+    "target_hit_rate": ("hit", "share of images predicted as their target class"),
+}
 
 
 @guarded
@@ -18,7 +27,7 @@ def attack(
     model: Annotated[Path, typer.Argument(help="Model file from 'semtool train' (.safetensors).", show_default=False)],
     data: Annotated[Path, typer.Argument(help="Imageset to attack (its classes must be the model's).", show_default=False)],
     eps: Annotated[str, typer.Option("--eps", help="Comma-separated L2 radii in [0, 1] pixel units; 0 is the clean evaluation.")] = "0,0.25,0.5,1",
-    steps: Annotated[int, typer.Option("--steps", help="PGD steps.")] = 20,
+    steps: Annotated[int, typer.Option("--steps", help="PGD steps (at least 1; ε = 0 is the clean evaluation).")] = 20,
     step_size: Annotated[Optional[float], typer.Option("--step-size", help="Step size α for every ε (default 2.5·ε/steps).")] = None,
     random_start: Annotated[bool, typer.Option("--random-start", help="Start from a point uniform in the ε-ball (radius ε·U^(1/d)).")] = False,
     targeted: Annotated[Optional[str], typer.Option("--targeted", help="Targeted attack toward: random (another class), next ((y+1) mod C) or least-likely (the clean model's lowest logit).")] = None,
@@ -37,8 +46,9 @@ def attack(
     α·g/‖g‖₂, projection onto the ε-ball, clamp to [0, 1] (the robustness library's CIFAR
     evaluation). Per ε it prints fine accuracy, semantic-superclass accuracy, the
     superclass accuracy of the mistakes and the share of mistakes inside the visual
-    superclass (Abreu, Vaska, Helus 2023), and IDM with --csm. -o writes a predictions
-    file with an ε axis (logits (E, N, C), predictions (E, N)).
+    superclass (Abreu, Vaska, Helus 2023), IDM with --csm, and with --targeted the
+    share of images the attack drove to their target class. -o writes a predictions file
+    with an ε axis (logits (E, N, C), predictions (E, N); targets (N,) when targeted).
     """
     import numpy as np
 
@@ -69,6 +79,8 @@ def attack(
             f.create_dataset("epsilons", data=res.epsilons)
             f.create_dataset("logits", data=res.logits, chunks=True, compression="gzip")
             f.create_dataset("predictions", data=res.predictions)
+            if res.targets is not None:
+                f.create_dataset("targets", data=res.targets)
             for key in ("groups", "visual_groups"):
                 if groups[key] is not None:
                     f.create_dataset(key, data=np.asarray(groups[key], np.int64))
@@ -78,10 +90,11 @@ def attack(
             if images.synsets is not None:
                 store.write_strings(f, "synsets", images.synsets)
             f.attrs["attack"] = "pgd-l2"
-    columns = _COLUMNS + (["idm"] if ref is not None else [])
+    columns = _COLUMNS + (["idm"] if ref is not None else []) + (["target_hit_rate"] if targeted else [])
     rows = [[e] + [m[c] for c in columns[1:]] for e, m in zip(res.epsilons.tolist(), res.metrics)]
     print_table(rows, columns, title=f"L2 PGD ({steps} steps) on {len(res.labels)} images", as_json=as_json,
-                json_obj=[{"eps": e, **m} for e, m in zip(res.epsilons.tolist(), res.metrics)])
+                json_obj=[{"eps": e, **m} for e, m in zip(res.epsilons.tolist(), res.metrics)],
+                short={c: _SHORT[c] for c in columns if c in _SHORT})
     if output is not None:
         wrote(output, f"{len(radii)} ε × {len(res.labels)} images")
 

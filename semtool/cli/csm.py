@@ -105,8 +105,8 @@ def ncsm(
 def ccsm(
     predictions: Annotated[Path, typer.Argument(help="A predictions file ('-' for stdin).", show_default=False)],
     output: OutputOpt,
-    epsilon: Annotated[Optional[float], typer.Option("--epsilon", help="Which ε of an attack file "
-                                                     "(default: ε = 0, or the only one).")] = None,
+    eps: Annotated[Optional[float], typer.Option("--eps", help="Which ε of an attack file "
+                                                 "(default: ε = 0, or the only one).")] = None,
     symmetric: Annotated[bool, typer.Option("--symmetric", help="Average the matrix with its transpose.")] = False,
     force: ForceOpt = False,
 ) -> None:
@@ -121,13 +121,13 @@ def ccsm(
 
     store.check_output(output, force=force, kind="csm")
     p = read_predictions(predictions)
-    row = pick_epsilon(p, epsilon)
+    row = pick_epsilon(p, eps)
     m = ccsm_fn(p.labels, p.predicted[row], len(p.classes), symmetric=symmetric)
-    eps = None if p.epsilons is None else float(p.epsilons[row])
+    chosen = None if p.epsilons is None else float(p.epsilons[row])
     write_csm(output, m, p.classes, source="ccsm", measure="confusion", force=force,
               groups=p.extra.get("groups"), group_names=p.extra.get("group_names"),
-              parameters={"epsilon": eps, "symmetric": symmetric}, inputs=[str(predictions)])
-    wrote(output, f"{len(p.classes)} classes" + (f", ε = {eps:g}" if eps is not None else ""))
+              parameters={"eps": chosen, "symmetric": symmetric}, inputs=[str(predictions)])
+    wrote(output, f"{len(p.classes)} classes" + (f", ε = {chosen:g}" if chosen is not None else ""))
 
 
 @csm_app.command("tncsm")

@@ -143,7 +143,7 @@ def info(
     """Show a file's kind, schema, datasets (shape, dtype), classes, groups and provenance."""
     described = [describe(str(p)) for p in files]
     if as_json:
-        print_json(described if len(described) > 1 else described[0])
+        print_json(described)
         return
     for i, d in enumerate(described):
         if i:

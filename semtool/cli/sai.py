@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import ForceOpt, JsonOpt, guarded, plural, print_json, print_table, print_value, stdin_once, wrote
+from semtool.cli._common import (ForceOpt, JsonOpt, guarded, plural, print_json, print_table, print_value, records,
+                                 stdin_once, wrote)
 
 _MEASURES = ("cosine", "ssim", "mse", "mae")
 _HELP_MEASURE = ("cosine (default; 1 = aligned), ssim (scikit-image's SSIM, 7×7 window, needs ≥ 8 classes), "
@@ -83,7 +84,7 @@ def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, outpu
         if output is not None:
             raise UserError("-o writes a curves file for stacks of matrices; A and B are single matrices")
         if as_json:
-            print_json({"a": a.path, "b": b.path, "classes": len(classes), "sai": values})
+            print_json([{"a": a.path, "b": b.path, "classes": len(classes), **values}])
         elif len(measures) == 1:
             print_value(values[measures[0]], label=f"SAI ({measures[0]})")
         else:
@@ -109,7 +110,7 @@ def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, outpu
         return
     rows = [(float(e), *(float(values[m][k]) for m in measures)) for k, e in enumerate(epochs)]
     print_table(rows, ("epoch", *measures), title=f"SAI {a.path} vs {b.path}", as_json=as_json,
-                json_obj={"a": a.path, "b": b.path, "epochs": epochs, "sai": values})
+                json_obj=records(rows, ("epoch", *measures), a=a.path, b=b.path, classes=len(classes)))
 
 
 def _all_pairs(files: list[Path], measure: str, intersect: bool, output: Optional[Path], force: bool,
@@ -137,7 +138,8 @@ def _all_pairs(files: list[Path], measure: str, intersect: bool, output: Optiona
         return
     rows = [(n, *(float(v) for v in row)) for n, row in zip(names, matrix)]
     print_table(rows, ("file", *names), title=f"SAI ({measure})", as_json=as_json,
-                json_obj={"files": names, "measure": measure, "matrix": matrix})
+                json_obj=[{"a": a, "b": b, "classes": len(classes), measure: float(matrix[i, j])}
+                          for i, a in enumerate(names) for j, b in enumerate(names)])
 
 
 def register(app: typer.Typer) -> None:

@@ -216,7 +216,7 @@ def twovtwo(
         columns += ["one_vs_two_accuracy", "one_vs_two_tests", "one_vs_two_p_value"]
     rows = [[r[c] for c in columns] for r in shown]
     print_table(rows, columns, title=f"2 vs 2 ({permutations} permutations)", as_json=as_json,
-                json_obj=shown if len(shown) > 1 else shown[0])
+                json_obj=shown)
 
 
 def register(app: typer.Typer) -> None:

@@ -165,10 +165,10 @@ def read_predictions(path: str | os.PathLike) -> Predictions:
 
 
 def pick_epsilon(p: Predictions, epsilon: float | None) -> int:
-    """Row of ``p.predicted`` for ``--epsilon``: default the clean one (ε = 0) or the only one."""
+    """Row of ``p.predicted`` for ``--eps``: default the clean one (ε = 0) or the only one."""
     if p.epsilons is None:
         if epsilon is not None:
-            raise UserError(f"--epsilon: {p.path} has no ε axis (clean predictions only)")
+            raise UserError(f"--eps: {p.path} has no ε axis (clean predictions only)")
         return 0
     have = ", ".join(f"{e:g}" for e in p.epsilons)
     if epsilon is None:
@@ -177,10 +177,10 @@ def pick_epsilon(p: Predictions, epsilon: float | None) -> int:
         zero = np.flatnonzero(p.epsilons == 0)
         if zero.size:
             return int(zero[0])
-        raise UserError(f"{p.path}: holds several ε ({have}); choose one with --epsilon")
+        raise UserError(f"{p.path}: holds several ε ({have}); choose one with --eps")
     hit = np.flatnonzero(np.isclose(p.epsilons, epsilon, rtol=1e-9, atol=1e-12))
     if not hit.size:
-        raise UserError(f"--epsilon: {p.path} has no ε = {epsilon:g} (it has {have})")
+        raise UserError(f"--eps: {p.path} has no ε = {epsilon:g} (it has {have})")
     return int(hit[0])
 
 

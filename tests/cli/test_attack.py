@@ -97,3 +97,53 @@ def test_cuda_without_cuda(setup, cli):
     proc = cli("attack", d / "m.safetensors", d / "test.h5", "--device", "cuda", "-o", d / "y.h5")
     assert_user_error(proc, "--device")
     assert not (d / "y.h5").exists()
+
+
+def test_zero_steps_is_refused(setup, cli):
+    """Zero PGD steps would repeat the clean evaluation in every row."""
+    d, *_ = setup
+    proc = cli("attack", d / "m.safetensors", d / "test.h5", "--eps", "0,0.5", "--steps", "0", "-o", d / "z.h5")
+    assert_user_error(proc, "--steps 0", "clean evaluation")
+    assert not (d / "z.h5").exists()
+
+
+def test_targeted_reports_the_target_hit_rate_per_eps(setup, cli):
+    d, *_ = setup
+    proc = cli("attack", d / "m.safetensors", d / "test.h5", "--eps", "0,1,4", "--steps", "5", "--targeted", "next",
+               "-o", d / "t.h5", "--json", "--device", "cpu", env=ENV)
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = json.loads(proc.stdout)
+    with store.open_file(d / "t.h5", "predictions") as f:
+        labels, preds, targets = f["labels"][...], f["predictions"][...], f["targets"][...]
+    np.testing.assert_array_equal(targets, (labels + 1) % 10)  # 'next': (y + 1) mod C
+    for e, row in enumerate(rows):
+        assert row["target_hit_rate"] == pytest.approx(np.mean(preds[e] == targets))
+    assert rows[2]["target_hit_rate"] > rows[0]["target_hit_rate"]
+
+
+def test_terminal_table_fits_80_columns_with_a_legend(setup):
+    import os
+    import pty
+    import re
+    import subprocess
+    import sys
+
+    d, *_ = setup
+    leader, follower = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "semtool", "attack", d / "m.safetensors", d / "test.h5", "--eps",
+                           "0,0.5", "--steps", "1", "--targeted", "random", "--csm", d / "ref.h5", "--device", "cpu"],
+                          stdout=follower, stderr=subprocess.PIPE, env={**os.environ, **ENV, "COLUMNS": "200"},
+                          timeout=300)
+    os.close(follower)
+    out = b""
+    try:
+        while chunk := os.read(leader, 1 << 16):
+            out += chunk
+    except OSError:  # the terminal's other end is closed: all read
+        pass
+    os.close(leader)
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", out.decode()).splitlines()
+    assert max(len(ln) for ln in lines) <= 80, "\n".join(lines)
+    assert any("err_visual: share of mistakes inside the visual superclass" in ln for ln in lines)
+    assert any("hit: share of images predicted as their target class" in ln for ln in lines)

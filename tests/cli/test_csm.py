@@ -122,12 +122,12 @@ def test_ccsm_epsilon(cli, tmp_path, rng):
     labels = rng.integers(0, 12, 300)
     preds = np.stack([np.where(rng.random(300) < k, labels, rng.integers(0, 12, 300)) for k in (0.8, 0.3)])
     make_predictions(tmp_path / "p.h5", labels, preds, NAMES, epsilons=[0.0, 0.5])
-    assert cli("csm", "ccsm", tmp_path / "p.h5", "--epsilon", "0.5", "--symmetric", "-o", tmp_path / "c.h5").returncode == 0
+    assert cli("csm", "ccsm", tmp_path / "p.h5", "--eps", "0.5", "--symmetric", "-o", tmp_path / "c.h5").returncode == 0
     np.testing.assert_allclose(read_csm(tmp_path / "c.h5").matrix, ccsm(labels, preds[1], 12, symmetric=True), atol=0)
     assert cli("csm", "ccsm", tmp_path / "p.h5", "-o", tmp_path / "c0.h5").returncode == 0  # default ε = 0
     np.testing.assert_allclose(read_csm(tmp_path / "c0.h5").matrix, ccsm(labels, preds[0], 12), atol=0)
-    proc = cli("csm", "ccsm", tmp_path / "p.h5", "--epsilon", "0.25", "-o", tmp_path / "bad.h5")
-    assert_user_error(proc, "--epsilon", "0.25", "0, 0.5")
+    proc = cli("csm", "ccsm", tmp_path / "p.h5", "--eps", "0.25", "-o", tmp_path / "bad.h5")
+    assert_user_error(proc, "--eps", "0.25", "0, 0.5")
     assert not (tmp_path / "bad.h5").exists()
 
 

@@ -87,3 +87,23 @@ def test_no_binary_to_a_terminal(files, args):
     proc, shown = _on_a_terminal(args, files)
     assert_user_error(proc, "refusing to write binary HDF5 to a terminal")
     assert b"HDF" not in shown
+
+
+def _options(command, path=()):
+    """(command path, option names) of every (sub)command of the click tree."""
+    import typer.main
+
+    cmd = typer.main.get_command(command) if not path else command
+    out = [(path, {o for p in cmd.params for o in getattr(p, "opts", [])})]
+    for name, sub in getattr(cmd, "commands", {}).items():
+        out += _options(sub, path + (name,))
+    return out
+
+
+def test_one_name_for_the_l2_budget():
+    """ε is 'eps' everywhere a user types or reads it (attack files already store 'eps')."""
+    from semtool.cli.app import app
+
+    options = dict(_options(app))
+    assert all("--epsilon" not in opts and "--epsilons" not in opts for opts in options.values())
+    assert "--eps" in options[("attack",)] and "--eps" in options[("csm", "ccsm")]

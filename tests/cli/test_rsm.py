@@ -54,7 +54,7 @@ def test_semantic_rsm_file_and_evaluation_equal_the_library(cli, data):
         np.testing.assert_allclose(f["matrix"][...], ref, rtol=1e-10)
         np.testing.assert_array_equal(f["labels"][...], data["labels"])
         assert (f.attrs["layer"], f.attrs["kernel"], f.attrs["matcher"]) == ("conv", "rbf", "optimal")
-    shown = json.loads(proc.stdout)
+    [shown] = json.loads(proc.stdout)
     want = {**retrieval(ref, data["labels"]), **prediction_correlation(ref, softmax(data["logits"].astype(np.float32)))}
     for key, value in want.items():
         assert shown[key] == pytest.approx(value, rel=1e-9)

@@ -136,7 +136,7 @@ def test_provenance_travels_from_the_data_through_the_model_into_what_is_made_fr
     assert info.returncode == 0
     lines = info.stdout.decode().split("provenance:")[1].splitlines()
     assert any(" train " in ln and "--curves" in ln for ln in lines) and "csm ncsm" in lines[-1]
-    shown = json.loads(cli("info", "--json", d / "m.safetensors").stdout)["provenance"]
+    shown = json.loads(cli("info", "--json", d / "m.safetensors").stdout)[0]["provenance"]
     assert [s["command"] for s in shown] == [s["command"] for s in chain]
 
 
