@@ -17,6 +17,12 @@ def load_model_and_data(model_path: str, data_path: str, device: str, *, same_cl
     data = read_imageset(data_path, min_classes=1)
     model, meta = load_model(model_path, device=dev)
     if same_classes:
+        matched = data.in_class_order(meta["classes"])  # the same names in another order: matched by name
+        if matched is not data:
+            from semtool import _runtime
+
+            _runtime.log(f"note: {data_path} lists the model's classes in another order; matched by name")
+            data = matched
         check_same_classes(list(meta["classes"]), data.classes, data_path, model_path)
     if data.channels != int(meta["in_channels"]):
         raise UserError(f"{data_path}: images with {data.channels} channel(s), the model takes {meta['in_channels']}")

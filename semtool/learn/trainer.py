@@ -207,7 +207,8 @@ class _Trainer:
         self.classes = self.train_set.classes
         self.eval_set: ImageSet | None = None
         if opts.eval:
-            self.eval_set = read_imageset(opts.eval, min_classes=1)
+            # the training classes in another order: matched by name
+            self.eval_set = read_imageset(opts.eval, min_classes=1).in_class_order(self.classes)
             check_same_classes(self.classes, self.eval_set.classes, str(opts.eval), str(opts.data))
             if self.eval_set.images.shape[1:] != self.train_set.images.shape[1:]:
                 raise UserError(f"{opts.eval}: images of shape {self.eval_set.images.shape[1:]}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -147,3 +148,26 @@ def test_terminal_table_fits_80_columns_with_a_legend(setup):
     assert max(len(ln) for ln in lines) <= 80, "\n".join(lines)
     assert any("err_visual: share of mistakes inside the visual superclass" in ln for ln in lines)
     assert any("hit: share of images predicted as their target class" in ln for ln in lines)
+
+
+def test_data_classes_in_another_order_are_matched_by_name(setup, cli, tmp_path):
+    """The imageset lists the model's classes in another order: its labels are matched to the
+    model's outputs by name (as sai matches CSMs), so the sweep equals the one on the original."""
+    from semtool.data.imageset import read_imageset, write_imageset
+
+    d, *_ = setup
+    data = read_imageset(d / "test.h5")
+    perm = np.random.default_rng(1).permutation(10)
+    where = np.argsort(perm)  # new index of each old class
+    shuffled = dataclasses.replace(data, classes=[data.classes[i] for i in perm], labels=where[data.labels],
+                                   groups=data.groups[perm], visual_groups=data.visual_groups[perm])
+    write_imageset(tmp_path / "shuffled.h5", shuffled, command="test", parameters={})
+    runs = [cli("attack", d / "m.safetensors", path, "--eps", "0,0.5", "--steps", "2", "-o", out, "--json",
+                "--device", "cpu", env=ENV) for path, out in ((d / "test.h5", tmp_path / "a.h5"),
+                                                              (tmp_path / "shuffled.h5", tmp_path / "b.h5"))]
+    assert [p.returncode for p in runs] == [0, 0], runs[1].stderr.decode()
+    assert "matched by name" in runs[1].stderr.decode()
+    assert json.loads(runs[0].stdout) == json.loads(runs[1].stdout)
+    with store.open_file(tmp_path / "a.h5") as a, store.open_file(tmp_path / "b.h5") as b:
+        for key in ("labels", "predictions", "groups"):
+            np.testing.assert_array_equal(a[key][...], b[key][...])
