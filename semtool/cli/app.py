@@ -88,6 +88,20 @@ def normalise_argv(argv: list[str]) -> list[str]:
     return flags + rest + tail
 
 
+def _plain(message: str) -> str:
+    """A choice option's refusal in plain words: "Invalid value for '--split': Value error,
+    'val' is not one of 'train', 'test'." -> "--split val: choose train or test"."""
+    import re
+
+    m = re.fullmatch(r"Invalid value for '([^']+)': (?:Value error, )?'([^']*)' is not one of (.+)\.", message)
+    if m is None:
+        return message
+    choices = re.findall(r"'([^']*)'", m.group(3))
+    listed = ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else "".join(choices)
+    option = m.group(1).split(" / ")[0]
+    return f"{option} {m.group(2)}: choose {listed}"
+
+
 def _command_of(argv: list[str]) -> Optional[str]:
     """The subcommand a command line runs, when it names one of ours (global options are flags)."""
     for arg in argv:
@@ -188,7 +202,7 @@ def _main(argv: list[str] | None) -> None:
             sys.exit(0)
         ctx = getattr(exc, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None and code == 2 else ""
-        message = " ".join(exc.format_message().split())
+        message = _plain(" ".join(exc.format_message().split()))
         print(f"semtool: error: {message}{where}", file=sys.stderr)
         sys.exit(code)
     # Typer turns a KeyboardInterrupt inside a command into exit code 130
