@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from semtool.cli._common import ForceOpt, OutputOpt, guarded, wrote
+from semtool.cli._common import ForceOpt, JsonOpt, OutputOpt, guarded, print_table, wrote
 
 csm_app = typer.Typer(
     name="csm",
@@ -16,7 +16,8 @@ csm_app = typer.Typer(
         "Class Similarity Matrices (Filus et al.), each written as a 'csm' file with its class "
         "names, source and measure: from a classifier's weights (ncsm), its confusions (ccsm), "
         "class-mean features (tncsm), WordNet (wordnet), a grouping (groups) or sentence "
-        "embeddings of the class names (text). Compare them with 'semtool sai'."
+        "embeddings of the class names (text). Compare them with 'semtool sai'; read one's values with "
+        "'semtool csm show'."
     ),
 )
 
@@ -331,3 +332,37 @@ def text(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(csm_app, name="csm")
+
+
+@csm_app.command("show")
+@guarded
+def show(
+    csm: Annotated[Path, typer.Argument(help="A csm file ('-' for stdin).", show_default=False)],
+    epoch: Annotated[Optional[float], typer.Option("--epoch", help="Which matrix of a stack over epochs "
+                                                   "(default: the last epoch).", show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The values of a CSM: one row per class, one column per class.
+
+    On a terminal a table; piped, TSV with a header line (class, then the class names),
+    ready for a spreadsheet or pandas; --json one record per row. A stack over epochs
+    shows its last epoch unless --epoch picks another.
+    """
+    import numpy as np
+
+    from semtool.data.csmio import read_csm
+    from semtool.errors import UserError
+
+    c = read_csm(csm)
+    m, title = c.matrix, f"{c.path} ({c.source or 'csm'}, {c.measure or 'similarity'})"
+    if c.is_stack:
+        k = len(c.epochs) - 1 if epoch is None else np.flatnonzero(np.isclose(c.epochs, epoch))
+        if epoch is not None:
+            if not k.size:
+                raise UserError(f"--epoch {epoch:g}: {c.path} has epochs {', '.join(f'{e:g}' for e in c.epochs)}")
+            k = int(k[0])
+        m, title = m[k], f"{title}, epoch {c.epochs[k]:g}"
+    elif epoch is not None:
+        raise UserError(f"--epoch: {c.path} holds one matrix, not a stack over epochs")
+    rows = [[name, *map(float, row)] for name, row in zip(c.classes, m)]
+    print_table(rows, ["class", *c.classes], title=title, as_json=as_json)

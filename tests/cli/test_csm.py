@@ -237,3 +237,18 @@ def test_bfloat16_tensor_reads_as_float32(tmp_path):
     w = torch.randn(5, 3).bfloat16()
     save_file({"fc.weight": w}, str(tmp_path / "b.safetensors"))
     np.testing.assert_array_equal(read_tensor(tmp_path / "b.safetensors", "fc.weight"), w.float().numpy())
+
+
+def test_show_prints_the_values(cli, tmp_path, rng):
+    """csm show: TSV when piped (the values to 6 significant digits), every digit with --json,
+    a stack's last epoch unless --epoch picks another."""
+    s = rng.random((3, 4, 4))
+    make_csm(tmp_path / "s.h5", s, NAMES[:4], epochs=[1, 2, 3])
+    lines = cli("csm", "show", tmp_path / "s.h5").stdout.decode().splitlines()
+    assert lines[0].split("\t") == ["class", *NAMES[:4]]
+    assert [ln.split("\t")[0] for ln in lines[1:]] == NAMES[:4]
+    np.testing.assert_allclose([[float(v) for v in ln.split("\t")[1:]] for ln in lines[1:]], s[2], rtol=1e-5)
+    rows = json.loads(cli("csm", "show", tmp_path / "s.h5", "--epoch", "2", "--json").stdout)
+    assert [r["class"] for r in rows] == NAMES[:4]
+    np.testing.assert_array_equal([[r[c] for c in NAMES[:4]] for r in rows], s[1])
+    assert_user_error(cli("csm", "show", tmp_path / "s.h5", "--epoch", "7"), "--epoch 7", "1, 2, 3")
