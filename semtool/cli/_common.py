@@ -30,6 +30,26 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: the same seed
 DeviceOpt = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, mps, or auto.")]
 
 
+#: the values of choice options, for shell completion; written here (the libraries that define
+#: them import torch or SciPy) and kept equal to the libraries' registries by a test
+CHOICES: dict[str, tuple[str, ...]] = {
+    "mix --method": ("magicmix", "sgid", "mixup", "cutmix"),
+    "sai --measure": ("cosine", "ssim", "mse", "mae", "all"),
+    "attack --targeted": ("random", "next", "least-likely"),
+    "rsm --kernel": ("inner", "cosine", "rbf"),
+    "rsm --matcher": ("optimal", "batch-optimal:", "greedy"),
+    "features --pool": ("mean", "max", "none"),
+}
+
+
+def complete(key: str) -> Callable[[str], list[str]]:
+    """A Typer ``autocompletion`` function offering ``CHOICES[key]`` that start with what was typed."""
+    def values(incomplete: str) -> list[str]:
+        return [v for v in CHOICES[key] if v.startswith(incomplete)]
+
+    return values
+
+
 def guarded(func: Callable) -> Callable:
     """Wrap a command: UserError -> one line + exit 2; a bug -> one line + exit 1."""
 

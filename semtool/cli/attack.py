@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, guarded, parse_floats,
+from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, complete, guarded, parse_floats,
                                  print_table, wrote)
 
 _COLUMNS = ["eps", "accuracy", "superclass_accuracy", "mistakes_superclass_accuracy", "mistakes_in_visual_superclass"]
@@ -30,7 +30,7 @@ def attack(
     steps: Annotated[int, typer.Option("--steps", help="PGD steps (at least 1; ε = 0 is the clean evaluation).")] = 20,
     step_size: Annotated[Optional[float], typer.Option("--step-size", help="Step size α for every ε (default 2.5·ε/steps).")] = None,
     random_start: Annotated[bool, typer.Option("--random-start", help="Start from a point uniform in the ε-ball (radius ε·U^(1/d)).")] = False,
-    targeted: Annotated[Optional[str], typer.Option("--targeted", help="Targeted attack toward: random (another class), next ((y+1) mod C) or least-likely (the clean model's lowest logit).")] = None,
+    targeted: Annotated[Optional[str], typer.Option("--targeted", autocompletion=complete("attack --targeted"), help="Targeted attack toward: random (another class), next ((y+1) mod C) or least-likely (the clean model's lowest logit).")] = None,
     csm: Annotated[Optional[Path], typer.Option("--csm", help="Reference csm file (e.g. 'csm wordnet'): also report IDM against it; classes matched by name.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch.")] = 100,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Attack only the first N images.")] = None,

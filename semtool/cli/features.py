@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import DeviceOpt, ForceOpt, guarded, wrote
+from semtool.cli._common import DeviceOpt, ForceOpt, complete, guarded, wrote
 
 
 @guarded
@@ -17,7 +17,7 @@ def features(
     data: Annotated[Path, typer.Argument(help="Imageset whose images go through the model.", show_default=False)],
     layers: Annotated[str, typer.Option("--layers", help="Comma-separated layer names or patterns ('layer4', 'layer*.relu'), 'blocks' for the main stages, or 'list' to print the names and exit.")] = "blocks",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Features file to write (needed unless --layers list).")] = None,
-    pool: Annotated[str, typer.Option("--pool", help="Reduce each map over its spatial (or token) axes: mean, max, or none to keep (N, C, H, W).")] = "mean",
+    pool: Annotated[str, typer.Option("--pool", autocompletion=complete("features --pool"), help="Reduce each map over its spatial (or token) axes: mean, max, or none to keep (N, C, H, W).")] = "mean",
     fp16: Annotated[bool, typer.Option("--fp16", help="Store float16 (half the disk); computed in float32 on the CPU.")] = False,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Also write the clean predictions (logits, probabilities) from the same pass; the model's classes must be the data's.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch (bounds the memory used).")] = 100,

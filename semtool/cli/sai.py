@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import (ForceOpt, JsonOpt, guarded, plural, print_json, print_table, print_value, records,
+from semtool.cli._common import (ForceOpt, JsonOpt, complete, guarded, plural, print_json, print_table, print_value, records,
                                  stdin_once, wrote)
 
 _MEASURES = ("cosine", "ssim", "mse", "mae")
@@ -20,7 +20,8 @@ def sai(
     files: Annotated[list[Path], typer.Argument(
         help="Two csm files A B (or, with --all-pairs, any number). '-' reads one from stdin.",
         show_default=False)],
-    measure: Annotated[str, typer.Option("--measure", "-m", help=_HELP_MEASURE)] = "cosine",
+    measure: Annotated[str, typer.Option("--measure", "-m", help=_HELP_MEASURE,
+                                         autocompletion=complete("sai --measure"))] = "cosine",
     intersect: Annotated[bool, typer.Option("--intersect", help="Compare only the classes both files share "
                                             "(otherwise differing class names are an error).")] = False,
     all_pairs: Annotated[bool, typer.Option("--all-pairs", help="SAI of every pair of FILES in one process: "
