@@ -474,10 +474,14 @@ class _Trainer:
         params = dataclasses.asdict(opts)
         with store.create(opts.curves, "curves", force=True, command="train", parameters=params,
                           inputs=self._inputs()) as f:
+            # only what was measured: without --eval there is no eval accuracy, CCSM or IDM,
+            # and an all-NaN series would only draw empty plot panels
             for k, v in self.history.items():
-                f.create_dataset(k, data=np.asarray(v, dtype=np.float64))
+                if np.isfinite(v).any():
+                    f.create_dataset(k, data=np.asarray(v, dtype=np.float64))
             for k, v in self.snapshots.items():
-                f.create_dataset(f"snapshots/{k}", data=np.stack(v).astype(np.float64))
+                if np.isfinite(np.stack(v)).any():
+                    f.create_dataset(f"snapshots/{k}", data=np.stack(v).astype(np.float64))
             store.write_strings(f, "classes", self.classes)
             f.attrs["label"] = opts.label or Path(opts.output).stem
         return Path(opts.curves)

@@ -254,3 +254,22 @@ def test_model_output_must_be_safetensors(data, cli, name):
     proc = cli("train", data / "two.h5", "-o", data / name, "--epochs", "1", env=ENV)
     assert_user_error(proc, f"-o {data / name}", "model.safetensors")
     assert not (data / name).exists() and not list(data.glob(f".{name}*"))
+
+
+def test_without_eval_the_curves_hold_only_what_was_measured(data, cli, tmp_path):
+    """No --eval: no eval accuracy, CCSM or IDM was measured, so none is written (an all-NaN
+    series would draw an empty panel); the NCSM-based series are there."""
+    out, curves = tmp_path / "m.safetensors", tmp_path / "c.h5"
+    proc = cli("train", data / "two.h5", "-o", out, "--curves", curves, "--epochs", "1", "--device", "cpu", env=ENV)
+    assert proc.returncode == 0, proc.stderr.decode()
+    with store.open_file(curves, "curves") as f:
+        names = []
+        f.visititems(lambda name, obj: names.append(name) if hasattr(obj, "shape") and name != "classes" else None)
+        for name in names:
+            assert np.isfinite(f[name][...]).any(), name
+        assert {"loss", "accuracy/train", "wsi/mean", "snapshots/ncsm"} <= set(names)
+        assert not {"accuracy/eval", "idm/network", "sai/ncsm_vs_ccsm", "snapshots/ccsm"} & set(names)
+    plot = cli("plot", "curves", curves, "-o", tmp_path / "c.png")
+    assert plot.returncode == 0, plot.stderr.decode()
+    err = plot.stderr.decode()
+    assert "Warning" not in err and "warning" not in err, err
