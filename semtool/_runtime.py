@@ -35,6 +35,11 @@ def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def warn(message: str) -> None:
+    """A result that is not what it seems: one line on stderr, shown even with --quiet."""
+    print(f"semtool: warning: {message}", file=sys.stderr, flush=True)
+
+
 def debug(message: str) -> None:
     if verbose and not quiet:
         print(message, file=sys.stderr, flush=True)

@@ -24,7 +24,7 @@ def test_completions_are_current(tmp_path):
 
 @pytest.mark.parametrize("words,cword,expected", [
     ("semtool reg", 1, {"regroup"}),
-    ("semtool dataset ", 2, {"cifar100", "fashion-mnist", "folder"}),
+    ("semtool dataset ", 2, {"cifar100", "fashion-mnist", "folder", "imagenet"}),
 ])
 def test_bash_completion_answers(words, cword, expected):
     """What the bash script asks for at a <TAB>: `_SEMTOOL_COMPLETE=complete_bash semtool`."""
@@ -42,7 +42,7 @@ def test_bash_completion_answers(words, cword, expected):
     ("semtool attack m d --targeted ", 5, {"random", "next", "least-likely"}),
     ("semtool rsm f --kernel ", 4, {"inner", "cosine", "rbf"}),
     ("semtool rsm f --matcher ", 4, {"optimal", "batch-optimal:", "greedy"}),
-    ("semtool features m d --pool ", 5, {"mean", "max", "none"}),
+    ("semtool features m d --pool ", 5, {"mean", "max", "cls", "none"}),
 ])
 def test_bash_completion_offers_the_values_of_choice_options(words, cword, expected):
     test_bash_completion_answers(words, cword, expected)

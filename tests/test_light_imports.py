@@ -34,6 +34,7 @@ LIGHT_COMMANDS: list[list[str]] = [
     ["dataset", "--help"],
     ["csm", "groups", "{imageset}", "-o", "{out}"],
     ["csm", "wordnet", "--preset", "fashion-mnist", "-o", "{out}"],
+    ["csm", "wordnet", "--preset", "imagenet", "-o", "{out}"],
     ["sai", "{csm}", "{csm}"],
     ["sai", "--measure", "all", "--json", "{csm}", "{csm}"],
     ["wsi", "{csm}"],

@@ -4,6 +4,7 @@ Per ε: fine accuracy; semantic-superclass accuracy (prediction in the true clas
 semantic group); the semantic-superclass accuracy of the *mistakes*; the share of
 mistakes that stay inside the true class's *visual* superclass (lower is better: the
 network errs by meaning, not by looks); and IDM (Filus et al.) against a reference CSM.
+The measures are :func:`semtool.measure.attack_metrics.severity`'s.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from semtool import measure
 from semtool.attack.pgd import TARGETS, pgd_l2
 from semtool.errors import UserError
-from semtool.learn.tracking import superclass_accuracy
+from semtool.measure.attack_metrics import severity
 from semtool.models._build import to_pixels
 from semtool.report.progress import progress
 
@@ -33,32 +33,17 @@ class SweepResult:
     targets: np.ndarray | None = None  # (N,) int64, the target classes of a targeted attack
 
 
-def severity(labels: np.ndarray, predictions: np.ndarray, *, groups: np.ndarray | None = None,
-             visual_groups: np.ndarray | None = None, csm: np.ndarray | None = None) -> dict[str, float]:
-    """Accuracy and mistake-severity figures of one set of predictions (N,); NaN when undefined."""
-    labels = np.asarray(labels, np.int64)
-    predictions = np.asarray(predictions, np.int64)
-    wrong = labels != predictions
-    out = {
-        "accuracy": float(np.mean(~wrong)) if labels.size else math.nan,
-        "superclass_accuracy": superclass_accuracy(labels, predictions, groups),
-        "mistakes_superclass_accuracy": superclass_accuracy(labels[wrong], predictions[wrong], groups),
-        "mistakes_in_visual_superclass": superclass_accuracy(labels[wrong], predictions[wrong], visual_groups),
-        "mistakes": int(wrong.sum()),
-    }
-    if csm is not None:
-        out["idm"] = measure.idm(labels, predictions, csm) if labels.size else math.nan
-    return out
-
-
 def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilons: Sequence[float], *,
           steps: int = 20, step_size: float | None = None, random_init: bool = False, targeted: str | None = None,
           batch_size: int = 100, device: Any = "cpu", seed: int = 0, groups: np.ndarray | None = None,
-          visual_groups: np.ndarray | None = None, csm: np.ndarray | None = None) -> SweepResult:
-    """Attack every image at every ε; returns logits, predictions and per-ε :func:`severity`.
+          visual_groups: np.ndarray | None = None, csm: np.ndarray | None = None,
+          use_best: bool = False) -> SweepResult:
+    """Attack every image at every ε; returns logits, predictions and per-ε
+    :func:`~semtool.measure.attack_metrics.severity`.
 
     ``images`` are uint8 (N, H, W, C); ``targeted`` names a target choice of
-    :data:`semtool.attack.pgd.TARGETS` (None: untargeted).
+    :data:`semtool.attack.pgd.TARGETS` (None: untargeted); ``use_best`` as in
+    :func:`semtool.attack.pgd.pgd_l2`.
     """
     eps = [float(e) for e in epsilons]
     if any(e < 0 or not math.isfinite(e) for e in eps):
@@ -96,7 +81,7 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilo
                     out = clean
                 else:
                     adv = pgd_l2(model, x, y, e, steps=steps, step_size=step_size, random_init=random_init,
-                                 targets=tgt, generator=gen)
+                                 targets=tgt, generator=gen, use_best=use_best)
                     with torch.no_grad():
                         out = model(adv)
                 per_eps.append(out.float().cpu().numpy())

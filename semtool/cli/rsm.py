@@ -89,6 +89,9 @@ def rsm(
     kernel: Annotated[str, typer.Option(
         "--kernel", autocompletion=complete("rsm --kernel"), help="inner (⟨Z_i, Z_j⟩), cosine (over Frobenius norms) or rbf (σ by the median "
         "heuristic over the matrix's distances).")] = "cosine",
+    sigma: Annotated[str, typer.Option(
+        "--sigma", help="rbf's σ (Wald et al. 2024 do not state it): median (√ of the median nonzero squared "
+        "distance), authors (√ of the lower median + 0.001, as their code's own_rbf), or a number.")] = "median",
     semantic: Annotated[bool, typer.Option(
         "--semantic", help="Permutation-invariant: match the S spatial/token vectors of each pair first "
         "(needs maps: 'semtool features --pool none'; a pooled layer is refused) "
@@ -100,7 +103,8 @@ def rsm(
     samples: Annotated[Optional[int], typer.Option(
         "--samples", help="Use a random subset of this many samples (seeded by --seed).", min=2)] = None,
     evaluate: Annotated[bool, typer.Option(
-        "--evaluate", help="Print retrieval top-1 and F1@1 (nearest other sample shares the label) and, with "
+        "--evaluate", help="Print retrieval top-1 and F1@1 (nearest other sample shares the label; single-label: "
+        "a query's relevant set is the rest of its class, so a hit scores 2/n_c) and, with "
         "--predictions, Pearson/Spearman between the RSM and the Jensen–Shannon similarity of the "
         "predicted class probabilities.")] = False,
     predictions: Annotated[Optional[Path], typer.Option(
@@ -127,13 +131,25 @@ def rsm(
     from semtool import store
     from semtool.errors import UserError
     from semtool.measure.matching import check_optimal_size, get_matcher
-    from semtool.measure.rsm import KERNELS, prediction_correlation, retrieval, semantic_rsm, spatio_semantic_rsm
+    from semtool.measure.rsm import (KERNELS, SIGMAS, prediction_correlation, retrieval, semantic_rsm,
+                                     spatio_semantic_rsm)
     from semtool.report.progress import progress
 
     if output is None and not evaluate:
         raise UserError("nothing to do: give -o FILE and/or --evaluate")
     if kernel not in KERNELS:
         raise UserError(f"--kernel: unknown kernel '{kernel}' (choose {', '.join(KERNELS)})")
+    if sigma not in SIGMAS:
+        try:
+            sigma_value: float | str = float(sigma)
+        except ValueError:
+            raise UserError(f"--sigma: expected {', '.join(SIGMAS)} or a positive number, got '{sigma}'") from None
+        if not sigma_value > 0:
+            raise UserError(f"--sigma: expected a positive number, got {sigma}")
+    else:
+        sigma_value = sigma
+    if kernel != "rbf" and sigma != "median":
+        raise UserError("--sigma is the rbf kernel's; add --kernel rbf")
     if not semantic and matcher != "optimal":
         raise UserError("--matcher is used by --semantic; add --semantic")
     spec = get_matcher(matcher).name if semantic else "none"
@@ -170,21 +186,21 @@ def rsm(
         total = len(x) * (len(x) - 1) // 2
         with progress(total, f"rsm {spec}", unit="pairs") as bar:
             res = semantic_rsm(x, kernel=kernel, matcher=spec, device=device, workers=workers,
-                               quality_pairs=quality_pairs, seed=seed, on_progress=bar.advance)
+                               quality_pairs=quality_pairs, seed=seed, on_progress=bar.advance, sigma=sigma_value)
         matrix = res.matrix
         if res.quality_fraction.size:
             info["matcher_fraction_mean"] = float(np.nanmean(res.quality_fraction))
             info["matcher_fraction_min"] = float(np.nanmin(res.quality_fraction))
     else:
         res = None
-        matrix = spatio_semantic_rsm(x, kernel=kernel, device=device)
+        matrix = spatio_semantic_rsm(x, kernel=kernel, device=device, sigma=sigma_value)
     if evaluate:
         info.update({k: v for k, v in retrieval(matrix, labels).items()})
         if probs is not None:
             info.update(prediction_correlation(matrix, probs[index]))
 
     if output is not None:
-        params = {"layer": layer, "kernel": kernel, "semantic": semantic, "matcher": spec, "samples": samples,
+        params = {"layer": layer, "kernel": kernel, "sigma": sigma, "semantic": semantic, "matcher": spec, "samples": samples,
                   "seed": seed, "device": device, "workers": workers, "quality_pairs": quality_pairs}
         inputs = [features] + ([predictions] if predictions is not None else [])
         with store.create(output, "rsm", force=force, command="rsm", parameters=params, inputs=inputs) as f:

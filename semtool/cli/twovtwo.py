@@ -111,6 +111,21 @@ def twovtwo(
     one_vs_two: Annotated[Optional[Path], typer.Option(
         "--one-vs-two", help="A predictions file for the features' images: also run the 1 vs 2 test on the "
         "misclassified ones against the other (word) space.")] = None,
+    exclude_predicted: Annotated[bool, typer.Option(
+        "--exclude-predicted", help="1 vs 2, semtool's stricter variant: drop the true and the predicted class from "
+        "each mistake's reference concepts. Default (the paper and the authors' one_vs_two_vgg16.py): every "
+        "concept with a correctly classified image, the predicted one included.")] = False,
+    null: Annotated[str, typer.Option(
+        "--null", help="1 vs 2 null: rows (the authors' one_vs_two_vgg16.py, used for the paper's figure: each "
+        "mistake's true-class and predicted-class word rows shuffled across the mistakes) or concepts (the word "
+        "space's concepts relabelled, as the 2 vs 2 null).")] = "rows",
+    min_reference: Annotated[int, typer.Option(
+        "--min-reference", help="1 vs 2: a mistake with fewer reference concepts is not testable (reported, never "
+        "counted as a failure); none testable is an error. At least 3 (Pearson r over 2 values is ±1).",
+        min=3)] = 3,
+    drop_constant: Annotated[bool, typer.Option(
+        "--drop-constant", help="Leave out concepts whose vector is constant (e.g. an all-zero ReLU feature). "
+        "Without it every test that uses one fails (as in the authors' code) and a warning names them.")] = False,
     permutations: Annotated[int, typer.Option(
         "--permutations", help="Permutations of the null distribution (concepts of B relabelled).", min=0)] = 1000,
     seed: SeedOpt = 0,
@@ -123,19 +138,29 @@ def twovtwo(
     is used as the matrix). For every pair (a, b) the test passes iff r(W_a, I_a) +
     r(W_b, I_b) > r(W_a, I_b) + r(W_b, I_a) over the other k − 2 concepts (ties and NaN
     fail). Prints accuracy (chance 0.5), tests and the permutation p-value,
-    p = (1 + #null ≥ score) / (1 + N). Features (layer outputs flattened per image) with
-    several images per concept are split into groups of one image per concept and the
-    result averaged over groups. --one-vs-two adds the 1 vs 2 test: each misclassified
-    image, correlated with the mean features of correctly classified images per concept,
-    must correlate more with its true concept's word-space row than with the predicted one's.
+    p = (1 + #null ≥ score) / (1 + N), never 0; the paper gives no formula, and --json also
+    reports the authors' #null > score / N (p_value_authors). Features (layer outputs
+    flattened per image, as the authors do) with several images per concept are split into
+    groups of one image per concept and the result averaged over groups. A constant concept
+    vector fails every test that uses it: a warning names it (--drop-constant leaves it out).
+    --one-vs-two adds the 1 vs 2 test: each misclassified image, correlated with the mean
+    features of the correctly classified images of every concept that has one (the
+    reference concepts), must correlate more with its true concept's word-space row than
+    with the predicted one's; it reports how many mistakes were testable and how many
+    reference concepts each used.
     """
-    from semtool import store
+    from semtool import _runtime, store
     from semtool.data.csmio import pick_epsilon, read_predictions
     from semtool.cli.rsm import read_layer
     from semtool.errors import UserError
+    from semtool.measure.twovtwo import ONE_VS_TWO_NULLS
     from semtool.measure.twovtwo import one_vs_two as run_one_vs_two
     from semtool.measure.twovtwo import two_vs_two
 
+    if null not in ONE_VS_TWO_NULLS:
+        raise UserError(f"--null: expected one of {', '.join(ONE_VS_TWO_NULLS)}, got '{null}'")
+    if one_vs_two is None and (exclude_predicted or null != "rows" or min_reference != 3):
+        raise UserError("--exclude-predicted, --null and --min-reference are for the 1 vs 2 test; add --one-vs-two")
     stdin_once(a, b, one_vs_two)
     if output is not None:
         store.check_output(output, force=force, kind="twovtwo")
@@ -166,9 +191,12 @@ def twovtwo(
     for layer in chosen:
         ws = sa.similarities(layer, order_a)
         is_ = sb.similarities(layer, order_b)
-        r = two_vs_two(ws, is_, permutations=permutations, seed=seed)
+        r = two_vs_two(ws, is_, permutations=permutations, seed=seed, drop_constant=drop_constant)
         row: dict[str, Any] = {"layer": layer or "-", "accuracy": r.accuracy, "passes": r.passes, "tests": r.tests,
-                               "p_value": r.p_value, "null_count": r.null_count, "groups": r.groups, "null": r.null}
+                               "p_value": r.p_value, "p_value_authors": r.p_value_authors,
+                               "null_count": r.null_count, "groups": r.groups, "null": r.null,
+                               "constant": [sa.concepts[i] for i in r.constant]}
+        _warn_constant("2 vs 2", layer, row["constant"], r, len(chosen) > 1)
         if pred is not None:
             x, labels, _ = read_layer(feat.path, layer)
             # The word space in the features' class order.
@@ -176,16 +204,27 @@ def twovtwo(
             inv = np.empty_like(feat_order)
             inv[feat_order] = np.arange(len(feat_order))
             word_sim = words.similarities(None, order_b if words is sb else order_a)[0][np.ix_(inv, inv)]
-            o = run_one_vs_two(x, labels, predicted, word_sim,
+            o = run_one_vs_two(x, labels, predicted, word_sim, exclude_predicted=exclude_predicted, null=null,
+                               min_reference=min_reference, drop_constant=drop_constant,
                                permutations=permutations, seed=seed)
             row.update({"one_vs_two_accuracy": o.accuracy, "one_vs_two_tests": o.tests,
-                        "one_vs_two_p_value": o.p_value, "one_vs_two_passes": o.passes,
-                        "one_vs_two_null_count": o.null_count, "one_vs_two_null": o.null})
+                        "one_vs_two_p_value": o.p_value, "one_vs_two_p_value_authors": o.p_value_authors,
+                        "one_vs_two_passes": o.passes, "one_vs_two_null_count": o.null_count,
+                        "one_vs_two_mistakes": o.mistakes, "one_vs_two_untestable": o.untestable,
+                        "one_vs_two_reference_min": int(o.reference.min()),
+                        "one_vs_two_reference_max": int(o.reference.max()),
+                        "one_vs_two_constant": [feat.concepts[i] for i in o.constant],
+                        "one_vs_two_null": o.null})
+            _warn_constant("1 vs 2", layer, row["one_vs_two_constant"], o, len(chosen) > 1)
+            if o.untestable:
+                _runtime.warn(f"1 vs 2{_at(layer, len(chosen) > 1)}: {o.untestable} of {o.mistakes} mistakes have "
+                              f"fewer than {min_reference} reference concepts and were not tested (not counted)")
         results.append(row)
 
     if output is not None:
-        params = {"layers": layers, "permutations": permutations, "seed": seed,
-                  "one_vs_two": str(one_vs_two) if one_vs_two else None}
+        params = {"layers": layers, "permutations": permutations, "seed": seed, "drop_constant": drop_constant,
+                  "one_vs_two": str(one_vs_two) if one_vs_two else None, "exclude_predicted": exclude_predicted,
+                  "null": null, "min_reference": min_reference}
         inputs = [a, b] + ([one_vs_two] if one_vs_two is not None else [])
         with store.create(output, "twovtwo", force=force, command="twovtwo", parameters=params, inputs=inputs) as f:
             store.write_strings(f, "layers", [r["layer"] for r in results])
@@ -196,10 +235,12 @@ def twovtwo(
             f.create_dataset("groups", data=np.array([r["groups"] for r in results]))
             f.create_dataset("null", data=np.stack([r["null"] for r in results]).reshape(len(results), permutations))
             f.create_dataset("p_value", data=np.array([r["p_value"] for r in results]))
+            f.create_dataset("p_value_authors", data=np.array([r["p_value_authors"] for r in results]))
             f.create_dataset("null_count", data=np.array([r["null_count"] for r in results]))
             if pred is not None:
                 g = f.create_group("one_vs_two")
-                for key in ("accuracy", "passes", "tests", "p_value", "null_count"):
+                for key in ("accuracy", "passes", "tests", "p_value", "p_value_authors", "null_count", "mistakes",
+                            "untestable", "reference_min", "reference_max"):
                     g.create_dataset(key, data=np.array([r[f"one_vs_two_{key}"] for r in results]))
                 g.create_dataset("null", data=np.stack([r["one_vs_two_null"] for r in results])
                                  .reshape(len(results), permutations))
@@ -213,10 +254,35 @@ def twovtwo(
         return
     columns = ["layer", "accuracy", "tests", "p_value"]
     if pred is not None:
-        columns += ["one_vs_two_accuracy", "one_vs_two_tests", "one_vs_two_p_value"]
-    rows = [[r[c] for c in columns] for r in shown]
+        # tested of all mistakes, and the reference concepts each used (a range when they differ)
+        columns += ["one_vs_two_accuracy", "one_vs_two_tests", "one_vs_two_mistakes", "one_vs_two_reference",
+                    "one_vs_two_p_value"]
+    rows = [[_reference_range(r) if c == "one_vs_two_reference" else r[c] for c in columns] for r in shown]
     print_table(rows, columns, title=f"2 vs 2 ({permutations} permutations)", as_json=as_json,
                 json_obj=shown)
+
+
+def _reference_range(row: dict[str, Any]) -> str:
+    lo, hi = row["one_vs_two_reference_min"], row["one_vs_two_reference_max"]
+    return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
+def _at(layer: str | None, several: bool) -> str:
+    return f" (layer {layer})" if several and layer else ""
+
+
+def _warn_constant(test: str, layer: str | None, names: list[str], result: Any, several: bool) -> None:
+    """One line naming the constant concepts and how many tests they decided."""
+    from semtool import _runtime
+
+    if not names:
+        return
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    if result.dropped:
+        _runtime.warn(f"{test}{_at(layer, several)}: left out {len(names)} concept(s) with a constant vector: {shown}")
+        return
+    _runtime.warn(f"{test}{_at(layer, several)}: constant vector for {shown}: {result.nan_tests:g} of {result.tests} "
+                  "tests are undefined and fail (--drop-constant runs without them)")
 
 
 def register(app: typer.Typer) -> None:

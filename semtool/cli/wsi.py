@@ -17,7 +17,9 @@ def wsi(
                                         "'-' for stdin. Other CSMs (ccsm, tncsm, wordnet, …) are refused: WSI is "
                                         "defined on the weights.", show_default=False)],
     quantile: Annotated[float, typer.Option("--quantile", help="Max WSI averages each class's similarities at or "
-                                            "above this quantile; Min WSI at or below 1 − quantile. In (0, 1).")] = 0.95,
+                                            "above this quantile; Min WSI at or below 1 − quantile. In (0, 1). Taken over the class's C − 1 "
+                                            "off-diagonal similarities (Filus et al. do not say; the whole row would "
+                                            "count its self-similarity 1).")] = 0.95,
     as_json: JsonOpt = False,
 ) -> None:
     """Mean / Max / Min Weight Similarity Index of a class similarity matrix (Filus et al.).

@@ -19,10 +19,18 @@ import numpy as np
 
 from semtool.errors import UserError
 
-# Images are written in chunks of this many (and compressed per chunk): big enough for
-# gzip to work well, small enough that reading a few images stays cheap.
+# Images are written in chunks of at most this many (and compressed per chunk), and of at
+# most CHUNK_BYTES: big enough for gzip to work well, small enough that reading a few images
+# stays cheap and a chunk fits HDF5's default 1 MiB chunk cache (6 images at 224×224×3).
 CHUNK_IMAGES = 256
+CHUNK_BYTES = 1 << 20
 _BATCH = 4096
+_BATCH_BYTES = 64 << 20  # images decoded and written per step (a lazy stack decodes only these)
+
+
+def chunk_images(h: int, w: int, c: int) -> int:
+    """Images per HDF5 chunk of an (N, h, w, c) uint8 stack."""
+    return max(1, min(CHUNK_IMAGES, CHUNK_BYTES // (h * w * c)))
 
 
 @dataclasses.dataclass
@@ -195,7 +203,11 @@ def read_imageset(path: str | os.PathLike, *, images: bool = True, keep: np.ndar
 
 def write_imageset(path: str | os.PathLike, data: ImageSet, *, force: bool = False, command: str,
                    parameters: dict[str, Any], inputs: Sequence[str | os.PathLike] = ()) -> None:
-    """Write ``data`` as an ``imageset`` file (atomically, with provenance), images chunked+gzip."""
+    """Write ``data`` as an ``imageset`` file (atomically, with provenance), images chunked+gzip.
+
+    ``data.images`` may be any uint8 (N, H, W, C) stack that slices into arrays (a
+    :class:`semtool.data.folder.ImageFiles` decodes only the slice being written).
+    """
     from semtool import store
     from semtool.report.progress import progress
 
@@ -204,12 +216,13 @@ def write_imageset(path: str | os.PathLike, data: ImageSet, *, force: bool = Fal
         f.attrs["source"] = data.source
         f.attrs["split"] = data.split
         ds = f.create_dataset("images", shape=(n, h, w, c), dtype=np.uint8,
-                              chunks=(max(1, min(n, CHUNK_IMAGES)), h, w, c), compression="gzip",
+                              chunks=(max(1, min(n, chunk_images(h, w, c))), h, w, c), compression="gzip",
                               compression_opts=4)
+        step = max(1, min(_BATCH, _BATCH_BYTES // (h * w * c)))
         with progress(n, f"writing {store.display_name(path)}", unit="images") as bar:
-            for i in range(0, n, _BATCH):
-                ds[i:i + _BATCH] = data.images[i:i + _BATCH]
-                bar.advance(min(_BATCH, n - i))
+            for i in range(0, n, step):
+                ds[i:i + step] = data.images[i:i + step]
+                bar.advance(min(step, n - i))
         f.create_dataset("labels", data=data.labels.astype(np.int64))
         store.write_strings(f, "classes", data.classes)
         if data.synsets is not None:

@@ -7,14 +7,15 @@ classes by name between files is :mod:`semtool.measure.align`; the WordNet CSM i
 """
 
 from semtool.measure.align import align, align_many, check_same_classes, check_unique, take_classes
+from semtool.measure.attack_metrics import ATTACK_METRICS, attack_metrics, mistake_chance, severity
 from semtool.measure.csm import ccsm, check_csm, class_means, cosine_matrix, groups_csm, ncsm, tncsm
-from semtool.measure.idm import decision_margins, idm
+from semtool.measure.idm import decision_margins, dissimilarity_metric, idm
 from semtool.measure.sai import SAI_MEASURES, drop_diagonal, minmax, normalised, pairwise_sai, sai, ssim
 from semtool.measure.wsi import wsi
 
 __all__ = [
-    "SAI_MEASURES", "align", "align_many", "ccsm", "check_csm", "check_same_classes", "check_unique", "class_means",
-    "cosine_matrix", "decision_margins", "drop_diagonal", "groups_csm", "idm", "minmax", "ncsm",
+    "ATTACK_METRICS", "attack_metrics", "mistake_chance", "severity", "SAI_MEASURES", "align", "align_many", "ccsm", "check_csm", "check_same_classes", "check_unique", "class_means",
+    "cosine_matrix", "decision_margins", "dissimilarity_metric", "drop_diagonal", "groups_csm", "idm", "minmax", "ncsm",
     "normalised", "pairwise_sai", "sai", "ssim", "take_classes", "tncsm", "wsi",
 ]
 

@@ -1,6 +1,6 @@
 """How severe the mistakes under attack are, per ε (Abreu, Vaska, Helus 2023).
 
-Seed 000 evaluates a classifier against an L2 PGD adversary of growing ε and asks not only
+Abreu et al. evaluate a classifier against an L2 PGD adversary of growing ε and asks not only
 *how often* it errs but *where its mistakes go*. With a per-class semantic grouping ``g``
 (e.g. CIFAR-100 regrouped into arbitrary superclasses) and a visual grouping ``v`` (the
 original CIFAR-100 superclasses), for labels y and predictions ŷ at one ε:
@@ -17,11 +17,19 @@ drawn uniformly among the C − 1 wrong ones: mean over samples of (|g(y)| − 1
 
 Group index −1 means "in no group". A sample whose *true* class has no group is left out
 of that grouping's measures (it has no superclass to hit); a prediction of an ungrouped
-class never counts as a hit. Pure NumPy, arrays in, arrays out; shared by ``semtool
-attack`` (its table) and ``semtool plot attack`` (its figure).
+class never counts as a hit. Pure NumPy, arrays in, arrays out; the one set of names
+for these measures, shared by ``semtool attack`` (its table, through :func:`severity`),
+``semtool plot attack`` (its figure), training curves and the demo report.
+
+References
+----------
+.. [1] Abreu, Vaska, Helus (2023). Addressing mistake severity in neural networks with
+   semantic knowledge.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -162,3 +170,36 @@ def mistake_chance(labels: np.ndarray, groups: np.ndarray, num_classes: int | No
         return float("nan")
     sizes = np.bincount(g[g >= 0], minlength=int(g.max()) + 1 if g.max() >= 0 else 0)
     return float(np.mean((sizes[gy[has]] - 1) / (c - 1)))
+
+
+def severity(labels: np.ndarray, predictions: np.ndarray, *, groups: np.ndarray | None = None,
+             visual_groups: np.ndarray | None = None, csm: np.ndarray | None = None) -> dict[str, float]:
+    """:func:`attack_metrics` of one set of predictions as plain numbers, and IDM against ``csm``.
+
+    Parameters
+    ----------
+    labels, predictions : (N,) int
+    groups, visual_groups : (C,) int, optional
+        As for :func:`attack_metrics`.
+    csm : (C, C), optional
+        A reference CSM: adds ``idm`` (:func:`semtool.measure.idm.idm`, Filus et al.).
+
+    Returns
+    -------
+    dict of str -> float
+        Keyed as :data:`ATTACK_METRICS` (``mistakes`` an int), plus ``idm`` with ``csm``;
+        every value NaN (``mistakes`` 0) when there are no samples.
+    """
+    from semtool.measure.idm import idm
+
+    y = np.asarray(labels).reshape(-1)
+    if y.size == 0:
+        out: dict[str, float] = {k: math.nan for k in ATTACK_METRICS}
+        out["mistakes"] = 0
+    else:
+        metrics = attack_metrics(y, predictions, groups, visual_groups)
+        out = {k: float(v) for k, v in metrics.items()}
+        out["mistakes"] = int(metrics["mistakes"])
+    if csm is not None:
+        out["idm"] = idm(y, np.asarray(predictions).reshape(-1), csm) if y.size else math.nan
+    return out

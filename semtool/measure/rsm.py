@@ -14,7 +14,10 @@ n_i = ‖Z_i‖²_F, because a permutation leaves norms unchanged:
 * ``inner``:  K = P
 * ``cosine``: K = P / √(n_i n_j)                       (0 where a map is all zeros)
 * ``rbf``:    K = exp(−d² / (2σ²)), d² = n_i + n_j − 2P, σ = √median(d²_{i<j} > 0)
-  (the median heuristic over the matrix's own distances)
+  (the median heuristic over the matrix's own distances; the paper does not state σ).
+  The authors' code (TaWald/semantic_rsm, ``sim_func.own_rbf``) takes σ = √(lower median
+  of the nonzero d²) + 10⁻³ instead (``sigma="authors"``): the two differ for an even
+  number of pairs and by the offset.
 
 so one matching serves every kernel. The RSM covers all N samples (never block-diagonal);
 inner products are batched matrix products in torch (CPU or CUDA), in blocks of pairs so
@@ -73,10 +76,29 @@ def as_sets(x: np.ndarray) -> np.ndarray:
 
 def median_sigma(d2: np.ndarray) -> float:
     """σ of the median heuristic: √ of the median nonzero squared distance (i < j)."""
-    iu = np.triu_indices(d2.shape[0], k=1)
-    vals = d2[iu]
-    vals = vals[vals > 0]
+    vals = _nonzero_pairs(d2)
     return float(np.sqrt(np.median(vals))) if vals.size else 1.0
+
+
+def authors_sigma(d2: np.ndarray) -> float:
+    """σ as the authors' ``own_rbf``: √(lower median of the nonzero squared distances) + 10⁻³.
+
+    ``torch.median`` returns the lower of the two middle values; over the full matrix each
+    pair appears twice, which leaves the lower median of the pairs i < j unchanged.
+    """
+    vals = np.sort(_nonzero_pairs(d2))
+    return float(np.sqrt(vals[(vals.size - 1) // 2])) + 1e-3 if vals.size else 1.0 + 1e-3
+
+
+def _nonzero_pairs(d2: np.ndarray) -> np.ndarray:
+    vals = d2[np.triu_indices(d2.shape[0], k=1)]
+    return vals[vals > 0]
+
+
+SIGMAS = {
+    "median": "σ = √median of the nonzero squared distances (the median heuristic)",
+    "authors": "σ = √(lower median of the nonzero squared distances) + 10⁻³ (TaWald/semantic_rsm's own_rbf)",
+}
 
 
 def _inner(p: np.ndarray, sq: np.ndarray, sigma: float | None) -> np.ndarray:
@@ -89,10 +111,15 @@ def _cosine(p: np.ndarray, sq: np.ndarray, sigma: float | None) -> np.ndarray:
     return np.divide(p, denom, out=np.zeros_like(p), where=denom > 0)
 
 
-def _rbf(p: np.ndarray, sq: np.ndarray, sigma: float | None) -> np.ndarray:
+def _rbf(p: np.ndarray, sq: np.ndarray, sigma: float | str | None) -> np.ndarray:
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * p, 0.0)
     np.fill_diagonal(d2, 0.0)
-    s = median_sigma(d2) if sigma is None else float(sigma)
+    if sigma is None or sigma == "median":
+        s = median_sigma(d2)
+    elif sigma == "authors":
+        s = authors_sigma(d2)
+    else:
+        s = float(sigma)
     return np.exp(-d2 / (2 * s * s))
 
 
@@ -102,10 +129,15 @@ _KERNEL_FNS: dict[str, Callable[[np.ndarray, np.ndarray, float | None], np.ndarr
 
 
 def kernel_matrix(inner: np.ndarray, sq_norms: np.ndarray, kernel: str = "cosine", *,
-                  sigma: float | None = None) -> np.ndarray:
-    """Apply a kernel to (matched) inner products P (N, N) and squared norms (N,) -> (N, N)."""
+                  sigma: float | str | None = None) -> np.ndarray:
+    """Apply a kernel to (matched) inner products P (N, N) and squared norms (N,) -> (N, N).
+
+    ``sigma`` (rbf only): a number, or a rule of :data:`SIGMAS` (default ``median``).
+    """
     if kernel not in _KERNEL_FNS:
         raise UserError(f"--kernel: unknown kernel '{kernel}' (choose {', '.join(KERNELS)})")
+    if isinstance(sigma, str) and sigma not in SIGMAS:
+        raise UserError(f"sigma: expected a number or one of {', '.join(SIGMAS)}, got '{sigma}'")
     return _KERNEL_FNS[kernel](np.asarray(inner, dtype=np.float64), np.asarray(sq_norms, dtype=np.float64), sigma)
 
 
@@ -121,12 +153,13 @@ def gram(x: np.ndarray, *, device: str = "cpu", rows: int = 1024) -> np.ndarray:
     return (out + out.T) / 2
 
 
-def spatio_semantic_rsm(x: np.ndarray, *, kernel: str = "cosine", device: str = "cpu") -> np.ndarray:
+def spatio_semantic_rsm(x: np.ndarray, *, kernel: str = "cosine", device: str = "cpu",
+                        sigma: float | str | None = None) -> np.ndarray:
     """The usual RSM of flattened layer outputs, K(vec Z_i, vec Z_j) -> (N, N)."""
     z = as_sets(x)
     flat = z.reshape(len(z), -1)
     p = gram(flat, device=device)
-    return kernel_matrix(p, np.diag(p).copy(), kernel)
+    return kernel_matrix(p, np.diag(p).copy(), kernel, sigma=sigma)
 
 
 @dataclass
@@ -296,7 +329,7 @@ def matcher_quality(z: np.ndarray, inner: np.ndarray, *, pairs: int = 200, seed:
 
 
 def semantic_rsm(x: np.ndarray, *, kernel: str = "cosine", matcher: str = "optimal", device: str = "cpu",
-                 workers: int = 1, quality_pairs: int = 200, seed: int = 0,
+                 workers: int = 1, quality_pairs: int = 200, seed: int = 0, sigma: float | str | None = None,
                  on_progress: Callable[[int], None] | None = None) -> SemanticRSM:
     """The permutation-invariant (semantic) RSM over all N samples (Wald et al. 2024).
 
@@ -316,7 +349,7 @@ def semantic_rsm(x: np.ndarray, *, kernel: str = "cosine", matcher: str = "optim
     workers = min(workers, os.cpu_count() or 1)
     p = matched_inner_products(z, spec, device=device, workers=workers, on_progress=on_progress)
     sq = np.diag(p).copy()
-    out = SemanticRSM(kernel_matrix(p, sq, kernel), p, sq, spec, kernel)
+    out = SemanticRSM(kernel_matrix(p, sq, kernel, sigma=sigma), p, sq, spec, kernel)
     if spec != "optimal" and quality_pairs > 0:
         try:
             check_optimal_size(z.shape[1])
@@ -333,6 +366,11 @@ def retrieval(rsm: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     For every query i whose class has another sample: hit_i = [label(argmax_{j≠i} K_ij)
     = label_i]; top-1 = mean hit; F1@1 = mean 2·P·R/(P + R) with P = hit_i and
     R = hit_i / (n_{c_i} − 1), i.e. 2/n_c for a hit and 0 otherwise.
+
+    Single-label, one retrieved sample: the paper does not spell F1@1 out; semtool takes
+    each query's relevant set to be all other samples of its class. The alternative, a
+    macro-F1 of the nearest neighbour's label used as a class prediction, is
+    ``sklearn.metrics.f1_score(labels, labels[nn], average="macro")``.
     """
     k = np.array(rsm, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)

@@ -4,7 +4,10 @@
 * Max WSI: the mean over classes of the mean of that class's off-diagonal similarities at
   or above its own ``quantile`` (default 0.95) quantile;
 * Min WSI: likewise at or below its ``1 − quantile`` quantile.
-Quantiles are NumPy's default (linear interpolation).
+Quantiles are NumPy's default (linear interpolation). Filus et al. do not say over which
+values a class's quantile is taken: semtool takes it over the class's C − 1 off-diagonal
+similarities (its self-similarity of 1 is no neighbour); the alternative, over the whole
+row, would put that 1 into every class's Max WSI.
 """
 
 from __future__ import annotations

@@ -23,6 +23,11 @@ _LAZY = {
     "read_model_metadata": "semtool.models._io",
     "save_model": "semtool.models._io",
     "resolve_device": "semtool.models._device",
+    "open_model": "semtool.models._open",
+    "Pretrained": "semtool.models._pretrained",
+    "Preprocess": "semtool.models._pretrained",
+    "parse_spec": "semtool.models.spec",
+    "match_classes": "semtool.models.classes",
 }
 
 __all__ = sorted(_LAZY)

@@ -4,7 +4,9 @@ Layer names are those of the network inside the :class:`~semtool.models.Classifi
 wrapper, without its ``net.`` prefix: graph nodes (``layer4.1.relu_1``) or module
 names (``layer4``, meaning that module's output). ``blocks`` picks the main stages.
 Outputs are (N, C, H, W) for convolutional maps, (N, S, D) for token sequences,
-(N, D) for vectors; ``pool`` = mean/max reduces the spatial or token axes to (N, C).
+(N, D) for vectors; ``pool`` = mean/max reduces the spatial or token axes to (N, C) or
+(N, D), ``cls`` takes the class token (token 0) of (N, T, D) outputs and refuses a layer
+without tokens.
 These arrays are the input of ``csm tncsm``, ``rsm`` and ``twovtwo``.
 """
 
@@ -20,15 +22,30 @@ import torch
 from semtool.errors import UserError
 from semtool.models._build import to_pixels
 
-POOLS = ("mean", "max", "none")
+POOLS = ("mean", "max", "cls", "none")
 _PREFIX = "net."
 
 
+def _tracer_kwargs() -> dict[str, Any]:
+    """FX tracing stops at the preprocessing (its resize has data-dependent Python branches)."""
+    from semtool.models._pretrained import Preprocess
+
+    return {"leaf_modules": [Preprocess]}
+
+
+def _hooked(model: torch.nn.Module) -> bool:
+    """Whether layers are reached by forward hooks on modules (Hugging Face, timm), not FX nodes."""
+    return getattr(model, "layer_style", "graph") == "modules"
+
+
 def layer_names(model: torch.nn.Module) -> list[str]:
-    """Graph node names of the network (eval mode), in execution order, without ``net.``."""
+    """The network's layer names without ``net.``: FX graph nodes in execution order
+    (torchvision, semtool models), or module names (Hugging Face, timm)."""
+    if _hooked(model):
+        return _module_names(model)
     from torchvision.models.feature_extraction import get_graph_node_names
 
-    _, nodes = get_graph_node_names(model)
+    _, nodes = get_graph_node_names(model.eval(), tracer_kwargs=_tracer_kwargs())
     return [n[len(_PREFIX):] for n in nodes if n.startswith(_PREFIX)]
 
 
@@ -36,21 +53,33 @@ def _module_names(model: torch.nn.Module) -> list[str]:
     return [n[len(_PREFIX):] for n, _ in model.named_modules() if n.startswith(_PREFIX)]
 
 
-def block_names(model: torch.nn.Module) -> list[str]:
-    """The main stages: ResNet layer1–4, convnet block1–3, ``features`` children, ViT encoder layers."""
-    net = model.net
+def torchvision_stages(net: torch.nn.Module) -> list[str]:
+    """The main stages of a torchvision network (or the convnet): ResNet layer1–4, convnet
+    block1–3, VGG/AlexNet/SqueezeNet's pooling outputs in ``features``, the other children of
+    ``features`` (MobileNet, EfficientNet, ConvNeXt, Swin), ViT encoder layers."""
     children = dict(net.named_children())
     if all(f"layer{i}" in children for i in range(1, 5)):
         return [f"layer{i}" for i in range(1, 5)]
     if all(f"block{i}" in children for i in range(1, 4)):
         return [f"block{i}" for i in range(1, 4)]
-    if isinstance(children.get("features"), torch.nn.Sequential):
-        return [f"features.{n}" for n, _ in children["features"].named_children()]
+    feats = children.get("features")
+    if isinstance(feats, torch.nn.Sequential):
+        parts = list(feats.named_children())
+        if any(isinstance(m, torch.nn.Conv2d) for _, m in parts):  # plain layers: a stage ends at each pooling
+            return [f"features.{n}" for n, m in parts if isinstance(m, torch.nn.MaxPool2d)] or [f"features.{parts[-1][0]}"]
+        return [f"features.{n}" for n, _ in parts]
     enc = children.get("encoder")
     if enc is not None and hasattr(enc, "layers"):
         return [f"encoder.layers.{n}" for n, _ in enc.layers.named_children()]
     names = list(children)
     return names[:-1] if len(names) > 1 else names
+
+
+def block_names(model: torch.nn.Module) -> list[str]:
+    """The main stages (``--layers blocks``): a zoo model's own ``stages`` (Hugging Face encoder
+    layers, timm feature stages, torchvision stages), else :func:`torchvision_stages`."""
+    stages = getattr(model, "stages", None)
+    return list(stages) if stages else torchvision_stages(model.net)
 
 
 def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
@@ -81,7 +110,12 @@ def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def _pool(t: torch.Tensor, pool: str) -> torch.Tensor:
+def _pool(t: torch.Tensor, pool: str, name: str) -> torch.Tensor:
+    if pool == "cls":
+        if t.dim() != 3:
+            raise UserError(f"--pool cls: layer '{name}' has no tokens (output {tuple(t.shape)}); "
+                            "use mean, max or none")
+        return t[:, 0]
     if pool == "none" or t.dim() <= 2:
         return t
     if t.dim() == 3:  # (N, S, D) tokens: reduce the sequence axis
@@ -98,15 +132,10 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
     ``images`` are uint8 (N, H, W, C). Arrays are float32 (float16 with ``fp16``); only
     one batch is held at a time.
     """
-    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
-
     if pool not in POOLS:
         raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
     model = model.to(device).eval()
-    nodes = {_PREFIX + n: n for n in layers}
-    out_node = get_graph_node_names(model)[1][-1]
-    logits_key = nodes.setdefault(out_node, "__logits__") if logits else None
-    extractor = create_feature_extractor(model, return_nodes=nodes)
+    extractor = _hooks_extractor(model, layers, logits) if _hooked(model) else _graph_extractor(model, layers, logits)
     dtype = np.float16 if fp16 else np.float32
     autocast = torch.autocast("cuda", dtype=torch.float16) if fp16 and torch.device(device).type == "cuda" else None
     with torch.no_grad():
@@ -117,6 +146,58 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
                     out = extractor(x)
             else:
                 out = extractor(x)
-            feats = {n: _pool(out[n].float(), pool).cpu().numpy().astype(dtype) for n in layers}
-            lg = out[logits_key].float().cpu().numpy() if logits_key else None
+            feats = {n: _pool(out[n].float(), pool, n).cpu().numpy().astype(dtype) for n in layers}
+            lg = out["__logits__"].float().cpu().numpy() if logits else None
             yield s, feats, lg
+
+
+def _graph_extractor(model: torch.nn.Module, layers: list[str], logits: bool):
+    """torchvision's ``create_feature_extractor``: {layer: output, '__logits__': logits}."""
+    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+    nodes = {_PREFIX + n: n for n in layers}
+    if logits:
+        out_node = get_graph_node_names(model, tracer_kwargs=_tracer_kwargs())[1][-1]
+        key = nodes.setdefault(out_node, "__logits__")
+    extractor = create_feature_extractor(model, return_nodes=nodes, tracer_kwargs=_tracer_kwargs())
+    if not logits or key == "__logits__":
+        return extractor
+
+    def run(x):
+        out = extractor(x)
+        return {**out, "__logits__": out[key]}
+
+    return run
+
+
+def _first_tensor(out: Any) -> torch.Tensor:
+    """A module's output as one tensor (Hugging Face layers return tuples or ModelOutputs)."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (tuple, list)):
+        for item in out:
+            if isinstance(item, torch.Tensor):
+                return item
+    raise UserError(f"a layer's output is {type(out).__name__}, not a tensor")
+
+
+def _hooks_extractor(model: torch.nn.Module, layers: list[str], logits: bool):
+    """Forward hooks on the named modules: {layer: output, '__logits__': the model's output}."""
+    modules = dict(model.named_modules())
+
+    def run(x):
+        out: dict[str, torch.Tensor] = {}
+        handles = [modules[_PREFIX + n].register_forward_hook(
+            lambda _m, _i, o, n=n: out.__setitem__(n, _first_tensor(o))) for n in layers]
+        try:
+            final = model(x)
+        finally:
+            for h in handles:
+                h.remove()
+        if logits:
+            out["__logits__"] = final
+        return out
+
+    return run

@@ -108,6 +108,11 @@ def _torch_state_dict(p: Path) -> dict[str, np.ndarray]:
     try:
         obj = torch.load(str(p), map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle.UnpicklingError for unsafe content, and others
+        import pickle
+
+        if isinstance(exc, pickle.UnpicklingError):  # a whole pickled model (or other objects)
+            raise UserError(f"{p}: holds pickled objects, not only tensors (a whole model?); save a state dict "
+                            "instead: torch.save(model.state_dict(), PATH)") from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"{p}: not loadable as a weights-only PyTorch state dict ({first[:120]})") from None
     # Lightning / training checkpoints nest the state dict one level down.

@@ -17,7 +17,10 @@ is then NLTK's own, so synsets and similarities are identical to NLTK's ``wordne
 
 Class -> synset presets (``presets/<name>.tsv``: ``class<TAB>synset``) name the intended
 sense of every class of CIFAR-100, CIFAR-10 and Fashion-MNIST; a user file in the same
-format (synset name ``dog.n.01`` or WordNet id ``n02084071``) overrides them.
+format (synset name ``dog.n.01`` or WordNet id ``n02084071``) overrides them. The
+``imagenet`` preset lists ImageNet-1k's 1000 classes in torchvision's index order (the
+sorted wnids), named as torchvision's weights name them, each synset the one at its wnid's
+offset; its third column (a comment) keeps the wnid (:func:`imagenet_classes`).
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ LEXNAMES = (
 ).split()
 _CATEGORY = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
 
-PRESETS = ("cifar100", "cifar10", "fashion-mnist")
+PRESETS = ("cifar100", "cifar10", "fashion-mnist", "imagenet")
 _WNID = re.compile(r"^([nvasr])(\d{8})$")
 
 # ------------------------------------------------------------------ finding the data
@@ -259,11 +262,65 @@ def _read_tsv(lines: Iterable[str], origin: str) -> list[tuple[int, str, str]]:
 
 @functools.lru_cache(maxsize=None)
 def preset_synsets(name: str) -> dict[str, str]:
-    """A preset's ``{class: synset name}`` (``cifar100``, ``cifar10``, ``fashion-mnist``)."""
+    """A preset's ``{class: synset name}`` in class order (``cifar100``, ``cifar10``, ``fashion-mnist``, ``imagenet``)."""
     if name not in PRESETS:
         raise UserError(f"--synsets: unknown preset '{name}' (choose from {', '.join(PRESETS)})")
-    text = resources.files("semtool.semantics").joinpath("presets", f"{name}.tsv").read_text(encoding="utf-8")
-    return {cls: syn for _, cls, syn in _read_tsv(text.splitlines(), f"preset {name}")}
+    return {cls: syn for _, cls, syn in _read_tsv(_preset_lines(name), f"preset {name}")}
+
+
+def check_preset(preset: str | None, option: str = "--preset") -> None:
+    """A one-line error for a name that is not a preset (None passes)."""
+    if preset is not None and preset not in PRESETS:
+        raise UserError(f"{option}: unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
+
+
+def preset_classes(preset: str, option: str = "--preset") -> list[str]:
+    """A preset's class names in class order (``imagenet``: torchvision's index order)."""
+    check_preset(preset, option)
+    return list(preset_synsets(preset))
+
+
+def _preset_lines(name: str) -> list[str]:
+    return resources.files("semtool.semantics").joinpath("presets", f"{name}.tsv").read_text(
+        encoding="utf-8").splitlines()
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_classes() -> list[tuple[str, str, str]]:
+    """ImageNet-1k's ``(wnid, class, synset name)`` in torchvision's index order (the sorted wnids).
+
+    Read from the ``imagenet`` preset (no WordNet, no torch): the wnid is its comment column.
+    """
+    rows = []
+    for line in _preset_lines("imagenet"):
+        if line.startswith("#") or not line.strip():
+            continue
+        cls, syn, wnid = line.split("\t")
+        rows.append((wnid.lstrip("# ").strip(), cls, syn))
+    return rows
+
+
+def is_wnid(text: str) -> bool:
+    """``n01440764``: a WordNet 3.0 noun id (what ImageNet names its class folders)."""
+    return bool(_WNID.match(text)) and text[0] == "n"
+
+
+def wnid_classes(wnids: Sequence[str], *, origin: str = "wnid") -> tuple[list[str], list[str]]:
+    """Class names and synset names for WordNet noun ids (ImageNet class folders).
+
+    An ImageNet-1k wnid takes its torchvision name (``n01440764`` -> ``tench``); any other
+    (ImageNet-21k, a user's own) the first lemma of its synset, spaces for underscores, or the
+    synset name where two would share a lemma. Synsets come from the wnid's offset
+    (``synset_from_pos_and_offset('n', int(wnid[1:]))``); WordNet is loaded only for wnids
+    outside ImageNet-1k.
+    """
+    known = {w: (cls, syn) for w, cls, syn in imagenet_classes()}
+    out = [known.get(w) or (None, resolve_synset(w, origin=f"{origin} '{w}'").name()) for w in wnids]
+    lemma = {w: resolve_synset(w).lemma_names()[0].replace("_", " ") for w, (cls, _) in zip(wnids, out) if cls is None}
+    taken = [cls for cls, _ in out if cls is not None] + list(lemma.values())
+    names = [cls if cls is not None else (lemma[w] if taken.count(lemma[w]) == 1 else syn)
+             for w, (cls, syn) in zip(wnids, out)]
+    return names, [syn for _, syn in out]
 
 
 def load_mapping(path: str | os.PathLike) -> dict[str, str]:

@@ -20,6 +20,7 @@ from semtool.store._io import (
     looks_like_model,
     open_file,
     provenance_chain,
+    read_attr,
     read_provenance,
     read_stdin,
     read_strings,
@@ -33,6 +34,7 @@ from semtool.store._kinds import KINDS, STREAMABLE, schema_of
 __all__ = [
     "KINDS", "MODEL", "STREAMABLE", "Resumable", "atomic_path", "check_distinct", "check_kind",
     "check_output", "create", "display_name", "init_root", "kind_of", "looks_like_model",
-    "open_file", "provenance_chain", "read_provenance", "read_stdin", "read_strings", "refuse_hdf5", "schema_of",
+    "open_file", "provenance_chain", "read_attr", "read_provenance", "read_stdin", "read_strings", "refuse_hdf5",
+    "schema_of",
     "sha256_of", "write_strings", "wrong_kind_message",
 ]

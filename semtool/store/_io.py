@@ -183,6 +183,14 @@ def read_strings(ds: h5py.Dataset) -> list[str]:
     return [s.decode("utf-8") if isinstance(s, bytes) else str(s) for s in ds[...].reshape(-1)]
 
 
+def read_attr(obj: h5py.HLObject, name: str, default: str | None = None) -> str | None:
+    """A string attribute of a file, group or dataset; ``default`` when it is absent."""
+    v = obj.attrs.get(name)
+    if v is None:
+        return default
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
 def write_strings(group: h5py.Group, name: str, values: Iterable[str]) -> h5py.Dataset:
     vals = [str(v) for v in values]
     arr = np.array(vals, dtype=object)

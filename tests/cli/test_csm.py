@@ -142,6 +142,25 @@ def test_tncsm(cli, tmp_path, rng):
     assert cli("csm", "tncsm", tmp_path / "f.h5", "--layer", "layer4", "-o", tmp_path / "t.h5").returncode == 0
     np.testing.assert_allclose(read_csm(tmp_path / "t.h5").matrix, tncsm(x, labels, 12), atol=1e-12)
     assert_user_error(cli("csm", "tncsm", tmp_path / "f.h5", "-o", tmp_path / "u.h5"), "--layer", "layer4")
+    assert_user_error(cli("csm", "tncsm", tmp_path / "f.h5", "--layer", "layer4", "--pool", "cls",
+                          "-o", tmp_path / "u.h5"), "--pool cls", "no tokens")
+    assert not (tmp_path / "u.h5").exists()
+
+
+def test_tncsm_on_tokens_averages_samples_and_tokens(cli, tmp_path, rng):
+    """(N, T, D) token outputs: class means over samples and tokens (not over the channels), or the class token."""
+    x = rng.normal(size=(48, 5, 6)).astype(np.float32)
+    labels = np.arange(48) % 12
+    with store.create(tmp_path / "f.h5", "features", parameters={}) as f:
+        f["layers/encoder"] = x
+        f["labels"] = labels
+        store.write_strings(f, "classes", NAMES)
+    for pool, vectors in (("mean", x.astype(np.float64).mean(axis=1)), ("cls", x[:, 0].astype(np.float64))):
+        out = tmp_path / f"{pool}.h5"
+        assert cli("csm", "tncsm", tmp_path / "f.h5", "--pool", pool, "-o", out).returncode == 0
+        means = np.stack([vectors[labels == c].mean(axis=0) for c in range(12)])
+        unit = means / np.linalg.norm(means, axis=1, keepdims=True)
+        np.testing.assert_allclose(read_csm(out).matrix, unit @ unit.T, atol=1e-6)
 
 
 def _imageset(path, classes, synsets=None, groups=None, visual=None):

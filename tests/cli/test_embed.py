@@ -31,6 +31,14 @@ def test_embed_words_and_concepts_from_a_file(cli, tmp_path):
         assert store.read_strings(f["concepts"]) == ["cat", "dog", "truck"]
         np.testing.assert_allclose(f["vectors"][...], embed_texts(["cat", "dog", "truck"],
                                                                   template="a photo of a {}"), atol=1e-6)
+    preset = tmp_path / "preset.h5"
+    proc = cli("embed", "--preset", "cifar10", "-o", preset)
+    assert proc.returncode == 0, proc.stderr.decode()
+    with store.open_file(preset, "embeddings") as f:
+        from semtool.semantics.wordnet import preset_classes
+
+        assert store.read_strings(f["concepts"]) == preset_classes("cifar10")
+        np.testing.assert_allclose(f["vectors"][...], embed_texts(preset_classes("cifar10")), atol=1e-6)
 
 
 def test_bad_inputs(cli, tmp_path):
@@ -40,4 +48,6 @@ def test_bad_inputs(cli, tmp_path):
     assert_user_error(cli("embed", "--words", "cat,dog", "--template", "no slot", "-o", out), "{}")
     assert_user_error(cli("embed", "--concepts-from", tmp_path / "missing.h5", "-o", out), "no such file")
     assert_user_error(cli("embed", "--words", "cat,cat", "-o", out), "duplicate")
+    assert_user_error(cli("embed", "--preset", "imagenet21k", "-o", out), "--preset", "unknown preset", "imagenet")
+    assert_user_error(cli("embed", "--preset", "imagenet", "--words", "cat,dog", "-o", out), "exactly one")
     assert not out.exists()

@@ -62,3 +62,28 @@ def test_empty_layers_match(setup, cli):
     proc = cli("features", d / "m.safetensors", d / "test.h5", "--layers", "nolayer*", "-o", d / "e.h5")
     assert_user_error(proc, "--layers", "nolayer*")
     assert proc.stdout == b"" and not (d / "e.h5").exists()
+
+
+def test_pool_cls_takes_the_class_token_and_refuses_a_layer_without_tokens(setup, cli, rng):
+    """Token outputs (N, T, D) of a tiny ViT: mean over tokens, cls = token 0, none keeps them."""
+    from torchvision.models import VisionTransformer
+
+    from semtool.models._build import Classifier
+    from semtool.models.features import iter_features
+
+    torch.manual_seed(0)
+    vit = Classifier(VisionTransformer(image_size=14, patch_size=7, num_layers=2, num_heads=2, hidden_dim=8,
+                                       mlp_dim=16, num_classes=10), [0.5], [0.25], 1, 3)
+    images = rng.integers(0, 256, size=(6, 14, 14, 1), dtype=np.uint8)
+    layer = "encoder.layers.encoder_layer_1"
+    out = {p: next(iter_features(vit, images, [layer], pool=p, batch_size=6))[1][layer]
+           for p in ("none", "mean", "max", "cls")}
+    assert out["none"].shape == (6, 5, 8)  # 4 patches + the class token, 8 channels
+    np.testing.assert_allclose(out["mean"], out["none"].mean(axis=1), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(out["max"], out["none"].max(axis=1))
+    np.testing.assert_array_equal(out["cls"], out["none"][:, 0])
+    d, _ = setup
+    proc = cli("features", d / "m.safetensors", d / "test.h5", "--layers", "block3", "--pool", "cls",
+               "-o", d / "cls.h5")
+    assert_user_error(proc, "--pool cls", "block3", "no tokens")
+    assert not (d / "cls.h5").exists()

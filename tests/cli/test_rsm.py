@@ -74,6 +74,20 @@ def test_spatio_semantic_and_approximate_matcher_quality(cli, data):
     assert pairs.shape == (10, 2) and np.all((frac > 0.5) & (frac <= 1 + 1e-12))
 
 
+def test_rbf_sigma_authors_and_a_number(cli, data):
+    for sigma in ("authors", "2.5"):
+        out = data["dir"] / f"rbf-{sigma}.h5"
+        proc = cli("rsm", data["feats"], "--layer", "conv", "--kernel", "rbf", "--sigma", sigma, "-o", out)
+        assert proc.returncode == 0, proc.stderr.decode()
+        expected = spatio_semantic_rsm(data["conv"], kernel="rbf", sigma=sigma if sigma == "authors" else 2.5)
+        with store.open_file(out, "rsm") as f:
+            np.testing.assert_allclose(f["matrix"][...], expected, rtol=1e-10)
+    assert_user_error(cli("rsm", data["feats"], "--layer", "conv", "--sigma", "authors", "--evaluate"),
+                      "--sigma", "--kernel rbf")
+    assert_user_error(cli("rsm", data["feats"], "--layer", "conv", "--kernel", "rbf", "--sigma", "wide",
+                          "--evaluate"), "--sigma", "median, authors")
+
+
 def test_bad_inputs_are_one_line_and_leave_no_file(cli, data, rng):
     out = data["dir"] / "out.h5"
     d = data["dir"]

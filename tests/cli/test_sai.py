@@ -68,6 +68,16 @@ def test_all_measures_json(cli, pair):
         assert out[m] == pytest.approx(sai(a, b, m), abs=1e-12)
 
 
+def test_ssim_window_gaussian(cli, pair):
+    d, a, b = pair
+    proc = cli("sai", d / "a.h5", d / "b.h5", "-m", "ssim", "--ssim-window", "gaussian", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert json.loads(proc.stdout)["sai"]["ssim"] == pytest.approx(sai(a, b, "ssim", ssim_window="gaussian"), abs=1e-12)
+    assert_user_error(cli("sai", d / "a.h5", d / "b.h5", "--ssim-window", "gaussian"), "--ssim-window", "--measure ssim")
+    assert_user_error(cli("sai", d / "a.h5", d / "b.h5", "-m", "ssim", "--ssim-window", "box"), "--ssim-window",
+                      "uniform, gaussian")
+
+
 def test_stack_gives_curve_and_curves_file(cli, tmp_path, rng):
     s = rng.random((3, 12, 12))
     b = rng.random((12, 12))

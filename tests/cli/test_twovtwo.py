@@ -86,6 +86,84 @@ def test_one_vs_two(cli, spaces, rng):
     assert shown["one_vs_two_tests"] == ref.tests
     assert shown["one_vs_two_accuracy"] == pytest.approx(ref.accuracy)
     assert shown["one_vs_two_p_value"] == pytest.approx(ref.p_value)
+    assert shown["one_vs_two_p_value_authors"] == pytest.approx(ref.p_value_authors)
+    assert shown["one_vs_two_mistakes"] == ref.mistakes and shown["one_vs_two_untestable"] == 0
+    assert shown["one_vs_two_reference_min"] == ref.reference.min()
+    assert shown["p_value_authors"] == pytest.approx(_library(spaces["conv"], labels, spaces["words"], 30).p_value_authors)
+    # The stricter variant and the concepts null are options, passed through as such.
+    proc = cli("twovtwo", spaces["feats"], spaces["emb"], "--layers", "conv", "--one-vs-two", preds,
+               "--permutations", "30", "--json", "--exclude-predicted", "--null", "concepts")
+    assert proc.returncode == 0, proc.stderr.decode()
+    strict = one_vs_two(spaces["conv"], labels, logits.astype(np.float32).argmax(axis=1),
+                        correlation_matrix(spaces["words"]), permutations=30, exclude_predicted=True, null="concepts")
+    shown = json.loads(proc.stdout)
+    assert shown["one_vs_two_passes"] == strict.passes
+    assert shown["one_vs_two_p_value"] == pytest.approx(strict.p_value)
+
+
+def test_one_vs_two_with_few_reference_concepts_says_what_it_tested(cli, spaces):
+    """Only concepts 0–2 correctly classified: with --exclude-predicted, the images of concept 3
+    (predicted as 0) keep 2 reference concepts, are reported untestable and are not counted."""
+    labels = spaces["labels"]
+    predicted = np.array([0, 1, 2, 0, 5, 3])[labels]
+    preds = spaces["dir"] / "few.h5"
+    write_predictions(preds, 3 * np.eye(6)[predicted], labels)
+    args = ("twovtwo", spaces["feats"], spaces["emb"], "--layers", "fc", "--one-vs-two", preds, "--permutations", "5")
+    proc = cli(*args, "--exclude-predicted", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    shown = json.loads(proc.stdout)
+    ref = one_vs_two(spaces["fc"], labels, predicted, correlation_matrix(spaces["words"]), permutations=5,
+                     exclude_predicted=True)
+    assert (shown["one_vs_two_mistakes"], shown["one_vs_two_untestable"], shown["one_vs_two_tests"]) == (9, 3, 6)
+    assert shown["one_vs_two_passes"] == ref.passes and shown["one_vs_two_accuracy"] == pytest.approx(ref.passes / 6)
+    assert shown["one_vs_two_reference_min"] == shown["one_vs_two_reference_max"] == 3
+    assert "3 of 9 mistakes have fewer than 3 reference concepts" in proc.stderr.decode()
+    table = cli(*args, "--exclude-predicted").stdout.decode().splitlines()
+    assert table[0].split("\t")[5:8] == ["one_vs_two_tests", "one_vs_two_mistakes", "one_vs_two_reference"]
+    assert table[1].split("\t")[5:8] == ["6", "9", "3"]
+    assert_user_error(cli(*args, "--exclude-predicted", "--min-reference", "4"), "1 vs 2",
+                      "no misclassified image has 4 or more reference concepts")
+
+
+def test_constant_concept_is_named_once_and_drop_constant_runs_without_it(cli, spaces):
+    words = spaces["words"].copy()
+    words[1] = 0.0  # a constant word vector: NaN correlations
+    emb = spaces["dir"] / "dead.h5"
+    write_embeddings(emb, words, CLASSES)
+    proc = cli("twovtwo", spaces["feats"], emb, "--layers", "fc", "--permutations", "5", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    warnings = [ln for ln in proc.stderr.decode().splitlines() if "warning" in ln]
+    assert len(warnings) == 1 and CLASSES[1] in warnings[0] and "15 of 15 tests" in warnings[0], warnings
+    shown = json.loads(proc.stdout)
+    assert shown["accuracy"] == 0 and shown["constant"] == [CLASSES[1]]
+    proc = cli("twovtwo", spaces["feats"], emb, "--layers", "fc", "--permutations", "5", "--json", "--drop-constant")
+    assert proc.returncode == 0, proc.stderr.decode()
+    shown = json.loads(proc.stdout)
+    keep = [0, 2, 3, 4, 5]
+    groups = image_groups(spaces["labels"], 6)
+    ref = two_vs_two([correlation_matrix(spaces["fc"][g][keep]) for g in groups],
+                     correlation_matrix(words[keep]), permutations=5)
+    assert shown["tests"] == 10 and shown["accuracy"] == pytest.approx(ref.accuracy)
+
+
+def test_each_layout_is_flattened_per_image(cli, spaces, rng):
+    """(N, T, D) tokens and the same values as (N, D, T, 1) maps or (N, T·D) vectors: one image, one
+    flattened vector (the authors flatten), so the 2 vs 2 results agree whatever the layout."""
+    tok = (spaces["words"][spaces["labels"]][:, None, :] + rng.normal(size=(18, 3, 12))).astype(np.float32)
+    feats = spaces["dir"] / "layouts.h5"
+    write_features(feats, {"tokens": tok, "maps": tok.transpose(0, 2, 1)[..., None], "vectors": tok.reshape(18, -1)},
+                   spaces["labels"])
+    proc = cli("twovtwo", feats, spaces["emb"], "--permutations", "10", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    shown = {r["layer"]: r for r in json.loads(proc.stdout)}
+    ref = _library(tok, spaces["labels"], spaces["words"], 10)
+    for layer in ("tokens", "maps", "vectors"):
+        assert shown[layer]["passes"] == pytest.approx(ref.passes)
+
+
+def test_one_vs_two_options_need_one_vs_two(cli, spaces):
+    assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--exclude-predicted"), "--one-vs-two")
+    assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--null", "pairs"), "--null", "rows, concepts")
 
 
 def test_bad_inputs_are_one_line_and_leave_no_file(cli, spaces, rng):

@@ -94,6 +94,34 @@ def test_rbf_uses_the_median_heuristic(rng):
     np.testing.assert_allclose(spatio_semantic_rsm(x, kernel="rbf"), np.exp(-d2 / (2 * sigma**2)), rtol=1e-10)
 
 
+def test_rbf_authors_sigma_equals_their_own_rbf(rng):
+    """Restated from TaWald/semantic_rsm `src/srsm/core/sim_func.py` (own_rbf): squared distances over all
+    n×n pairs, σ = √torch.median(nonzero) + 1e-3 (torch.median is the lower median), K = exp(−½ d²/σ²)."""
+    torch = pytest.importorskip("torch")
+    x = rng.normal(size=(8, 12))  # 28 pairs: an even count, where the lower median differs from the median
+    t = torch.from_numpy(x)
+    dist = torch.sum((t[:, None, :] - t[None, :, :]) ** 2, dim=-1)
+    sigma = torch.sqrt(torch.median(dist[dist != 0])) + 1e-3
+    ref = torch.exp(-0.5 * (dist / sigma**2)).numpy()
+    np.testing.assert_allclose(spatio_semantic_rsm(x, kernel="rbf", sigma="authors"), ref, rtol=1e-10, atol=1e-12)
+    assert not np.allclose(spatio_semantic_rsm(x, kernel="rbf"), ref, rtol=1e-6)  # the default differs
+
+
+@pytest.mark.parametrize("layout", ["maps", "tokens", "vectors"])
+def test_each_layout_gives_its_vectors_to_the_matching(rng, layout):
+    """(N, C, H, W) maps, (N, T, D) tokens and (N, D) vectors: the same sets of D-vectors give the same RSMs."""
+    z = np.maximum(rng.normal(size=(6, 4, 5)), 0) + 0.05  # (N, S, D) sets
+    if layout == "vectors":
+        z = z[:, :1]
+    x = {"maps": z.transpose(0, 2, 1).reshape(6, 5, z.shape[1], 1), "tokens": z, "vectors": z[:, 0]}[layout]
+    np.testing.assert_allclose(semantic_rsm(x, kernel="cosine").matrix, _authors_loop(z, "cosine"), atol=1e-12)
+    shuffled = z[:, rng.permutation(z.shape[1])]  # a set has no order: the semantic RSM ignores it
+    np.testing.assert_allclose(semantic_rsm(shuffled, kernel="inner").matrix, semantic_rsm(x, kernel="inner").matrix,
+                               atol=1e-10)
+    flat = z.reshape(6, -1)
+    np.testing.assert_allclose(spatio_semantic_rsm(x, kernel="inner"), flat @ flat.T, atol=1e-10)
+
+
 def test_approximate_matchers_record_their_fraction_of_the_optimum(rng):
     x = _maps(rng, n=10, c=8, h=4, w=4)
     opt = semantic_rsm(x, kernel="inner")

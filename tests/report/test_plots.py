@@ -159,7 +159,8 @@ def test_curve_panels_default_and_patterns(tmp_path, rng):
     e, s, _ = plots.load_curves(F.write_curves(tmp_path / "a.h5", rng))
     runs = [plots.Run("a", e, s)]
     panels = plots.curve_panels(runs, None)
-    assert [p for p, _ in panels] == list(plots.DEFAULT_CURVE_PANELS)
+    assert [p for p, _ in panels] == [p for p in plots.DEFAULT_CURVE_PANELS if p != "idm_errors"]  # none in the file
+    assert plots._panel_text("idm_errors", ["idm_errors/network"])[0] == "IDM over mistakes only: network"
     assert set(panels[1][1]) == {"sai/wordnet/ccsm", "sai/wordnet/ncsm"}
     assert plots.curve_panels(runs, ["loss", "wsi/m?[xn]"]) == [("loss", ["loss"]), ("wsi/m?[xn]", ["wsi/max", "wsi/min"])]
     assert plots.curve_panels(runs, ["sai"]) == [("sai", panels[1][1])]  # a bare prefix means its folder
@@ -191,7 +192,7 @@ def test_attack_figure_shows_attack_metrics(tmp_path, rng):
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert len(titles) == 4
     for ax in fig.axes:
-        key = next(k for k, t, _ in plots._ATTACK_PANELS if t == ax.get_title())
+        key = next(k for k, t, _ in plots.ATTACK_PANELS if t == ax.get_title())
         line = ax.get_lines()[0]
         np.testing.assert_allclose(line.get_xdata(), eps)
         np.testing.assert_allclose(line.get_ydata(), metrics[key])
@@ -321,7 +322,7 @@ def test_rsm_titles_fit_their_panels_and_the_figure(tmp_path, rng, size):
     plots.save_figure(fig, tmp_path / "r.png", dpi=60)
     renderer, page = _extents(fig)
     heat = [ax for ax in fig.axes if ax.images and ax.get_title()]
-    boxes = [ax.title.get_window_extent(renderer) for ax in heat] + [fig._suptitle.get_window_extent(renderer)]
+    boxes = [ax.title.get_window_extent(renderer) for ax in heat] + [fig.fitting.suptitle.get_window_extent(renderer)]
     for box in boxes:
         assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
     for a, b in zip(boxes, boxes[1:len(heat)]):  # neighbours' titles do not run into each other
@@ -357,7 +358,7 @@ def test_curve_legends_sit_outside_every_axes(tmp_path, rng, k):
     if k == 1:
         assert [_squash(ax.get_title()) for ax in axes] == [
             _squash("SAI: similarity alignment index: reference_number_0_wordnet/ncsm"),
-            _squash("IDM: index of decision mistakes: network")]
+            _squash("IDM: inverse dissimilarity metric: network")]
     for leg in legends:
         assert len(leg.get_texts()) == k
         box = leg.get_window_extent(renderer)
@@ -423,7 +424,7 @@ def test_attack_titles_and_legend_fit_the_figure(tmp_path, rng, size):
     renderer, page = _extents(fig)
     axes = [ax for ax in fig.axes if ax.get_visible()]
     titles = [ax.title.get_window_extent(renderer) for ax in axes]
-    for box in titles + [fig._suptitle.get_window_extent(renderer)]:
+    for box in titles + [fig.fitting.suptitle.get_window_extent(renderer)]:
         assert _inside(box, page)
     for i, a in enumerate(titles):  # no title runs into another, nor into a plotting area
         assert not any(a.overlaps(b) for b in titles[i + 1:])

@@ -126,8 +126,8 @@ def test_bad_mapping_line_names_the_synset_and_line(tmp_path):
 
 
 def test_unknown_preset():
-    with pytest.raises(UserError, match="unknown preset 'imagenet'"):
-        W.preset_synsets("imagenet")
+    with pytest.raises(UserError, match="unknown preset 'imagenet21k'"):
+        W.preset_synsets("imagenet21k")
 
 
 def test_unwritable_cache_is_a_user_error(tmp_path, monkeypatch):

@@ -1,0 +1,44 @@
+"""One entry point for every model specification: :func:`open_model` (see :mod:`semtool.models.spec`)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from semtool.errors import UserError
+from semtool.models.spec import parse_spec
+
+
+def open_model(spec: str | os.PathLike, *, device: Any = "cpu", trust_remote_code: bool = False,
+               needs_logits: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """Load any model specification as a classifier (eval mode, on ``device``) and its metadata.
+
+    The metadata has the model file's keys (``architecture``, ``classes``, ``synsets``,
+    ``num_classes``, ``input_size``, ``in_channels``, ``mean``, ``std``, ``head`` — the
+    state-dict key of the final classifier weight) plus ``family`` (``file``,
+    ``torchvision``, ``hf``, ``timm``), ``weights``, ``backbone`` (no classification head)
+    and ``layer_style``.
+
+    Parameters
+    ----------
+    spec : a model specification (a semtool ``.safetensors`` file, ``torchvision:NAME…``, a
+        Hugging Face folder or ``hf:ID``, ``timm:NAME…``).
+    trust_remote_code : let transformers run code shipped with the model (off by default).
+    needs_logits : what the caller does with the model (e.g. ``attack``): a backbone without a
+        classification head is then refused, naming it.
+    """
+    s = parse_spec(spec)
+    if s.family == "file":
+        from semtool.models._io import load_model
+
+        model, meta = load_model(s.path, device=device)
+        meta = {"family": "file", "weights": s.path, "backbone": False, "layer_style": "graph", "spec": s.text,
+                **meta}
+        return model, meta
+    from semtool.models._pretrained import open_pretrained
+
+    model, meta = open_pretrained(s, trust_remote_code=trust_remote_code)
+    if needs_logits and meta["backbone"]:
+        raise UserError(f"model '{s.text}': a backbone without a classification head; {needs_logits} needs "
+                        "class logits (a backbone's layers go through 'semtool features')")
+    return model.to(device), meta

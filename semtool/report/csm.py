@@ -1,0 +1,265 @@
+"""``semtool plot csm``: heatmaps of class similarity matrices (Filus et al.), one or several side by side."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from semtool import store
+from semtool.errors import UserError
+from semtool.report import _layout as layout
+from semtool.report import _style
+from semtool.report._arrays import cluster_order, group_order, match_classes, minmax_offdiag, offdiag_limits
+
+#: Class orders for ``plot csm``: auto = groups when the file has them, else cluster.
+CSM_ORDERS = ("auto", "groups", "cluster", "none")
+#: Colour scales for several CSMs side by side: auto = shared when every panel holds the
+#: same measure, else minmax (raw cosines and confusion rates share no meaningful range).
+CSM_SCALES = ("auto", "shared", "minmax")
+
+# What each CSM source is, for titles and colour-bar labels: (title, value label).
+_CSM_SOURCES = {
+    "ncsm": ("NCSM: cosine of class weight vectors", "cosine similarity"),
+    "ccsm": ("CCSM: confusion matrix, rows normalised", "confusion rate (row sums to 1)"),
+    "tncsm": ("TNCSM: cosine of class-mean features", "cosine similarity"),
+    "wordnet": ("WordNet CSM", "WordNet similarity"),
+    "groups": ("Group CSM: same semantic group", "same group (1) or not (0)"),
+    "text": ("Text CSM: cosine of class-name embeddings", "cosine similarity"),
+}
+_WORDNET_MEASURES = {"path": "path similarity", "wup": "Wu–Palmer similarity",
+                     "lch": "Leacock–Chodorow similarity"}
+
+
+@dataclass
+class CSMPanel:
+    """One CSM to draw: the matrix (C, C) and what it is."""
+
+    matrix: np.ndarray
+    classes: list[str]
+    source: str | None = None
+    measure: str | None = None
+    groups: np.ndarray | None = None
+    group_names: list[str] | None = None
+    epoch: float | None = None
+    label: str | None = None
+    name: str = ""
+
+
+def _pick(stack: Any, epochs: np.ndarray | None, epoch: int | None, name: str) -> tuple[np.ndarray, float | None]:
+    """The ``epoch``-th matrix (an index; default the last) of an (E, C, C) stack."""
+    e = stack.shape[0]
+    i = -1 if epoch is None else epoch
+    if not -e <= i < e:
+        raise UserError(f"--epoch {epoch}: {name} holds {e} matrices "
+                        f"(0 … {e - 1}, or negative counting from the last)")
+    ep = float(epochs[i]) if epochs is not None and epochs.shape[0] == e else None
+    return np.asarray(stack[i], dtype=np.float64), ep
+
+
+def load_csm(path: str | os.PathLike, epoch: int | None = None, *, snapshot: str = "ncsm") -> CSMPanel:
+    """One matrix of a ``csm`` file, or of a ``curves`` file's ``snapshots/<snapshot>`` stack.
+
+    For a stack over epochs, ``epoch`` is an index (negative from the end; default last).
+    """
+    name = store.display_name(path)
+    with store.open_file(path, ("csm", "curves")) as f:
+        kind = store.read_attr(f, "semtool_kind")
+        key = f"snapshots/{snapshot}"
+        if kind == "curves" and key not in f:
+            have = sorted(f["snapshots"].keys()) if "snapshots" in f else []
+            raise UserError(f"--snapshot {snapshot}: {name} has no '{key}' "
+                            f"(it has: {', '.join(have) or 'no snapshots'})")
+        if "classes" not in f:
+            raise UserError(f"{name}: no 'classes' to label the matrix with")
+        classes = store.read_strings(f["classes"])
+        epochs = np.asarray(f["epochs"][...], dtype=np.float64).reshape(-1) if "epochs" in f else None
+        source, measure = store.read_attr(f, "source"), store.read_attr(f, "measure")
+        if kind == "curves":
+            m, ep = _pick(f[key], epochs, epoch, name)
+            source, measure = snapshot, {"ncsm": "cosine", "ccsm": "confusion"}.get(snapshot, measure)
+        elif "matrices" in f:
+            m, ep = _pick(f["matrices"], epochs, epoch, name)
+        elif "matrix" in f:
+            if epoch not in (None, 0, -1):
+                raise UserError(f"--epoch {epoch}: {name} holds one matrix, not a stack over epochs")
+            m, ep = np.asarray(f["matrix"][...], dtype=np.float64), None
+        else:
+            raise UserError(f"{name}: 'csm' file holds neither 'matrix' nor 'matrices'")
+        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] != len(classes):
+            raise UserError(f"{name}: matrix of shape {m.shape} does not match its {len(classes)} classes")
+        groups = f["groups"][...].astype(np.int64) if "groups" in f else None
+        gnames = store.read_strings(f["group_names"]) if "group_names" in f else None
+        if groups is not None and groups.shape != (len(classes),):
+            groups = None  # not per class: unusable for ordering
+        return CSMPanel(matrix=m, classes=classes, source=source, measure=measure,
+                        groups=groups, group_names=gnames, epoch=ep, label=store.read_attr(f, "label"), name=name)
+
+
+def _csm_titles(p: CSMPanel) -> tuple[str, str]:
+    """(panel title naming the measure, colour-bar label) from the file's source/measure."""
+    src = (p.source or "").lower()
+    measure = p.measure or ""
+    if src == "wordnet":
+        kind = _WORDNET_MEASURES.get(measure, f"{measure} similarity".strip())
+        return f"WordNet CSM: {kind}", f"WordNet {kind}"
+    if src in _CSM_SOURCES:
+        title, value = _CSM_SOURCES[src]
+        if src != "groups" and measure and measure not in ("cosine", "confusion"):
+            title += f" ({measure})"
+        return title, value
+    return (f"CSM ({p.source})" if p.source else "Class similarity matrix"), (measure or "similarity")
+
+
+def _class_ticks(ax: Any, names: Sequence[str], axes: str = "xy") -> None:
+    fs = _style.label_fontsize(len(names))
+    if fs is None:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
+    pos = np.arange(len(names))
+    if "x" in axes:
+        ax.set_xticks(pos, labels=names, rotation=90, fontsize=fs)
+    if "y" in axes:
+        ax.set_yticks(pos, labels=names, fontsize=fs)
+    ax.tick_params(length=2, pad=1.5)
+
+
+
+def _group_labels(ax: Any, starts: Sequence[int], n: int, names: Sequence[str], *, left: bool = True) -> None:
+    """Group names centred on their blocks: above the heatmap, or (when the class labels
+    are omitted, past 60 classes) as the left axis's labels, where they read horizontally."""
+    if not names or len(names) > 30:
+        return
+    ends = list(starts[1:]) + [n]
+    mids = [(s + e - 1) / 2 for s, e in zip(starts, ends)]
+    if _style.label_fontsize(n) is None:
+        if left:
+            ax.set_yticks(mids, labels=list(names), fontsize=_style.label_fontsize(len(names)) or 6,
+                          fontstyle="italic")
+            ax.tick_params(axis="y", length=0)
+        return
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(mids, labels=list(names), rotation=35, ha="left", rotation_mode="anchor",
+                   fontsize=max(5.0, (_style.label_fontsize(len(names) * 2) or 6) - 0.5), fontstyle="italic")
+    top.tick_params(length=0, pad=2)
+    top.spines["top"].set_visible(False)
+
+
+def csm_order(panel: CSMPanel, order: str) -> tuple[np.ndarray, list[int], list[str] | None]:
+    """The class order for ``order`` (auto|groups|cluster|none), group starts, group names."""
+    if order not in CSM_ORDERS:
+        raise UserError(f"--order: expected one of {', '.join(CSM_ORDERS)}; got '{order}'")
+    c = len(panel.classes)
+    if order == "auto":
+        order = "groups" if panel.groups is not None else "cluster"
+    if order == "groups":
+        if panel.groups is None:
+            raise UserError(f"--order groups: {panel.name} has no 'groups'; use --order cluster or none")
+        idx, starts = group_order(panel.groups)
+        g = panel.groups[idx]
+        names = None
+        if panel.group_names is not None:
+            names = [panel.group_names[int(g[s])] if 0 <= g[s] < len(panel.group_names) else "(no group)"
+                     for s in starts]
+        return idx, starts, names
+    if order == "cluster":
+        return cluster_order(panel.matrix), [], None
+    return np.arange(c), [], None
+
+
+def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = "auto",
+               labels: Sequence[str] | None = None, size: tuple[float, float] | None = None,
+               title: str | None = None) -> Any:
+    """Heatmaps of CSMs side by side: one class order (the first's), one colour scale.
+
+    The diagonal is drawn grey and left out of the colour scale. ``scale='shared'`` spans
+    all panels' off-diagonal values; ``'minmax'`` normalises each panel's off-diagonal to
+    [0, 1] first (what SAI compares); ``'auto'`` is shared when every panel holds the same
+    measure, else minmax. Either way one colour bar serves every panel.
+    """
+    if scale not in CSM_SCALES:
+        raise UserError(f"--scale: expected one of {', '.join(CSM_SCALES)}; got '{scale}'")
+    if scale == "auto":
+        scale = "shared" if len({_csm_titles(p)[1] for p in panels}) == 1 else "minmax"
+    first = panels[0]
+    idx, starts, gnames = csm_order(first, order)
+    names = [first.classes[i] for i in idx]
+    mats = []
+    for p in panels:
+        m = p.matrix if p is first else p.matrix[np.ix_(*(2 * [match_classes(first.classes, p.classes, p.name)]))]
+        m = m[np.ix_(idx, idx)]
+        mats.append(minmax_offdiag(m) if scale == "minmax" else m)
+    vmin, vmax = (0.0, 1.0) if scale == "minmax" else offdiag_limits(mats)
+    c = len(names)
+    side = float(np.clip(3.0 + 0.045 * c, 3.6, 7.5))
+    n = len(panels)
+    cmap = layout.heatmap_cmap()
+    with layout.style_context():
+        top_labels = bool(gnames) and _style.label_fontsize(c) is not None
+        fig = layout.new_figure((side * n + 1.2, side + 0.9 + (0.5 if top_labels else 0)), size)
+        axes = fig.subplots(1, n, squeeze=False)[0]
+        im = None
+        values = set()
+        for k, (ax, p, m) in enumerate(zip(axes, panels, mats)):
+            shown = m.copy()
+            np.fill_diagonal(shown, np.nan)
+            im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=vmin, vmax=vmax,
+                           interpolation="nearest", aspect="equal")
+            _class_ticks(ax, names, "xy" if k == 0 else "x")
+            if k:
+                ax.set_yticks([])
+            if _style.label_fontsize(c) is None:
+                ax.set_xlabel(f"{c} classes (labels omitted)")
+            if (p.source or "").lower() == "ccsm":  # rows: true class, columns: predicted
+                omitted = _style.label_fontsize(c) is None
+                ax.set_xlabel("predicted class" + (f" ({c}, labels omitted)" if omitted else ""))
+                if k == 0:
+                    ax.set_ylabel("true class")
+            layout.draw_boundaries(ax, starts, c)
+            if gnames:
+                _group_labels(ax, starts, c, gnames, left=k == 0)
+            for side_ in ("top", "right"):
+                ax.spines[side_].set_visible(True)
+            t, value = _csm_titles(p)
+            values.add(value)
+            who = labels[k] if labels else (p.label or Path(p.name).stem)
+            sub = who + (f" · epoch {p.epoch:.4g}" if p.epoch is not None else "")
+            ax.set_title(f"{t}\n{sub}", loc="center")
+        if scale == "minmax":
+            cb_label = "off-diagonal min–max normalised (as SAI compares)"
+        else:
+            cb_label = values.pop() if len(values) == 1 else "similarity"
+        fig.colorbar(im, ax=list(axes), shrink=0.85 if n == 1 else 0.7, label=cb_label, pad=0.02)
+        if title:
+            layout.suptitle(fig, title)
+        layout.fit_all_titles(fig, axes)
+    return fig
+
+
+def plot_csm(files: Sequence[str | os.PathLike], output: str | os.PathLike, *, order: str = "auto",
+             epoch: int | Sequence[int] | None = None, snapshot: str = "ncsm", scale: str = "auto",
+             labels: Sequence[str] | None = None, size: tuple[float, float] | None = None,
+             dpi: int = layout.DEFAULT_DPI, title: str | None = None, force: bool = False) -> Path:
+    """``semtool plot csm``: heatmaps of one or several CSMs, written to ``output``.
+
+    ``epoch``: one index for every file, or one per file (``run.h5 run.h5`` with epochs
+    ``[0, -1]`` shows the first and last snapshot of one run side by side).
+    """
+    layout.check_figure_output(output, force=force)
+    if epoch is None or isinstance(epoch, int):
+        epochs: list[int | None] = [epoch] * len(files)
+    elif len(epoch) in (0, 1):
+        epochs = [epoch[0] if epoch else None] * len(files)
+    elif len(epoch) == len(files):
+        epochs = list(epoch)
+    else:
+        raise UserError(f"--epoch: given {len(epoch)} times for {len(files)} files; give one for all or one per file")
+    which = iter(epochs)  # draw_files loads the files in order
+    return layout.draw_files(files, output, lambda f: load_csm(f, next(which), snapshot=snapshot), lambda p: p.label,
+                        lambda panels, names: csm_figure(panels, order=order, scale=scale, labels=names,
+                                                         size=size, title=title),
+                        labels=labels, dpi=dpi, force=force)
