@@ -31,7 +31,7 @@ def describe_model(path: str) -> dict[str, Any]:
                                              "epoch", "seed", "metrics") if meta.get(k) is not None},
         "datasets": {name: {"shape": list(shape), "dtype": "tensor"} for name, shape in list_tensors(path).items()},
         "classes": list(meta.get("classes") or []),
-        "provenance": [],
+        "provenance": list(meta.get("provenance") or []),
     }
     for key, names_key, label in (("groups", "group_names", "groups"),
                                   ("visual_groups", "visual_group_names", "visual_groups")):
@@ -131,7 +131,7 @@ def info(
     """
     described = [describe(str(p)) for p in files]
     if as_json:
-        print_json(described if len(described) > 1 else described[0])
+        print_json(described)
         return
     for i, d in enumerate(described):
         if i:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import numpy as np
 import typer
 
-from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, guarded,
+from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, complete, guarded,
                                  print_table, wrote)
 
 
@@ -39,16 +39,17 @@ def rsm(
         "--layer", "-l", help="Layer to compare (optional when the file holds one; a wrong name lists them).")] = None,
     output: OptionalOutputOpt = None,
     kernel: Annotated[str, typer.Option(
-        "--kernel", help="inner (⟨Z_i, Z_j⟩), cosine (over Frobenius norms) or rbf (σ by the median "
+        "--kernel", autocompletion=complete("rsm --kernel"), help="inner (⟨Z_i, Z_j⟩), cosine (over Frobenius norms) or rbf (σ by the median "
         "heuristic over the matrix's distances).")] = "cosine",
     sigma: Annotated[str, typer.Option(
         "--sigma", help="rbf's σ (Wald et al. 2024 do not state it): median (√ of the median nonzero squared "
         "distance), authors (√ of the lower median + 0.001, as their code's own_rbf), or a number.")] = "median",
     semantic: Annotated[bool, typer.Option(
         "--semantic", help="Permutation-invariant: match the S spatial/token vectors of each pair first "
+        "(needs maps: 'semtool features --pool none'; a pooled layer is refused) "
         "(Wald et al. 2024); without it, the spatio-semantic RSM of the flattened maps.")] = False,
     matcher: Annotated[str, typer.Option(
-        "--matcher", help="With --semantic: optimal (exact, SciPy linear_sum_assignment), batch-optimal:K "
+        "--matcher", autocompletion=complete("rsm --matcher"), help="With --semantic: optimal (exact, SciPy linear_sum_assignment), batch-optimal:K "
         "(sort both sets by norm, solve blocks of K exactly) or greedy (rows by best entry take their best "
         "free column). Approximate matchers record their fraction of the optimum.")] = "optimal",
     samples: Annotated[Optional[int], typer.Option(
@@ -110,9 +111,15 @@ def rsm(
     if output is not None:
         store.check_output(output, force=force, kind="rsm")
     layer = pick_layer(features, layer)
-    if semantic and spec == "optimal":  # before reading the data: only its shape is needed
+    if semantic:  # before reading the data: only its shape is needed
         shape = layer_shape(features, layer)
-        check_optimal_size(int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1))
+        set_size = int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1)
+        if set_size == 1:
+            raise UserError(f"--semantic: layer '{layer}' of {store.display_name(features)} holds one vector per "
+                            "sample (pooled), so there is nothing to match and the result would equal the plain "
+                            "RSM; extract the maps with 'semtool features --pool none'")
+        if spec == "optimal":
+            check_optimal_size(set_size)
     x, labels, classes = read_layer(str(features), layer)
     n = len(x)
     probs = read_probabilities(str(predictions), n) if predictions is not None else None

@@ -74,7 +74,7 @@ def test_one_vs_two(cli, spaces, rng):
     proc = cli("twovtwo", spaces["feats"], spaces["emb"], "--layers", "conv", "--one-vs-two", preds,
                "--permutations", "30", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
-    shown = json.loads(proc.stdout)
+    [shown] = json.loads(proc.stdout)
     ref = one_vs_two(spaces["conv"], labels, logits.astype(np.float32).argmax(axis=1),
                      correlation_matrix(spaces["words"]), permutations=30)
     assert shown["one_vs_two_tests"] == ref.tests

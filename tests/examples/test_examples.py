@@ -241,6 +241,20 @@ def test_semantic_rsm_retrieval_offline(tmp_path, env):
     assert_png(out / "rsm.png")
 
 
+def test_batch_compare_shows_semtool_errors(tmp_path, env):
+    """A bad model file: the script stops and the user sees semtool's own one-line error."""
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    ref = tmp_path / "ref.h5"
+    with store.create(ref, "csm", parameters={}) as f:
+        f["matrix"] = np.eye(3)
+        store.write_strings(f, "classes", ["a", "b", "c"])
+    proc = subprocess.run(["bash", str(ROOT / "examples/batch_compare.sh"), "--out", str(tmp_path / "o"), str(bad)],
+                          cwd=ROOT, env={**env, "REFERENCE": str(ref)}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert f"semtool: error: {bad}" in proc.stderr
+
+
 def test_batch_compare_offline(tmp_path, env):
     out = tmp_path / "batch"
     bash("examples/batch_compare.sh", "--offline", "--out", out, env=env)
