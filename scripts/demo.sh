@@ -100,7 +100,7 @@ done
 step "network class similarity matrices: NCSM (classifier weights), CCSM (clean confusions), text (MiniLM)"
 for m in baseline hybrids; do
   run csm ncsm "$OUT/$m.safetensors" -o "$OUT/$m-ncsm.h5" --force
-  run csm ccsm "$OUT/$m-attack.h5" --epsilon 0 -o "$OUT/$m-ccsm.h5" --force
+  run csm ccsm "$OUT/$m-attack.h5" --eps 0 -o "$OUT/$m-ccsm.h5" --force
 done
 run csm text --classes-from "$OUT/train.h5" -o "$OUT/text.h5" --force
 

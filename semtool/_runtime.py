@@ -2,10 +2,58 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import dataclass
 
 quiet: bool = False
 verbose: bool = False
+
+#: set by the CLI's SIGINT handler; stays set when a library swallows the KeyboardInterrupt
+interrupted: bool = False
+#: outputs renamed into place by this process (removed again when the command is interrupted)
+committed: list = []
+#: the checkpoint or partial file an interrupted run leaves for --resume, if any
+checkpoint = None
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if SIGINT arrived, even where a library swallowed it (the
+    atomic-write layer calls this before renaming an output into place)."""
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def on_sigint(signum, frame) -> None:
+    """The CLI's SIGINT handler: remember the interrupt, then interrupt as Python would."""
+    global interrupted
+    interrupted = True
+    raise KeyboardInterrupt
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place in a torchrun job: global ``rank``, ``world`` size, ``local`` rank on its machine."""
+
+    rank: int = 0
+    world: int = 1
+    local: int = 0
+
+    @property
+    def main(self) -> bool:
+        """Rank 0: the process that writes the combined file and prints."""
+        return self.rank == 0
+
+    @property
+    def on(self) -> bool:
+        """Several processes: a distributed run."""
+        return self.world > 1
+
+
+def ranks() -> Ranks:
+    """The distributed rank from torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK); (0, 1, 0) alone."""
+    env = os.environ
+    return Ranks(int(env.get("RANK", "0")), int(env.get("WORLD_SIZE", "1")), int(env.get("LOCAL_RANK", "0")))
 
 
 def log(message: str) -> None:
@@ -31,14 +79,12 @@ def resolve_device(name: str = "auto"):
     else the CPU; a bare ``cuda`` is this rank's GPU too. A device this machine cannot
     use is a one-line UserError naming the option.
     """
-    import os
-
     import torch
 
     from semtool.errors import UserError
 
     name = (name or "auto").strip().lower()
-    local = int(os.environ.get("LOCAL_RANK", "0"))
+    local = ranks().local
     if name == "auto":
         if not torch.cuda.is_available():
             return torch.device("cpu")

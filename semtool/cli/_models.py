@@ -50,8 +50,13 @@ def in_model_classes(data: Any, meta: dict[str, Any], data_path: str, model_path
     from semtool.models.classes import match_classes
 
     if meta["family"] == "file":
-        check_same_classes(list(meta["classes"]), data.classes, data_path, model_path)
-        return data
+        matched = data.in_class_order(meta["classes"])  # the same names in another order: matched by name
+        if matched is not data:
+            from semtool import _runtime
+
+            _runtime.log(f"note: {data_path} lists the model's classes in another order; matched by name")
+        check_same_classes(list(meta["classes"]), matched.classes, data_path, model_path)
+        return matched
     classes = list(meta["classes"])
     idx = match_classes(classes, data.classes, model_synsets=meta.get("synsets"), data_synsets=data.synsets,
                         what=str(data_path), model=str(model_path))
@@ -73,16 +78,15 @@ def in_model_classes(data: Any, meta: dict[str, Any], data_path: str, model_path
                                **grouped)
 
 
-def group_arrays(data: Any, meta: dict[str, Any]) -> dict[str, Any]:
-    """Per-class semantic/visual groups: the imageset's, else the model file's."""
-    import numpy as np
+def groupings(data: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    """Per-class semantic and visual groups (:class:`~semtool.kinds.Grouping` or None, keyed
+    ``groups`` / ``visual_groups``): the imageset's, else the model file's."""
+    from semtool.kinds import GROUPINGS, Grouping
 
     out: dict[str, Any] = {}
-    for key in ("groups", "visual_groups"):
-        g = getattr(data, key)
-        names = getattr(data, f"{key[:-1]}_names" if key == "groups" else "visual_group_names")
-        if g is None and meta.get(key) is not None:
-            g, names = np.asarray(meta[key], np.int64), meta.get(f"{key[:-1]}_names" if key == "groups" else "visual_group_names")
-        out[key] = g
-        out["group_names" if key == "groups" else "visual_group_names"] = names
+    for key, names_key in GROUPINGS.items():
+        if getattr(data, key) is not None:
+            out[key] = Grouping.of(getattr(data, key), getattr(data, names_key))
+        else:
+            out[key] = Grouping.of(meta.get(key), meta.get(names_key))
     return out

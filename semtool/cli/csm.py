@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from semtool.cli._common import ForceOpt, OutputOpt, TrustOpt, guarded, wrote
+from semtool.cli._common import ForceOpt, JsonOpt, OutputOpt, TrustOpt, guarded, print_table, wrote
 
 csm_app = typer.Typer(
     name="csm",
@@ -16,7 +16,8 @@ csm_app = typer.Typer(
         "Class Similarity Matrices (Filus et al.), each written as a 'csm' file with its class "
         "names, source and measure: from a classifier's weights (ncsm), its confusions (ccsm), "
         "class-mean features (tncsm), WordNet (wordnet), a grouping (groups) or sentence "
-        "embeddings of the class names (text). Compare them with 'semtool sai'."
+        "embeddings of the class names (text). Compare them with 'semtool sai'; read one's values with "
+        "'semtool csm show'."
     ),
 )
 
@@ -71,13 +72,15 @@ def ncsm(
         return
     model = Path(model)
     if is_hdf5_path(model):
+        from semtool.kinds import Curves
+
         name = store.display_name(model)
-        with store.open_file(model, ("curves", store.MODEL)) as f:
-            if "snapshots/ncsm" not in f or "classes" not in f:
-                raise UserError(f"{name}: a curves file without snapshots/ncsm and classes "
-                                "(train with NCSM tracking, or give a model file)")
-            stack, epochs = f["snapshots/ncsm"][...], f["epochs"][...].astype("float64")
-            names = store.read_strings(f["classes"])
+        store.kind_of(model, ("curves", store.MODEL))  # another kind: one line saying what fits here
+        curves = Curves.read(model, snapshots=["ncsm"])
+        if "ncsm" not in curves.snapshots or curves.classes is None:
+            raise UserError(f"{name}: a curves file without snapshots/ncsm and classes "
+                            "(train with NCSM tracking, or give a model file)")
+        stack, epochs, names = curves.snapshots["ncsm"], curves.epochs, curves.classes
         stack = check_csm(stack, f"{name}: snapshots/ncsm")
         if stack.ndim != 3 or stack.shape[0] != epochs.size or stack.shape[-1] != len(names):
             raise UserError(f"{name}: snapshots/ncsm {stack.shape} does not fit {epochs.size} epochs "
@@ -143,8 +146,8 @@ def _zoo_ncsm(model: str, output: Path, head: str | None, classes: Path | None, 
 def ccsm(
     predictions: Annotated[Path, typer.Argument(help="A predictions file ('-' for stdin).", show_default=False)],
     output: OutputOpt,
-    epsilon: Annotated[Optional[float], typer.Option("--epsilon", help="Which ε of an attack file "
-                                                     "(default: ε = 0, or the only one).")] = None,
+    eps: Annotated[Optional[float], typer.Option("--eps", help="Which ε of an attack file "
+                                                 "(default: ε = 0, or the only one).")] = None,
     symmetric: Annotated[bool, typer.Option("--symmetric", help="Average the matrix with its transpose.")] = False,
     force: ForceOpt = False,
 ) -> None:
@@ -159,13 +162,13 @@ def ccsm(
 
     store.check_output(output, force=force, kind="csm")
     p = read_predictions(predictions)
-    row = pick_epsilon(p, epsilon)
+    row = pick_epsilon(p, eps)
     m = ccsm_fn(p.labels, p.predicted[row], len(p.classes), symmetric=symmetric)
-    eps = None if p.epsilons is None else float(p.epsilons[row])
+    chosen = None if p.epsilons is None else float(p.epsilons[row])
     write_csm(output, m, p.classes, source="ccsm", measure="confusion", force=force,
-              groups=p.extra.get("groups"), group_names=p.extra.get("group_names"),
-              parameters={"epsilon": eps, "symmetric": symmetric}, inputs=[str(predictions)])
-    wrote(output, f"{len(p.classes)} classes" + (f", ε = {eps:g}" if eps is not None else ""))
+              groups=p.groups.index if p.groups else None, group_names=p.groups.names if p.groups else None,
+              parameters={"eps": chosen, "symmetric": symmetric}, inputs=[str(predictions)])
+    wrote(output, f"{len(p.classes)} classes" + (f", ε = {chosen:g}" if chosen is not None else ""))
 
 
 @csm_app.command("tncsm")
@@ -190,26 +193,16 @@ def tncsm(
     from semtool import store
     from semtool.data.csmio import write_csm
     from semtool.errors import UserError
-    from semtool.measure.csm import POOLS, tncsm as tncsm_fn
+    from semtool.kinds import Features
+    from semtool.kinds.features import pick_layer
+    from semtool.measure.csm import check_pool, tncsm as tncsm_fn
 
-    if pool not in POOLS:
-        raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+    check_pool(pool)  # before reading the file
     store.check_output(output, force=force, kind="csm")
     name = store.display_name(features)
-    with store.open_file(features, "features") as f:
-        layers = list(f["layers"].keys()) if "layers" in f else []
-        if not layers:
-            raise UserError(f"{name}: holds no layers/<name> datasets")
-        if layer is None:
-            if len(layers) > 1:
-                raise UserError(f"--layer: {name} holds {len(layers)} layers ({', '.join(layers[:8])}); choose one")
-            layer = layers[0]
-        if layer not in layers:
-            raise UserError(f"--layer: {name} has no layer '{layer}' (it has {', '.join(layers[:8])})")
-        x = f["layers"][layer][...]
-        labels = f["labels"][...]
-        classes = store.read_strings(f["classes"])
-        synsets = store.read_strings(f["synsets"]) if "synsets" in f else None
+    layer = pick_layer(features, layer)
+    feats = Features.read(features, [layer])
+    x, labels, classes, synsets = feats.layers[layer], feats.labels, feats.classes, feats.synsets
     if pool == "cls" and x.ndim != 3:
         raise UserError(f"--pool cls: layer '{layer}' of {name} has no tokens (shape {x.shape}); extract it with "
                         "'features --pool none' from a token model")
@@ -373,3 +366,37 @@ def text(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(csm_app, name="csm")
+
+
+@csm_app.command("show")
+@guarded
+def show(
+    csm: Annotated[Path, typer.Argument(help="A csm file ('-' for stdin).", show_default=False)],
+    epoch: Annotated[Optional[float], typer.Option("--epoch", help="Which matrix of a stack over epochs "
+                                                   "(default: the last epoch).", show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The values of a CSM: one row per class, one column per class.
+
+    On a terminal a table; piped, TSV with a header line (class, then the class names),
+    ready for a spreadsheet or pandas; --json one record per row. A stack over epochs
+    shows its last epoch unless --epoch picks another.
+    """
+    import numpy as np
+
+    from semtool.data.csmio import read_csm
+    from semtool.errors import UserError
+
+    c = read_csm(csm)
+    m, title = c.matrix, f"{c.path} ({c.source or 'csm'}, {c.measure or 'similarity'})"
+    if c.is_stack:
+        k = len(c.epochs) - 1 if epoch is None else np.flatnonzero(np.isclose(c.epochs, epoch))
+        if epoch is not None:
+            if not k.size:
+                raise UserError(f"--epoch {epoch:g}: {c.path} has epochs {', '.join(f'{e:g}' for e in c.epochs)}")
+            k = int(k[0])
+        m, title = m[k], f"{title}, epoch {c.epochs[k]:g}"
+    elif epoch is not None:
+        raise UserError(f"--epoch: {c.path} holds one matrix, not a stack over epochs")
+    rows = [[name, *map(float, row)] for name, row in zip(c.classes, m)]
+    print_table(rows, ["class", *c.classes], title=title, as_json=as_json)

@@ -7,13 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import DeviceOpt, ForceOpt, SeedOpt, TrustOpt, guarded, wrote
+from semtool.cli._common import DeviceOpt, ForceOpt, SeedOpt, TrustOpt, guarded, plural, wrote
 
 
 @guarded
 def train(
     data: Annotated[Path, typer.Argument(help="Training imageset (e.g. from 'semtool dataset').", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write (.safetensors).", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write; the name must end in .safetensors (the one model format every command reads).", show_default=False)],
     arch: Annotated[str, typer.Option("--arch", help="'convnet' (small, fast on a CPU) or any torchvision classifier: resnet18, resnet50, mobilenet_v2, convnext_tiny, vit_b_16, …")] = "convnet",
     init: Annotated[Optional[str], typer.Option("--init", help="Fine-tune a pretrained network instead of --arch: torchvision:NAME[:WEIGHTS], a Hugging Face folder or hf:ORG/NAME, timm:NAME. It keeps its own resizing and normalisation; its head is replaced when its classes are not the data's.")] = None,
     cifar_stem: Annotated[bool, typer.Option("--cifar-stem", help="ResNets on 32×32 images: 3×3 stride-1 first convolution, no max-pool.")] = False,
@@ -69,9 +69,9 @@ def train(
     )
     result = run(opts)
     if result.wrote_files:
-        wrote(result.output, f"{init or arch}, {epochs} epochs")
+        wrote(result.output, f"{init or arch}, {plural(epochs, 'epoch')}")
         if result.curves:
-            wrote(result.curves, f"{len(result.history.get('epochs', []))} tracking points")
+            wrote(result.curves, plural(len(result.history.get("epochs", [])), "tracking point"))
 
 
 def register(app: typer.Typer) -> None:

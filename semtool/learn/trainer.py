@@ -48,7 +48,7 @@ from semtool.measure.align import check_same_classes
 from semtool.models._build import build_classifier, check_architecture, head_key, to_pixels
 from semtool.models._device import resolve_device
 from semtool.models._io import model_metadata, save_model
-from semtool.report.progress import progress
+from semtool._progress import progress
 
 SCHEDULES = ("cosine", "step")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
@@ -105,26 +105,12 @@ class TrainResult:
 
 
 # ------------------------------------------------------------------------ distributed
-@dataclass
-class _Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def on(self) -> bool:
-        return self.world > 1
+_Dist = _runtime.Ranks  # this process's rank, world size and local rank
 
 
 def _dist_from_env() -> _Dist:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return _Dist()
-    return _Dist(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+    r = _runtime.ranks()
+    return r if r.world > 1 else _Dist()
 
 
 def _seed(*parts: int) -> int:
@@ -169,6 +155,11 @@ def _validate(opts: TrainOptions, dist: _Dist) -> None:
     store.check_output(opts.output, force=opts.force or opts.resume)
     if str(opts.output) == "-":
         raise UserError("-o: a model file needs a path, not '-'")
+    if Path(opts.output).suffix.lower() != ".safetensors":
+        # one extension for every command: a .pt name would promise a PyTorch pickle, which
+        # the readers of .pt files (torch.load) would then fail to open
+        raise UserError(f"-o {opts.output}: semtool writes models as safetensors; name the file "
+                        f"{Path(opts.output).with_suffix('.safetensors').name}")
     if opts.curves:
         store.check_output(opts.curves, force=opts.force or opts.resume, kind="curves")
     ckpt = checkpoint_path(opts.output)
@@ -197,7 +188,7 @@ class _Trainer:
         _validate(opts, dist)
         dev = resolve_device(opts.device)
         if dist.on and dev.type == "cuda":
-            dev = torch.device("cuda", dist.local_rank)
+            dev = torch.device("cuda", dist.local)
         self.device = dev
         self.amp = _amp_dtype(opts.amp, dev)
         self.channels_last = dev.type == "cuda"
@@ -207,7 +198,8 @@ class _Trainer:
         self.classes = self.train_set.classes
         self.eval_set: ImageSet | None = None
         if opts.eval:
-            self.eval_set = read_imageset(opts.eval, min_classes=1)
+            # the training classes in another order: matched by name
+            self.eval_set = read_imageset(opts.eval, min_classes=1).in_class_order(self.classes)
             check_same_classes(self.classes, self.eval_set.classes, str(opts.eval), str(opts.data))
             if self.eval_set.images.shape[1:] != self.train_set.images.shape[1:]:
                 raise UserError(f"{opts.eval}: images of shape {self.eval_set.images.shape[1:]}, "
@@ -464,23 +456,34 @@ class _Trainer:
                                   **self.train_set.class_info())
             if opts.init:
                 meta["init"] = opts.init  # how load_model rebuilds the architecture
+            # the whole chain (the data's own steps, this train step with the inputs' SHA-256)
+            # travels with the model into every file made from it
+            meta["provenance"] = store.provenance_chain(command="train", parameters=dataclasses.asdict(opts),
+                                                        inputs=self._inputs())
             save_model(opts.output, self.model, meta)
             self.ckpt.unlink(missing_ok=True)
         _debug_hash(self.model, dist)
         return TrainResult(Path(opts.output), curves_path, self.history, self.epoch_seconds, self.tracking_seconds,
                            wrote_files=dist.main)
 
+    def _inputs(self) -> list[str]:
+        opts = self.opts
+        return [opts.data, *([opts.eval] if opts.eval else []), *opts.hybrids, *opts.track_against]
+
     def _write_curves(self) -> Path:
         opts = self.opts
         params = dataclasses.asdict(opts)
-        inputs = [opts.data, *([opts.eval] if opts.eval else []), *opts.hybrids, *opts.track_against]
-        with store.create(opts.curves, "curves", force=True, command="train", parameters=params, inputs=inputs) as f:
-            for k, v in self.history.items():
-                f.create_dataset(k, data=np.asarray(v, dtype=np.float64))
-            for k, v in self.snapshots.items():
-                f.create_dataset(f"snapshots/{k}", data=np.stack(v).astype(np.float64))
-            store.write_strings(f, "classes", self.classes)
-            f.attrs["label"] = opts.label or Path(opts.output).stem
+        from semtool.kinds import Curves
+
+        # only what was measured: without --eval there is no eval accuracy, CCSM or IDM,
+        # and an all-NaN series would only draw empty plot panels
+        series = {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()
+                  if k != "epochs" and np.isfinite(np.asarray(v, dtype=np.float64)).any()}
+        snapshots = {k: np.stack(v).astype(np.float64) for k, v in self.snapshots.items()
+                     if np.isfinite(np.stack(v)).any()}
+        Curves(str(opts.curves), np.asarray(self.history.get("epochs", []), dtype=np.float64), series,
+               snapshots, list(self.classes), opts.label or Path(opts.output).stem).write(
+            opts.curves, force=True, command="train", parameters=params, inputs=self._inputs())
         return Path(opts.curves)
 
 

@@ -5,7 +5,9 @@ Tensors are the ``state_dict()`` of the :class:`~semtool.models.Classifier` (wit
 ``semtool_kind`` = ``model``, ``semtool_schema`` = ``1`` and ``semtool`` = a JSON object
 (architecture, num_classes, classes, synsets, groups, visual_groups, group_names,
 visual_group_names, input_size, in_channels, mean, std, cifar_stem, head, epoch, seed,
-metrics, creator, created_at). Writes go to a temporary file renamed into place.
+metrics, creator, created_at, and from ``train`` the provenance chain: the steps that made
+its data, then the train step with argv, options and the inputs' SHA-256). Writes go to a
+temporary file renamed into place.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from semtool.models._build import Classifier, build_classifier, head_key
 SCHEMA = "1"
 META_KEYS = ("architecture", "num_classes", "classes", "synsets", "groups", "visual_groups", "group_names",
              "visual_group_names", "input_size", "in_channels", "mean", "std", "cifar_stem", "head", "epoch",
-             "seed", "metrics", "creator", "created_at")
+             "seed", "metrics", "creator", "created_at", "provenance")
 
 
 def model_metadata(model: Classifier, *, architecture: str, classes: list[str], input_size: Any,

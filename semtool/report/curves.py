@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import fnmatch
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from semtool import store
 from semtool.errors import UserError
+from semtool.kinds import Curves
 from semtool.report import _layout as layout
 from semtool.report import _style
 from semtool.report._layout import Run
@@ -30,24 +30,8 @@ DEFAULT_CURVE_PANELS = ("accuracy", "sai", "idm", "idm_errors", "wsi")
 
 def load_curves(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarray], str | None]:
     """A ``curves`` file: (epochs (E,), {series path: (E,)}, its ``label`` attribute)."""
-    import h5py
-
-    name = store.display_name(path)
-    with store.open_file(path, "curves") as f:
-        epochs = np.asarray(f["epochs"][...], dtype=np.float64).reshape(-1)
-        series: dict[str, np.ndarray] = {}
-
-        def visit(key: str, obj: Any) -> None:
-            if key.startswith(("provenance", "snapshots")) or key == "epochs":
-                return
-            if isinstance(obj, h5py.Dataset) and obj.ndim == 1 and obj.dtype.kind in "fiu":
-                if obj.shape[0] == epochs.size:
-                    series[key] = np.asarray(obj[...], dtype=np.float64)
-
-        f.visititems(visit)
-        if not series:
-            raise UserError(f"{name}: 'curves' file holds no series over its {epochs.size} epochs")
-        return epochs, series, store.read_attr(f, "label")
+    c = Curves.read(path, snapshots=False).require_series()
+    return c.epochs, c.series, c.label
 
 
 def curve_panels(runs: Sequence[Run], patterns: Sequence[str] | None) -> list[tuple[str, list[str]]]:
@@ -69,16 +53,26 @@ def curve_panels(runs: Sequence[Run], patterns: Sequence[str] | None) -> list[tu
         for k in r.series:
             if k not in available:
                 available.append(k)
-    panels = []
+    panels, absent = [], []
     for pat in (patterns or DEFAULT_CURVE_PANELS):
         hit = [k for k in available if matches(k, pat)]
         if hit:
             panels.append((pat, hit))
         elif patterns:
             raise UserError(f"--series '{pat}': no series matches (available: {', '.join(available)})")
+        else:
+            absent.append(_CURVE_PANELS[pat][0].split(":")[0])
     if not panels:
         raise UserError(f"no accuracy, SAI, IDM or WSI series in the curves (available: {', '.join(available)}); "
                         "choose some with --series")
+    missing = [f"{r.label}: {k}" for r in runs for _, names in panels for k in names if k not in r.series]
+    if absent or missing:
+        from semtool import _runtime
+
+        said = ([f"no {', '.join(absent)} series, so no panel for them (train measures eval accuracy, CCSM and "
+                 "IDM only with --eval, SAI only with --track-against)"] if absent else []) + \
+            ([f"runs without a series the others have, not drawn: {'; '.join(missing)}"] if missing else [])
+        _runtime.log("note: " + "; ".join(said))
     return panels
 
 
@@ -106,8 +100,10 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
                   size: tuple[float, float] | None = None, title: str | None = None) -> Any:
     """SAI / IDM / WSI / accuracy over epochs: one panel per series group, one colour per run.
 
-    With one run every series gets its own colour; with several, the colour names the run
-    (one legend for the figure) and the dash names the series (a legend per panel).
+    With one run every series gets its own colour and marker; with several, the colour names
+    the run (one legend for the figure) and the marker and dash name the series (a legend per
+    panel), so that a one-epoch run (a single point, no dash to see) stays readable beside
+    a long one.
     """
     panels = curve_panels(runs, patterns)
     rows, cols = layout.grid(len(panels))
@@ -133,6 +129,7 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
                     st = _style.run_style(i if multi else j)
                     if multi:
                         st["linestyle"] = _style.LINESTYLES[j % len(_style.LINESTYLES)]
+                        st["marker"] = _style.MARKERS[j % len(_style.MARKERS)]
                     layout.plot_series(ax, r.x, r.series[s], label=None if multi else series_label(s, names), **st)
             ax.set_title(ptitle)
             ax.set_xlabel("epoch")
@@ -140,16 +137,19 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
             if all(np.allclose(r.x[np.isfinite(r.x)], np.round(r.x[np.isfinite(r.x)])) for r in runs):
                 from matplotlib.ticker import MaxNLocator
 
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no ticks at epoch 1.5
+                # no ticks at epoch 1.5; min_n_ticks=1: a one-epoch run gets its one integer tick
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
             ax.grid(True)
             if multi and len(names) > 1:
                 handles = [Line2D([], [], color="0.2", linestyle=_style.LINESTYLES[j % len(_style.LINESTYLES)],
-                                  label=series_label(s, names)) for j, s in enumerate(names)]
+                                  marker=_style.MARKERS[j % len(_style.MARKERS)], label=series_label(s, names))
+                           for j, s in enumerate(names)]
                 layout.legend_outside(ax, handles=handles)
             elif not multi and len(names) > 1:
                 layout.legend_outside(ax)
-        if multi:
-            handles = layout.run_handles(runs)
+        if multi:  # runs by colour alone: markers name the series here
+            handles = [Line2D([], [], color=_style.run_style(i)["color"], label=layout.legend_label(r.label))
+                       for i, r in enumerate(runs)]
             layout.figure_legend(fig, handles, f"outside {'lower' if title else 'upper'} center", 4)
         if title:
             layout.suptitle(fig, title)
