@@ -86,7 +86,7 @@ def test_attack_a_hugging_face_folder_and_info(data, hf_models, cli):
     # info names torchvision weights without loading (or downloading) them
     info = _in_process("info", "torchvision:mobilenet_v3_small:IMAGENET1K_V1", "--json")
     assert info.returncode == 0, info.stderr.decode()
-    assert json.loads(info.stdout)["attributes"]["weights"] == "IMAGENET1K_V1"
+    assert json.loads(info.stdout)[0]["attributes"]["weights"] == "IMAGENET1K_V1"  # --json: a list of records
     from pathlib import Path
 
     assert not list(Path(os.environ["TORCH_HOME"]).glob("**/mobilenet_v3_small-*.pth"))
