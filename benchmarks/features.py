@@ -54,13 +54,16 @@ def main() -> None:
         return np.concatenate(out)
 
     ours_t, ref_t = [], []
-    for _ in range(args.rounds):
-        t0 = time.perf_counter()
-        a = ours()
-        ours_t.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        b = reference()
-        ref_t.append(time.perf_counter() - t0)
+    for r in range(args.rounds):  # alternate which side goes first (a busy machine drifts)
+        for side in ((ours, ours_t), (reference, ref_t))[:: 1 if r % 2 == 0 else -1]:
+            t0 = time.perf_counter()
+            out = side[0]()
+            side[1].append(time.perf_counter() - t0)
+            if side[0] is ours:
+                a = out
+            else:
+                b = out
+    print("rounds (s):", [round(t, 2) for t in ours_t], [round(t, 2) for t in ref_t])
     diff = float(np.abs(a - b).max())
     ra, rb = args.images / min(ours_t), args.images / min(ref_t)
     print(f"{args.arch}:none, {args.images} images at {args.size} px, layer4 mean-pooled, batch {args.batch}, "

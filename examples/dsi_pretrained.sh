@@ -63,12 +63,12 @@ for NET in $NETS; do
   "$PY" - "$OUT" "$name" "$NET" >> "$OUT/dsi.tsv" <<'PYEOF'
 import json, sys
 out, name, net = sys.argv[1:]
-load = lambda f: json.load(open(f"{out}/{f}-{name}.json"))
-attack, info = load("attack")[0], load("info")
-row = [net, str(info["attributes"]["weights"]), attack["accuracy"], load("sai-ncsm")["sai"]["cosine"],
-       load("sai-ccsm")["sai"]["cosine"], attack["idm"], load("idm")["idm"][0]]
-wsi = load("wsi")
-row += [wsi["mean"], wsi["max"], wsi["min"]]
+def load(f):  # --json prints a list of records; this script's commands give one each
+    d = json.load(open(f"{out}/{f}-{name}.json"))
+    return d[0] if isinstance(d, list) else d
+attack, info, wsi = load("attack"), load("info"), load("wsi")
+row = [net, str(info["attributes"]["weights"]), attack["accuracy"], load("sai-ncsm")["cosine"],
+       load("sai-ccsm")["cosine"], attack["idm"], load("idm")["idm"], wsi["mean"], wsi["max"], wsi["min"]]
 print("\t".join(v if isinstance(v, str) else f"{float(v):.4f}" for v in row))
 PYEOF
 done

@@ -63,7 +63,7 @@ evaluate() {  # name, then rsm options
   "$PY" - "$OUT/rsm-$name.json" "$name" >> "$OUT/retrieval.tsv" <<'PYEOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-d = d.get("evaluation", d)
+d = d[0] if isinstance(d, list) else d  # --json prints a list of records
 print("\t".join([sys.argv[2]] + [f"{float(d[k]):.4f}" for k in ("top1", "f1_at_1")]))
 PYEOF
 }

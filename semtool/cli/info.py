@@ -42,11 +42,15 @@ def describe_model(path: str) -> dict[str, Any]:
 
 
 def describe_spec(spec: str) -> dict[str, Any]:
-    """A pretrained network (torchvision, Hugging Face, timm): built, not run."""
-    from semtool.models import open_model
-    from semtool.models.features import block_names, layer_names
+    """A pretrained network (torchvision, Hugging Face, timm): built, not run; torchvision and
+    timm weights are named, not loaded (nor downloaded)."""
+    import dataclasses
 
-    net, meta = open_model(spec)
+    from semtool.models._pretrained import open_pretrained
+    from semtool.models.features import block_names, layer_names
+    from semtool.models.spec import parse_spec
+
+    net, meta = open_pretrained(dataclasses.replace(parse_spec(spec), build_only=True))
     attrs = {k: meta[k] for k in ("family", "architecture", "weights", "num_classes", "input_size", "preprocess",
                                   "head", "backbone") if meta.get(k) is not None}
     attrs["parameters"] = sum(p.numel() for p in net.parameters())

@@ -201,10 +201,10 @@ def _torchvision(spec: ModelSpec, trust_remote_code: bool) -> tuple[Pretrained, 
         raise UserError(f"model '{spec.text}': {spec.name} has no weights '{spec.weights}' "
                         f"(its weights: {', '.join(members)}; or none, or a state-dict file)")
     classes = list(w.meta["categories"])
-    if spec.weights == NONE:
+    if spec.weights == NONE or (spec.build_only and spec.weights != "file"):
         with seeded():
             net = tvm.get_model(spec.name, weights=None, num_classes=len(classes))
-        label = NONE
+        label = NONE if spec.weights == NONE else (w.name if spec.weights != "DEFAULT" else f"DEFAULT ({w.name})")
     elif spec.weights == "file":
         state = load_state_file(spec.path)
         net = tvm.get_model(spec.name, weights=None, num_classes=len(classes))
@@ -382,9 +382,9 @@ def _timm(spec: ModelSpec, trust_remote_code: bool) -> tuple[Pretrained, dict[st
     base = spec.name.split(".", 1)[0]
     if not timm.is_model(base):
         raise UserError(f"model '{spec.text}': unknown timm model '{spec.name}' ({_close(base, timm.list_models())})")
-    if spec.weights == NONE:
+    if spec.weights == NONE or (spec.build_only and spec.weights != "file"):
         with seeded():
-            net, label = timm.create_model(spec.name, pretrained=False), NONE
+            net, label = timm.create_model(spec.name, pretrained=False), spec.weights
     elif spec.weights == "file":
         state = load_state_file(spec.path)
         net = timm.create_model(spec.name, pretrained=False)

@@ -155,7 +155,9 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
     autocast = torch.autocast("cuda", dtype=torch.float16) if fp16 and torch.device(device).type == "cuda" else None
     with torch.no_grad():
         for s in range(0, images.shape[0], batch_size):
-            x = to_pixels(torch.from_numpy(np.ascontiguousarray(images[s:s + batch_size].transpose(0, 3, 1, 2))).to(device))
+            # (N, H, W, C) viewed as (N, C, H, W) without a copy: channels-last, which convolutions
+            # on the CPU run about 1.4× faster than the contiguous layout (benchmarks/features.py)
+            x = to_pixels(torch.from_numpy(np.ascontiguousarray(images[s:s + batch_size])).to(device).permute(0, 3, 1, 2))
             out = {PIXELS: x.reshape(len(x), -1)}
             if extractor is not None:
                 with autocast if autocast is not None else contextlib.nullcontext():

@@ -54,6 +54,7 @@ class ModelSpec:
     name: str
     weights: str | None = None
     path: str | None = None
+    build_only: bool = False  # build the architecture (seeded) without loading named weights (info)
 
     @property
     def pretrained(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -82,6 +83,13 @@ def test_attack_a_hugging_face_folder_and_info(data, hf_models, cli):
     assert tv["attributes"]["num_classes"] == 1000 and tv["attributes"]["input_size"] == [224, 224]
     assert tv["layers"] == ["features.2", "features.5", "features.8"]
     assert dino["attributes"]["backbone"] is True and dino["layers"] == ["encoder.layer.0", "encoder.layer.1"]
+    # info names torchvision weights without loading (or downloading) them
+    info = _in_process("info", "torchvision:mobilenet_v3_small:IMAGENET1K_V1", "--json")
+    assert info.returncode == 0, info.stderr.decode()
+    assert json.loads(info.stdout)[0]["attributes"]["weights"] == "IMAGENET1K_V1"  # --json: a list of records
+    from pathlib import Path
+
+    assert not list(Path(os.environ["TORCH_HOME"]).glob("**/mobilenet_v3_small-*.pth"))
 
 
 def _bert(folder):
