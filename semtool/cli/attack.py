@@ -67,22 +67,10 @@ def attack(
     if output is not None:
         params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
                   "targeted": targeted, "batch_size": batch_size, "seed": seed, "limit": limit}
-        with store.create(output, "predictions", force=force, command="attack", parameters=params,
-                          inputs=[model, data, *([csm] if csm else [])]) as f:
-            f.create_dataset("labels", data=res.labels)
-            store.write_strings(f, "classes", images.classes)
-            f.create_dataset("epsilons", data=res.epsilons)
-            f.create_dataset("logits", data=res.logits, chunks=True, compression="gzip")
-            f.create_dataset("predictions", data=res.predictions)
-            for key in ("groups", "visual_groups"):
-                if groups[key] is not None:
-                    f.create_dataset(key, data=np.asarray(groups[key], np.int64))
-                    names = groups["group_names" if key == "groups" else "visual_group_names"]
-                    if names is not None:
-                        store.write_strings(f, "group_names" if key == "groups" else "visual_group_names", names)
-            if images.synsets is not None:
-                store.write_strings(f, "synsets", images.synsets)
-            f.attrs["attack"] = "pgd-l2"
+        from semtool.data.resultsio import write_attack
+
+        write_attack(output, res, images, groups, force=force, parameters=params,
+                     inputs=[model, data, *([csm] if csm else [])])
     columns = _COLUMNS + (["idm"] if ref is not None else [])
     rows = [[e] + [m[c] for c in columns[1:]] for e, m in zip(res.epsilons.tolist(), res.metrics)]
     print_table(rows, columns, title=f"L2 PGD ({steps} steps) on {len(res.labels)} images", as_json=as_json,

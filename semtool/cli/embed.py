@@ -62,14 +62,10 @@ def embed(
     vectors = embed_texts(names, model=model_name, template=template, device=device, batch_size=batch_size)
     params = {"words": words, "concepts_from": concepts_from, "preset": preset, "model": model_name,
               "template": template}
-    with store.create(output, "embeddings", force=force, command="embed", parameters=params,
-                      inputs=[concepts_from] if concepts_from is not None else []) as f:
-        f.create_dataset("vectors", data=vectors.astype("float32"))
-        store.write_strings(f, "concepts", names)
-        f.attrs["source"] = "text"
-        f.attrs["model"] = model_name
-        f.attrs["template"] = template
-        f.attrs["pooling"] = "mean"
+    from semtool.data.resultsio import write_embeddings
+
+    write_embeddings(output, vectors, names, model=model_name, template=template, force=force, parameters=params,
+                     inputs=[concepts_from] if concepts_from is not None else [])
     wrote(output, f"{len(names)} concepts × {vectors.shape[1]} dims")
 
 

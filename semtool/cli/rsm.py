@@ -13,70 +13,8 @@ from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt
 
 
 # ------------------------------------------------------------ reading features files
-def layer_names(path: str) -> list[str]:
-    """The layer names of a features file, in file order."""
-    from semtool import store
-
-    with store.open_file(path, "features") as f:
-        return list(f["layers"].keys()) if "layers" in f else []
-
-
-def select_layers(path: str, spec: str | None) -> list[str]:
-    """'all' (or None) -> every layer; 'a,b' -> those, each checked; one line listing the layers otherwise."""
-    from semtool import store
-    from semtool.errors import UserError
-
-    names = layer_names(path)
-    if not names:
-        raise UserError(f"{store.display_name(path)}: features file holds no layers")
-    if spec is None or spec.strip() == "all":
-        return names
-    wanted = [s.strip() for s in spec.split(",") if s.strip()]
-    for w in wanted:
-        if w not in names:
-            raise UserError(f"{store.display_name(path)}: no layer '{w}' (layers: {', '.join(names)})")
-    return wanted
-
-
-def read_layer(path: str, layer: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(features (N, ...), labels (N,), classes) of one layer of a features file."""
-    from semtool import store
-    from semtool.errors import UserError
-
-    select_layers(path, layer)
-    with store.open_file(path, "features") as f:
-        x = f["layers"][layer][...]
-        labels = f["labels"][...].astype(np.int64)
-        classes = store.read_strings(f["classes"])
-    if len(x) != len(labels):
-        raise UserError(f"{store.display_name(path)}: layer '{layer}' has {len(x)} samples but {len(labels)} labels")
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float32)
-    if not np.all(np.isfinite(x)):
-        raise UserError(f"{store.display_name(path)}: layer '{layer}' holds NaN or inf features")
-    return x, labels, classes
-
-
-def read_probabilities(path: str, n: int) -> np.ndarray:
-    """Predicted class probabilities (N, C): softmax of a predictions file's clean logits.
-
-    The file is validated by the shared reader; an attack file's ε = 0 row is used; the
-    sample count must be ``n``.
-    """
-    from semtool import store
-    from semtool.data.csmio import pick_epsilon, read_predictions
-    from semtool.errors import UserError
-    from semtool.measure.rsm import softmax
-
-    pred = read_predictions(path)
-    if pred.labels.size != n:
-        raise UserError(f"--predictions {pred.path}: {pred.labels.size} samples, but the features hold {n}")
-    row = pick_epsilon(pred, None)
-    with store.open_file(path, "predictions") as f:
-        if "logits" not in f:
-            raise UserError(f"--predictions {pred.path}: holds no logits (needed for class probabilities)")
-        logits = f["logits"][...]
-    return softmax(logits if logits.ndim == 2 else logits[row])
+from semtool.data.analyses import read_probabilities  # noqa: E402,F401
+from semtool.data.resultsio import layer_names, read_layer, select_layers  # noqa: E402,F401
 
 
 # ------------------------------------------------------------------------ command
@@ -125,9 +63,9 @@ def rsm(
     """
     from semtool import store
     from semtool.errors import UserError
-    from semtool.measure.matching import check_optimal_size, get_matcher
-    from semtool.measure.rsm import KERNELS, prediction_correlation, retrieval, semantic_rsm, spatio_semantic_rsm
-    from semtool.report.progress import progress
+    from semtool.data.analyses import rsm_file
+    from semtool.measure.matching import get_matcher
+    from semtool.measure.rsm import KERNELS
 
     if output is None and not evaluate:
         raise UserError("nothing to do: give -o FILE and/or --evaluate")
@@ -140,61 +78,20 @@ def rsm(
         raise UserError("--predictions is used by --evaluate; add --evaluate")
     if output is not None:
         store.check_output(output, force=force, kind="rsm")
-    names = layer_names(str(features))
-    if layer is None:
-        if len(names) != 1:
-            raise UserError(f"--layer: choose one of the layers ({', '.join(names)})")
-        layer = names[0]
-    select_layers(str(features), layer)
-    if semantic and spec == "optimal":  # before reading the data: only its shape is needed
-        with store.open_file(features, "features") as f:
-            shape = f["layers"][layer].shape
-        check_optimal_size(int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1))
-    x, labels, classes = read_layer(str(features), layer)
-    n = len(x)
-    probs = read_probabilities(str(predictions), n) if predictions is not None else None
-    index = np.arange(n)
-    if samples is not None and samples < n:
-        index = np.sort(np.random.default_rng(seed).choice(n, size=samples, replace=False))
-        x, labels = x[index], labels[index]
-
-    info: dict[str, Any] = {}
-    if semantic:
-        total = len(x) * (len(x) - 1) // 2
-        with progress(total, f"rsm {spec}", unit="pairs") as bar:
-            res = semantic_rsm(x, kernel=kernel, matcher=spec, device=device, workers=workers,
-                               quality_pairs=quality_pairs, seed=seed, on_progress=bar.advance)
-        matrix = res.matrix
-        if res.quality_fraction.size:
-            info["matcher_fraction_mean"] = float(np.nanmean(res.quality_fraction))
-            info["matcher_fraction_min"] = float(np.nanmin(res.quality_fraction))
-    else:
-        res = None
-        matrix = spatio_semantic_rsm(x, kernel=kernel, device=device)
-    if evaluate:
-        info.update({k: v for k, v in retrieval(matrix, labels).items()})
-        if probs is not None:
-            info.update(prediction_correlation(matrix, probs[index]))
+    run = rsm_file(features, layer, kernel=kernel, semantic=semantic, matcher=spec, samples=samples,
+                   evaluate=evaluate, predictions=predictions, workers=workers, quality_pairs=quality_pairs,
+                   seed=seed, device=device)
+    matrix, labels, index, classes, layer, res, info = (run.matrix, run.labels, run.index, run.classes, run.layer,
+                                                        run.result, run.info)
 
     if output is not None:
         params = {"layer": layer, "kernel": kernel, "semantic": semantic, "matcher": spec, "samples": samples,
                   "seed": seed, "device": device, "workers": workers, "quality_pairs": quality_pairs}
         inputs = [features] + ([predictions] if predictions is not None else [])
-        with store.create(output, "rsm", force=force, command="rsm", parameters=params, inputs=inputs) as f:
-            f.create_dataset("matrix", data=matrix)
-            f.create_dataset("labels", data=labels)
-            f.create_dataset("indices", data=index)
-            store.write_strings(f, "classes", classes)
-            f.attrs["layer"] = layer
-            f.attrs["kernel"] = kernel
-            f.attrs["matcher"] = spec
-            f.attrs["semantic"] = semantic
-            if res is not None and res.quality_fraction.size:
-                g = f.create_group("matcher_quality")
-                g.create_dataset("pairs", data=res.quality_pairs)
-                g.create_dataset("fraction", data=res.quality_fraction)
-            for k, v in info.items():
-                f.attrs[f"eval_{k}"] = v
+        from semtool.data.resultsio import write_rsm
+
+        write_rsm(output, matrix, labels, index, classes, layer=layer, kernel=kernel, matcher=spec, semantic=semantic,
+                  result=res, info=info, force=force, parameters=params, inputs=inputs)
         wrote(output, f"{len(matrix)}×{len(matrix)}, {kernel}, matcher {spec}")
     if "matcher_fraction_mean" in info and not evaluate:
         from semtool import _runtime

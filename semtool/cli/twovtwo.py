@@ -2,104 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
-import numpy as np
 import typer
 
 from semtool.cli._common import (ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, guarded, print_table,
                                  print_value, stdin_once, stdout_is_terminal, wrote)
-
-_KINDS = ("embeddings", "features", "csm")
-
-
-@dataclass
-class _Space:
-    """One input: its concepts and how to get its k×k similarity matrix (per layer)."""
-
-    path: str
-    kind: str
-    concepts: list[str]
-    matrix: np.ndarray | None = None  # embeddings (as correlations) and csm
-    layers: list[str] = field(default_factory=list)  # features
-
-    def similarities(self, layer: str | None, order: np.ndarray) -> list[np.ndarray]:
-        """Similarity matrices (one per image group) with concepts in ``order``."""
-        from semtool.cli.rsm import read_layer
-        from semtool.measure.twovtwo import correlation_matrix, image_groups
-
-        if self.kind != "features":
-            return [self.matrix[np.ix_(order, order)]]
-        x, labels, _ = read_layer(self.path, layer)
-        x = x.reshape(len(x), -1)
-        groups = image_groups(labels, len(self.concepts))
-        return [correlation_matrix(x[g[order]]) for g in groups]
-
-
-def _read_space(path: str) -> _Space:
-    from semtool import _runtime, store
-    from semtool.data.csmio import read_csm
-    from semtool.cli.rsm import layer_names
-    from semtool.errors import UserError
-    from semtool.measure.twovtwo import correlation_matrix
-
-    name = store.display_name(path)
-    with store.open_file(path, _KINDS) as f:
-        kind = str(f.attrs["semtool_kind"])
-        if kind == "embeddings":
-            concepts = store.read_strings(f["concepts"])
-            vectors = f["vectors"][...]
-        elif kind == "features":
-            concepts = store.read_strings(f["classes"])
-    if kind == "embeddings":
-        if not np.all(np.isfinite(vectors)):
-            raise UserError(f"{name}: the embedding vectors hold NaN or inf values")
-        return _Space(path, kind, concepts, matrix=correlation_matrix(vectors))
-    if kind == "csm":
-        csm = read_csm(path)
-        m = csm.matrix
-        if csm.is_stack:
-            _runtime.log(f"{name}: using the last of {len(m)} matrices")
-            m = m[-1]
-        return _Space(path, kind, csm.classes, matrix=np.asarray(m, dtype=np.float64))
-    return _Space(path, "features", concepts, layers=layer_names(path))
-
-
-def _match(a: _Space, b: _Space) -> np.ndarray:
-    """Index of each of A's concepts in B, by name (one line saying how many match otherwise)."""
-    from semtool.errors import UserError
-    from semtool.measure.align import align
-
-    if len(a.concepts) < 4:
-        raise UserError(f"{a.path}: 2 vs 2 needs at least 4 concepts, got {len(a.concepts)}")
-    common = set(a.concepts) & set(b.concepts)
-    if len(common) != len(a.concepts) or len(b.concepts) != len(a.concepts):
-        only = next((c for c in a.concepts if c not in common), None)
-        hint = f", e.g. '{only}' is only in A" if only else ""
-        raise UserError(f"{a.path} and {b.path} name different concepts: {len(common)} of "
-                        f"{len(a.concepts)} (A) and {len(b.concepts)} (B) match{hint}")
-    _, idx_b, _ = align(a.concepts, b.concepts, names=(a.path, b.path))
-    return idx_b
-
-
-def _layers(a: _Space, b: _Space, spec: str | None) -> list[str | None]:
-    from semtool.cli.rsm import select_layers
-    from semtool.errors import UserError
-
-    feats = [s for s in (a, b) if s.kind == "features"]
-    if not feats:
-        if spec not in (None, "all"):
-            raise UserError("--layers: neither input is a features file")
-        return [None]
-    chosen = select_layers(feats[0].path, spec)
-    for other in feats[1:]:
-        for layer in chosen:
-            if layer not in other.layers:
-                raise UserError(f"{other.path}: no layer '{layer}' (layers: {', '.join(other.layers)})")
-    return chosen
-
 
 @guarded
 def twovtwo(
@@ -130,81 +39,22 @@ def twovtwo(
     must correlate more with its true concept's word-space row than with the predicted one's.
     """
     from semtool import store
-    from semtool.data.csmio import pick_epsilon, read_predictions
-    from semtool.cli.rsm import read_layer
-    from semtool.errors import UserError
-    from semtool.measure.twovtwo import one_vs_two as run_one_vs_two
-    from semtool.measure.twovtwo import two_vs_two
+    from semtool.data.analyses import two_vs_two_files
 
     stdin_once(a, b, one_vs_two)
     if output is not None:
         store.check_output(output, force=force, kind="twovtwo")
-    sa, sb = _read_space(str(a)), _read_space(str(b))
-    order_b = _match(sa, sb)
-    order_a = np.arange(len(sa.concepts))
-    chosen = _layers(sa, sb, layers)
-
-    pred = None
-    if one_vs_two is not None:
-        if [sa.kind, sb.kind].count("features") != 1:
-            raise UserError("--one-vs-two needs one features file (the images) and one word space "
-                            "(embeddings or csm)")
-        feat, words = (sa, sb) if sa.kind == "features" else (sb, sa)
-        _, labels0, _ = read_layer(feat.path, chosen[0])
-        pred = read_predictions(str(one_vs_two))
-        if pred.labels.size != labels0.size:
-            raise UserError(f"--one-vs-two {one_vs_two}: {pred.labels.size} samples, but the features hold "
-                            f"{labels0.size}")
-        common = set(pred.classes) & set(feat.concepts)
-        if len(common) != len(feat.concepts) or len(pred.classes) != len(feat.concepts):
-            raise UserError(f"--one-vs-two {one_vs_two}: its classes differ from the features' "
-                            f"({len(common)} of {len(feat.concepts)} match)")
-        feat_index = {c: i for i, c in enumerate(feat.concepts)}
-        predicted = np.array([feat_index[c] for c in pred.classes])[pred.predicted[pick_epsilon(pred, None)]]
-
-    results: list[dict[str, Any]] = []
-    for layer in chosen:
-        ws = sa.similarities(layer, order_a)
-        is_ = sb.similarities(layer, order_b)
-        r = two_vs_two(ws, is_, permutations=permutations, seed=seed)
-        row: dict[str, Any] = {"layer": layer or "-", "accuracy": r.accuracy, "passes": r.passes, "tests": r.tests,
-                               "p_value": r.p_value, "null_count": r.null_count, "groups": r.groups, "null": r.null}
-        if pred is not None:
-            x, labels, _ = read_layer(feat.path, layer)
-            # The word space in the features' class order.
-            feat_order = order_a if feat is sa else order_b
-            inv = np.empty_like(feat_order)
-            inv[feat_order] = np.arange(len(feat_order))
-            word_sim = words.similarities(None, order_b if words is sb else order_a)[0][np.ix_(inv, inv)]
-            o = run_one_vs_two(x, labels, predicted, word_sim,
-                               permutations=permutations, seed=seed)
-            row.update({"one_vs_two_accuracy": o.accuracy, "one_vs_two_tests": o.tests,
-                        "one_vs_two_p_value": o.p_value, "one_vs_two_passes": o.passes,
-                        "one_vs_two_null_count": o.null_count, "one_vs_two_null": o.null})
-        results.append(row)
-
+    sa, results = two_vs_two_files(a, b, layers=layers, one_vs_two=one_vs_two, permutations=permutations,
+                                   seed=seed)
+    pred = one_vs_two
     if output is not None:
         params = {"layers": layers, "permutations": permutations, "seed": seed,
                   "one_vs_two": str(one_vs_two) if one_vs_two else None}
         inputs = [a, b] + ([one_vs_two] if one_vs_two is not None else [])
-        with store.create(output, "twovtwo", force=force, command="twovtwo", parameters=params, inputs=inputs) as f:
-            store.write_strings(f, "layers", [r["layer"] for r in results])
-            store.write_strings(f, "concepts", sa.concepts)
-            f.create_dataset("accuracy", data=np.array([r["accuracy"] for r in results]))
-            f.create_dataset("passes", data=np.array([r["passes"] for r in results]))
-            f.create_dataset("tests", data=results[0]["tests"])
-            f.create_dataset("groups", data=np.array([r["groups"] for r in results]))
-            f.create_dataset("null", data=np.stack([r["null"] for r in results]).reshape(len(results), permutations))
-            f.create_dataset("p_value", data=np.array([r["p_value"] for r in results]))
-            f.create_dataset("null_count", data=np.array([r["null_count"] for r in results]))
-            if pred is not None:
-                g = f.create_group("one_vs_two")
-                for key in ("accuracy", "passes", "tests", "p_value", "null_count"):
-                    g.create_dataset(key, data=np.array([r[f"one_vs_two_{key}"] for r in results]))
-                g.create_dataset("null", data=np.stack([r["one_vs_two_null"] for r in results])
-                                 .reshape(len(results), permutations))
-            f.attrs["permutations"] = permutations
-            f.attrs["seed"] = seed
+        from semtool.data.resultsio import write_twovtwo
+
+        write_twovtwo(output, results, sa.concepts, permutations=permutations, seed=seed, force=force,
+                      parameters=params, inputs=inputs)
         wrote(output, f"{len(results)} layer(s)")
 
     shown = [{k: v for k, v in r.items() if not k.endswith("null")} for r in results]

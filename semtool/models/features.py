@@ -21,6 +21,8 @@ from semtool.errors import UserError
 from semtool.models._build import to_pixels
 
 POOLS = ("mean", "max", "none")
+#: The input images as a layer: [0, 1] pixels at the stored resolution, flattened (2 vs 2 "pixels").
+PIXELS = "pixels"
 _PREFIX = "net."
 
 
@@ -93,6 +95,9 @@ def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
         if entry == "blocks":
             chosen += block_names(model)
             continue
+        if entry == PIXELS:
+            chosen.append(PIXELS)
+            continue
         name = entry[len(_PREFIX):] if entry.startswith(_PREFIX) else entry
         if name in known:
             chosen.append(name)
@@ -123,12 +128,29 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
     """Yield (start index, {layer: (B, …) array}, logits (B, C) or None) per batch.
 
     ``images`` are uint8 (N, H, W, C). Arrays are float32 (float16 with ``fp16``); only
-    one batch is held at a time.
+    one batch is held at a time. The layer ``pixels`` is the input itself, [0, 1] at the
+    stored resolution, flattened to (B, H·W·C) (never pooled: a pooled image is its mean colour).
     """
     if pool not in POOLS:
         raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+    yield from iter_outputs(model, images, {n: (n, pool) for n in layers}, batch_size=batch_size, device=device,
+                            fp16=fp16, logits=logits)
+
+
+def iter_outputs(model: torch.nn.Module, images: np.ndarray, requests: dict[str, tuple[str, str]], *,
+                 batch_size: int = 100, device: Any = "cpu", fp16: bool = False,
+                 logits: bool = False) -> Iterator[tuple[int, dict[str, np.ndarray], np.ndarray | None]]:
+    """:func:`iter_features` with one pooling per output: ``requests`` maps an output name to
+    (layer, pool), so one pass can give a layer both pooled and whole (``semtool report``)."""
+    layers = list(dict.fromkeys(layer for layer, _ in requests.values()))
+    inner = [n for n in layers if n != PIXELS]
     model = model.to(device).eval()
-    extractor = _hooks_extractor(model, layers, logits) if _hooked(model) else _graph_extractor(model, layers, logits)
+    if inner or logits:
+        extractor = (_hooks_extractor(model, inner, logits) if _hooked(model)
+                     else _graph_extractor(model, inner, logits))
+    else:
+        def extractor(_x):
+            return {}
     dtype = np.float16 if fp16 else np.float32
     autocast = torch.autocast("cuda", dtype=torch.float16) if fp16 and torch.device(device).type == "cuda" else None
     with torch.no_grad():
@@ -139,7 +161,10 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
                     out = extractor(x)
             else:
                 out = extractor(x)
-            feats = {n: _pool(out[n].float(), pool).cpu().numpy().astype(dtype) for n in layers}
+            if PIXELS in layers:
+                out = {**out, PIXELS: x.flatten(1)}
+            feats = {key: _pool(out[layer].float(), p).cpu().numpy().astype(dtype)
+                     for key, (layer, p) in requests.items()}
             lg = out["__logits__"].float().cpu().numpy() if logits else None
             yield s, feats, lg
 

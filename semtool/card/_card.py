@@ -1,0 +1,377 @@
+"""The steps of a card: one model load, one pass over the images, then every measure on files.
+
+Every number comes from the library functions the single commands call, and every
+intermediate file is written by the writers they use (:mod:`semtool.data.resultsio`,
+:func:`semtool.data.csmio.write_csm`), so ``semtool info`` shows how each was made and the
+single commands read them. The card's own work is only choosing files and options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semtool import _runtime
+from semtool.card._runner import Runner
+from semtool.errors import UserError
+
+#: The intermediate files of a card, by role.
+FILES = {
+    "features": "features.h5", "predictions": "predictions.h5", "maps": "maps.h5",
+    "maps_predictions": "maps-predictions.h5", "wordnet": "wordnet.h5", "wordnet_all": "wordnet-all.h5",
+    "ncsm": "ncsm.h5", "ccsm": "ccsm.h5", "tncsm": "tncsm.h5", "words": "words.h5", "twovtwo": "twovtwo.h5",
+    "rsm_semantic": "rsm-semantic.h5", "rsm_spatial": "rsm-spatial.h5", "attack": "attack.h5",
+}
+
+
+@dataclass
+class CardOptions:
+    """What a card computes besides the defaults (the CLI's options, one to one)."""
+
+    words: str | None = None  # an embeddings file; default MiniLM on the class names
+    reference: str | None = None  # a reference csm when the classes have no synsets
+    synsets: str | None = None  # a preset name or class<TAB>synset file for the data's classes
+    rsm_samples: int = 256
+    permutations: int = 1000
+    attack: list[float] | None = None
+    attack_steps: int = 20
+    groups: str | None = None  # a regroup preset or spec file
+    matcher: str = "optimal"
+    batch_size: int = 100
+    limit: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    trust_remote_code: bool = False
+
+
+@dataclass
+class Card:
+    """A finished card: its folder, the files by role, what ran and what was reused, notes."""
+
+    outdir: Path
+    model: str
+    data: str
+    files: dict[str, Path]
+    runner: Runner
+    notes: list[str] = field(default_factory=list)
+    reference_name: str = "WordNet"
+    layers: list[str] = field(default_factory=list)
+    last: str = ""
+    same_classes: bool = True
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _grouped(images: Any, spec: str, data: str) -> Any:
+    """The imageset with the semantic (and visual) groups of a regroup preset or spec file."""
+    from semtool.data.groupings import PRESETS, preset, read_spec
+
+    g = preset(spec, images.classes) if spec in PRESETS else read_spec(spec)
+    g.check_against(images.classes, f"--groups {spec}")
+    out = {"groups": np.full(len(images.classes), -1, np.int64), "group_names": list(g.group_names)}
+    if g.visual_groups is not None:
+        out["visual_groups"] = np.full(len(images.classes), -1, np.int64)
+        out["visual_group_names"] = list(g.visual_group_names)
+    for k, c in enumerate(g.classes):
+        i = images.classes.index(c)
+        out["groups"][i] = g.groups[k]
+        if g.visual_groups is not None:
+            out["visual_groups"][i] = g.visual_groups[k]
+    return dataclasses.replace(images, **out)
+
+
+def _synsets(images: Any, scored: Any, opts: CardOptions, data: str) -> list[str] | None:
+    """WordNet synsets of the model's classes: the model's, the data's, or --synsets."""
+    from semtool.semantics.wordnet import PRESETS, synsets_for
+
+    if opts.synsets is not None:
+        if scored.classes != images.classes:
+            raise UserError("--synsets: names synsets of the data's classes, but the model's classes differ "
+                            "(a pretrained network brings its own synsets)")
+        if opts.synsets in PRESETS:
+            return synsets_for(images.classes, preset=opts.synsets)
+        return synsets_for(images.classes, mapping=Path(opts.synsets))
+    syn = scored.synsets
+    if syn is not None and all(s and s.strip() for s in syn):
+        return list(syn)
+    return None
+
+
+def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOptions | None = None) -> Card:
+    """Compute (or reuse) every step of a card for ``model`` on ``data`` into ``outdir``.
+
+    Steps: one pass over the images for the features of ``pixels`` and the main stages
+    (mean-pooled), the clean predictions, and the last stage's whole maps of the first
+    ``rsm_samples`` images; the WordNet CSM; NCSM; CCSM; TNCSM of the last stage; the
+    word space; 2 vs 2 per layer (and 1 vs 2 on the mistakes); semantic and
+    spatio-semantic RSMs; the optional PGD sweep. A step whose files exist with the
+    same inputs (SHA-256) and options is reused.
+    """
+    from semtool.models.features import PIXELS, block_names
+    from semtool.models.loading import group_arrays, in_model_classes, load_model_and_data
+
+    opts = opts or CardOptions()
+    out = Path(outdir)
+    files = {k: out / v for k, v in FILES.items()}
+    if opts.rsm_samples < 4:
+        raise UserError(f"--rsm-samples: expected at least 4, got {opts.rsm_samples}")
+    if opts.permutations < 1:
+        raise UserError(f"--permutations: expected at least 1, got {opts.permutations}")
+    net, meta, images, dev = load_model_and_data(model, data, opts.device, same_classes=False, limit=opts.limit,
+                                                 trust_remote_code=opts.trust_remote_code, needs_logits="report")
+    if opts.groups is not None:
+        images = _grouped(images, opts.groups, data)
+    scored = in_model_classes(images, meta, data, model)
+    if len(images.classes) < 4:
+        raise UserError(f"{data}: {len(images.classes)} classes; a card needs at least 4 (2 vs 2 compares pairs "
+                        "of classes against the others)")
+    synsets = _synsets(images, scored, opts, data)
+    if synsets is None and opts.reference is None:
+        raise UserError(f"{data}: its classes have no WordNet synsets, so the WordNet CSM, SAI and IDM against "
+                        "WordNet would be skipped; add synsets (--synsets PRESET|FILE, or 'semtool dataset … "
+                        "--synsets') or give --reference CSM")
+    same = list(scored.classes) == list(images.classes)
+    layers = [PIXELS] + block_names(net)
+    last = layers[-1]
+    card = Card(out, model, data, files, Runner(0), layers=layers, last=last, same_classes=same, meta=meta)
+    present = sorted(set(scored.labels.tolist()))
+    n = len(images.labels)
+    rsm_n = min(opts.rsm_samples, n)
+    steps = 9 + (synsets is not None and len(present) < len(scored.classes)) + (opts.attack is not None)
+    card.runner = runner = Runner(steps)
+    model_in = [model, data]
+
+    # 1. one pass: features of every layer, clean predictions, the last stage's maps of the first images
+    ex_params = {"layers": layers, "pool": "mean", "maps_layer": last, "rsm_samples": rsm_n,
+                 "batch_size": opts.batch_size, "limit": opts.limit, "groups": opts.groups}
+
+    def extract() -> None:
+        import contextlib
+
+        from semtool.data.resultsio import features_file, predictions_file
+        from semtool.models.features import iter_outputs
+        from semtool.report.progress import progress
+
+        requests = {name: (name, "mean") for name in layers}
+        requests["\0maps"] = (last, "none")
+        head = slice(0, rsm_n)
+        with contextlib.ExitStack() as st:
+            feats = st.enter_context(features_file(files["features"], images, pool="mean", force=True,
+                                                   batch_size=opts.batch_size, parameters=ex_params, inputs=model_in))
+            preds = st.enter_context(predictions_file(files["predictions"], scored, force=True, parameters=ex_params,
+                                                      inputs=model_in))
+            maps = st.enter_context(features_file(files["maps"], images.subset(head), pool="none", force=True,
+                                                  batch_size=opts.batch_size, parameters=ex_params, inputs=model_in))
+            mpreds = st.enter_context(predictions_file(files["maps_predictions"], scored.subset(head), force=True,
+                                                       parameters=ex_params, inputs=model_in))
+            bar = st.enter_context(progress(n, "features", unit="images"))
+            for start, out_, logits in iter_outputs(net, images.images, requests, batch_size=opts.batch_size,
+                                                    device=dev, logits=True):
+                m = out_.pop("\0maps")
+                feats.add(start, out_)
+                preds.add(start, logits)
+                if start < rsm_n:
+                    maps.add(start, {last: m[:rsm_n - start]})
+                    mpreds.add(start, logits[:rsm_n - start])
+                bar.advance(len(logits))
+
+    runner.step("features and predictions (one pass)",
+                [files[k] for k in ("features", "predictions", "maps", "maps_predictions")], ex_params, model_in, extract)
+
+    # 2. the reference: WordNet over the classes in the data (and over all the model's, for IDM)
+    if synsets is not None:
+        _wordnet_steps(card, runner, scored, synsets, present)
+    else:
+        card.reference_name = "the reference CSM"
+        files["wordnet"] = files["wordnet_all"] = Path(opts.reference)
+        runner.skip("WordNet CSM", f"no synsets; --reference {opts.reference} instead")
+
+    # 3–5. network CSMs
+    _csm_steps(card, runner, net, meta, model_in)
+
+    # 6. the word space
+    if opts.words is not None:
+        files["words"] = Path(opts.words)
+        runner.skip("word space", f"--words {opts.words}")
+    else:
+        w_params = {"words": None, "concepts_from": str(files["features"]), "preset": None, "model": None,
+                    "template": "{}"}
+
+        def words() -> None:
+            from semtool.data.resultsio import write_embeddings
+            from semtool.semantics.text import default_model, embed_texts
+
+            name = default_model()
+            vectors = embed_texts(images.classes, model=name, template="{}", device="cpu")
+            write_embeddings(files["words"], vectors, images.classes, model=name, template="{}", force=True,
+                             parameters=w_params, inputs=[files["features"]])
+
+        runner.step("word space (MiniLM on the class names)", [files["words"]], w_params, [files["features"]], words)
+
+    # 7. 2 vs 2 per layer, 1 vs 2 on the mistakes
+    one_vs_two = files["predictions"] if same else None
+    if not same:
+        card.notes.append("1 vs 2 is not run: the model's classes are not the data's (the test needs the mistakes "
+                          "among the data's classes)")
+    tv_params = {"layers": "all", "permutations": opts.permutations, "seed": opts.seed,
+                 "one_vs_two": str(one_vs_two) if one_vs_two else None}
+    tv_inputs = [files["features"], files["words"]] + ([one_vs_two] if one_vs_two else [])
+
+    def twovtwo() -> None:
+        from semtool.data.analyses import two_vs_two_files
+        from semtool.data.resultsio import write_twovtwo
+
+        try:
+            space, results = two_vs_two_files(files["features"], files["words"], layers="all",
+                                              one_vs_two=one_vs_two, permutations=opts.permutations, seed=opts.seed)
+        except UserError as exc:  # 1 vs 2 needs mistakes and correctly classified concepts; 2 vs 2 does not
+            if one_vs_two is None or not str(exc).startswith("1 vs 2"):
+                raise
+            card.notes.append(f"1 vs 2 is not computed ({str(exc)[len('1 vs 2: '):]})")
+            space, results = two_vs_two_files(files["features"], files["words"], layers="all",
+                                              permutations=opts.permutations, seed=opts.seed)
+        write_twovtwo(files["twovtwo"], results, space.concepts, permutations=opts.permutations, seed=opts.seed,
+                      force=True, parameters=tv_params, inputs=tv_inputs)
+
+    runner.step("2 vs 2 per layer" + (" and 1 vs 2" if one_vs_two else ""), [files["twovtwo"]], tv_params,
+                tv_inputs, twovtwo)
+
+    # 8–9. RSMs of the last stage
+    for semantic, key in ((True, "rsm_semantic"), (False, "rsm_spatial")):
+        _rsm_step(card, runner, semantic, key, opts)
+
+    # 10. the PGD sweep
+    if opts.attack is not None:
+        _attack_step(card, runner, net, meta, scored, dev, opts, model_in, group_arrays)
+    return card
+
+
+def _wordnet_steps(card: Card, runner: Runner, scored: Any, synsets: list[str], present: list[int]) -> None:
+    from semtool.data.csmio import write_csm
+
+    files = card.files
+    targets = [("wordnet", present)]
+    if len(present) < len(scored.classes):
+        targets.append(("wordnet_all", list(range(len(scored.classes)))))
+    else:
+        files["wordnet_all"] = files["wordnet"]
+    for key, idx in targets:
+        classes = [scored.classes[i] for i in idx]
+        names = [synsets[i] for i in idx]
+        params = {"preset": None, "measure": "path", "classes": classes, "synsets": names}
+
+        def work(classes=classes, names=names, key=key, params=params) -> None:
+            from semtool.semantics.wordnet import resolve_synset, wordnet
+            from semtool.semantics.wordnet_csm import wordnet_csm
+
+            syns = [resolve_synset(s, origin=f"class '{c}'") for c, s in zip(classes, names)]
+            write_csm(files[key], wordnet_csm(syns, "path", reader=wordnet()), classes, source="wordnet",
+                      measure="path", synsets=[s.name() for s in syns], force=True, parameters=params, inputs=[])
+
+        what = "the data's classes" if key == "wordnet" else "all the model's classes"
+        runner.step(f"WordNet CSM ({what})", [files[key]], params, [], work)
+
+
+def _csm_steps(card: Card, runner: Runner, net: Any, meta: dict[str, Any], model_in: list[Any]) -> None:
+    from semtool.data.csmio import read_predictions, write_csm
+    from semtool.measure.csm import ccsm, ncsm, tncsm
+    from semtool.models import classifier_weight
+
+    files = card.files
+    try:
+        key, weight = classifier_weight(net, meta)
+    except UserError as exc:
+        key, weight = None, None
+        card.notes.append(f"NCSM and WSI are not computed: {exc}")
+    if weight is not None and weight.shape[0] != len(meta["classes"]):
+        card.notes.append(f"NCSM and WSI are not computed: head '{key}' has {weight.shape[0]} rows for "
+                          f"{len(meta['classes'])} classes")
+        weight = None
+    if weight is None:
+        files.pop("ncsm")
+        runner.skip("NCSM", "no classifier head")
+    else:
+        n_params = {"head": key, "classes": None, "weights": str(meta.get("weights"))}
+        runner.step("NCSM (classifier weights)", [files["ncsm"]], n_params, model_in[:1], lambda: write_csm(
+            files["ncsm"], ncsm(weight), list(meta["classes"]), source="ncsm", measure="cosine",
+            synsets=meta.get("synsets"), force=True, parameters=n_params, inputs=model_in[:1]))
+
+    c_params = {"epsilon": None, "symmetric": False}
+
+    def confusion() -> None:
+        p = read_predictions(files["predictions"])
+        write_csm(files["ccsm"], ccsm(p.labels, p.predicted[0], len(p.classes)), p.classes, source="ccsm",
+                  measure="confusion", groups=p.extra.get("groups"), group_names=p.extra.get("group_names"),
+                  force=True, parameters=c_params, inputs=[files["predictions"]])
+
+    runner.step("CCSM (clean confusions)", [files["ccsm"]], c_params, [files["predictions"]], confusion)
+
+    t_params = {"layer": card.last, "pool": "mean"}
+
+    def template() -> None:
+        from semtool import store
+        from semtool.data.resultsio import read_layer
+
+        x, labels, classes = read_layer(files["features"], card.last)
+        with store.open_file(files["features"], "features") as f:
+            syn = store.read_strings(f["synsets"]) if "synsets" in f else None
+        write_csm(files["tncsm"], tncsm(x, labels, len(classes), pool="mean"), classes, source="tncsm",
+                  measure="cosine", synsets=syn, force=True, parameters=t_params, inputs=[files["features"]])
+
+    runner.step(f"TNCSM ({card.last})", [files["tncsm"]], t_params, [files["features"]], template)
+
+
+def _rsm_step(card: Card, runner: Runner, semantic: bool, key: str, opts: CardOptions) -> None:
+    from semtool.measure.matching import get_matcher
+
+    files = card.files
+    spec = get_matcher(opts.matcher).name if semantic else "none"
+    params = {"layer": card.last, "kernel": "cosine", "semantic": semantic, "matcher": spec, "samples": None,
+              "seed": opts.seed, "device": "cpu", "workers": 1, "quality_pairs": 200}
+    inputs = [files["maps"], files["maps_predictions"]]
+
+    def work() -> None:
+        from semtool.data.analyses import rsm_file
+        from semtool.data.resultsio import write_rsm
+
+        r = rsm_file(files["maps"], card.last, kernel="cosine", semantic=semantic, matcher=spec, evaluate=True,
+                     predictions=files["maps_predictions"], seed=opts.seed)
+        write_rsm(files[key], r.matrix, r.labels, r.index, r.classes, layer=r.layer, kernel="cosine", matcher=spec,
+                  semantic=semantic, result=r.result, info=r.info, force=True, parameters=params, inputs=inputs)
+
+    what = "semantic RSM (positions matched)" if semantic else "spatio-semantic RSM"
+    runner.step(f"{what}, {card.last}", [files[key]], params, inputs, work)
+
+
+def _attack_step(card: Card, runner: Runner, net: Any, meta: dict[str, Any], scored: Any, dev: Any,
+                 opts: CardOptions, model_in: list[Any], group_arrays: Any) -> None:
+    from semtool.data.csmio import read_reference
+    from semtool.data.resultsio import write_attack
+
+    files = card.files
+    csm_path = files["wordnet_all"]
+    params = {"eps": list(opts.attack), "steps": opts.attack_steps, "step_size": None, "random_start": False,
+              "targeted": None, "batch_size": opts.batch_size, "seed": opts.seed, "limit": opts.limit,
+              "groups": opts.groups}
+    inputs = model_in + [csm_path]
+
+    def work() -> None:
+        from semtool.attack import sweep
+
+        ref = read_reference(csm_path, scored.classes, option="--csm")[1]
+        groups = group_arrays(scored, meta)
+        res = sweep(net, scored.images, scored.labels, opts.attack, steps=opts.attack_steps,
+                    batch_size=opts.batch_size, device=dev, seed=opts.seed, groups=groups["groups"],
+                    visual_groups=groups["visual_groups"], csm=ref)
+        write_attack(files["attack"], res, scored, groups, force=True, parameters=params, inputs=inputs)
+
+    runner.step(f"L2 PGD sweep (ε = {', '.join(f'{e:g}' for e in opts.attack)})", [files["attack"]], params,
+                inputs, work)
+
+
+def log(message: str) -> None:
+    _runtime.log(message)
