@@ -135,6 +135,7 @@ def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOption
                         "WordNet would be skipped; add synsets (--synsets PRESET|FILE, or 'semtool dataset … "
                         "--synsets') or give --reference CSM")
     same = list(scored.classes) == list(images.classes)
+    out.mkdir(exist_ok=True)  # only now: bad input leaves nothing behind
     layers = [PIXELS] + block_names(net)
     last = layers[-1]
     card = Card(out, model, data, files, Runner(0), layers=layers, last=last, same_classes=same, meta=meta)
@@ -298,7 +299,9 @@ def _csm_steps(card: Card, runner: Runner, net: Any, meta: dict[str, Any], model
         n_params = {"head": key, "classes": None, "weights": str(meta.get("weights"))}
         runner.step("NCSM (classifier weights)", [files["ncsm"]], n_params, model_in[:1], lambda: write_csm(
             files["ncsm"], ncsm(weight), list(meta["classes"]), source="ncsm", measure="cosine",
-            synsets=meta.get("synsets"), force=True, parameters=n_params, inputs=model_in[:1]))
+            synsets=meta.get("synsets"), groups=meta.get("groups"),
+            group_names=meta.get("group_names") if meta.get("groups") is not None else None, force=True,
+            parameters=n_params, inputs=model_in[:1]))
 
     c_params = {"epsilon": None, "symmetric": False}
 

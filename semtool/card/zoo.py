@@ -96,9 +96,9 @@ def run_part(specs: list[str], data: str, outdir: Path, opts: Any, i: int, n: in
 
     records = []
     mine = [s for k, s in enumerate(specs) if k % n == i - 1]
+    (outdir / "cards").mkdir(exist_ok=True)
     for k, spec in enumerate(mine, 1):
         card_dir = outdir / "cards" / slug(spec)
-        card_dir.mkdir(parents=True, exist_ok=True)
         _runtime.log(f"== zoo part {i}/{n}, model {k}/{len(mine)}: {spec}")
         try:
             card, nums = report(spec, data, card_dir, opts)
@@ -182,6 +182,7 @@ def run_zoo(zoo: str, data: Any, outdir: Path, opts: Any, *, shard: str | None =
     if data is None:
         raise UserError("--zoo: give DATA, the imageset every model is run on")
     i, n = parse_shard(shard)
+    outdir.mkdir(exist_ok=True)
     run_part(specs, str(data), outdir, opts, i, n)
     if n == 1:
         records = merge_parts(specs, outdir, 1)

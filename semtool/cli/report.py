@@ -110,7 +110,6 @@ def _outdir(output: Optional[Path]) -> Path:
         raise UserError(f"-o {output}: is a file; give a folder")
     if not output.parent.exists():
         raise UserError(f"-o {output}: its folder {output.parent} does not exist")
-    output.mkdir(exist_ok=True)
     return output
 
 
