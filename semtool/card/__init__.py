@@ -34,6 +34,6 @@ def report(model: str, data: str, outdir: str | os.PathLike, opts: CardOptions |
     opts = opts or CardOptions()
     card = make_card(model, data, outdir, opts)
     nums = numbers(card, seed=opts.seed)
-    figures = draw_figures(card, nums)
+    figures = draw_figures(card, nums) if opts.figures else {}
     write_documents(card, nums, figures)
     return card, nums

@@ -47,6 +47,7 @@ class CardOptions:
     seed: int = 0
     device: str = "auto"
     trust_remote_code: bool = False
+    figures: bool = True  # off: tables only (REPORT.md, report.html without figures, summary.json)
 
 
 @dataclass

@@ -42,6 +42,8 @@ def report(
         "--matcher", help="Matcher of the semantic RSM: optimal, batch-optimal:K or greedy.")] = "optimal",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch.", min=1)] = 100,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.")] = None,
+    figures: Annotated[bool, typer.Option(
+        "--figures/--no-figures", help="Draw the figures (off: tables only, faster for a large zoo).")] = True,
     zoo: Annotated[Optional[str], typer.Option(
         "--zoo", help="A file listing model specifications (one per line, '#' comments): one card per model in "
         "OUTDIR/cards/ plus zoo.tsv, zoo.json and figures across models. 'torchvision-imagenet' prints (without "
@@ -131,7 +133,7 @@ def _options(values: dict):
                        attack=parse_floats(v["attack"], "--attack") if v["attack"] else None,
                        attack_steps=v["attack_steps"], groups=v["groups"], matcher=v["matcher"],
                        batch_size=v["batch_size"], limit=v["limit"], seed=v["seed"], device=v["device"],
-                       trust_remote_code=v["trust_remote_code"])
+                       trust_remote_code=v["trust_remote_code"], figures=v["figures"])
 
 
 def register(app: typer.Typer) -> None:
