@@ -11,6 +11,7 @@ with the reason, not fatal.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -182,6 +183,8 @@ def run_zoo(zoo: str, data: Any, outdir: Path, opts: Any, *, shard: str | None =
     if data is None:
         raise UserError("--zoo: give DATA, the imageset every model is run on")
     i, n = parse_shard(shard)
+    if shard is None and "LOCAL_RANK" in os.environ and opts.device == "auto":
+        opts = dataclasses.replace(opts, device=_rank_device(int(os.environ["LOCAL_RANK"])))
     outdir.mkdir(exist_ok=True)
     run_part(specs, str(data), outdir, opts, i, n)
     if n == 1:
@@ -189,6 +192,13 @@ def run_zoo(zoo: str, data: Any, outdir: Path, opts: Any, *, shard: str | None =
         _summary(outdir, records)
     else:
         _runtime.log(f"zoo part {i}/{n} done; when every part is, run: semtool report --zoo {zoo} -o {outdir} --merge")
+
+
+def _rank_device(local_rank: int) -> str:
+    """torchrun: each rank on its own GPU (LOCAL_RANK), else the CPU."""
+    import torch
+
+    return f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
 
 
 def _summary(outdir: Path, records: list[dict[str, Any]]) -> None:
