@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed 000 — semantic mixing augmentation (Abreu, Vaska, Helus 2023), the whole experiment.
+# Semantic mixing augmentation (Abreu, Vaska, Helus 2023), the whole experiment.
 #
 # Reproduces: CIFAR-100 regrouped into five arbitrary semantic groups (Table 1: one class of
 #   each of five visual superclasses per group); MagicMix (Liew et al. 2022) hybrids of every
@@ -8,6 +8,13 @@
 #   (hybrid probability p ∈ {0.25, 0.5}) × (mix factor ∈ {0.5, 0.75}); an L2 PGD sweep
 #   (Madry et al. 2018) on the test images; Figures 4–5 (superclass accuracy of the mistakes,
 #   share of mistakes inside the visual superclass, against ε) and the SAI tracking curves.
+# MagicMix as the paper made it: "the MagicMix pipeline" with a "mix factor" (the diffusers
+#   community pipeline, --variant diffusers) and the fine class name as the prompt
+#   (--prompt-template '{}'); both are semtool's defaults, written out below. The paper does
+#   not say at which size the 32-px images were encoded: MIX_SIZE=512 (default) upsamples
+#   them to Stable Diffusion's native 512 px; MIX_SIZE=native encodes them at 32 px, as the
+#   community pipeline does with an image handed to it unchanged. To regenerate images made
+#   with the community pipeline itself, add --generator community --seed SEED (its default 42).
 # Needs: CIFAR-100 in torchvision's layout (CIFAR_ROOT/cifar-100-python, or add --download);
 #   Stable Diffusion 1.5 weights (a Hugging Face id in your cache, or a diffusers folder: SD_MODEL);
 #   WordNet (Debian's wordnet-base + wordnet-sense-index, or NLTK's corpus).
@@ -18,7 +25,8 @@
 #   convnets trained for 1 epoch and a 5-step attack. Checks the plumbing, not the science.
 #
 # Usage: examples/abreu2023_cifar100.sh [--dry-run] [--out DIR]
-# Environment: CIFAR_ROOT (~/data), SD_MODEL, DEVICE (auto), SEMTOOL / PYTHON (executables).
+# Environment: CIFAR_ROOT (~/data), SD_MODEL, DEVICE (auto), MIX_SIZE (512 or native),
+#   SEMTOOL / PYTHON (executables).
 source "$(dirname "$0")/_common.sh"
 
 parse_args --dry-run abreu2023-out "$@"
@@ -39,7 +47,7 @@ if [ "$DRY" = 1 ]; then
 else
   CIFAR_ROOT=${CIFAR_ROOT:-$HOME/data}
   SD_MODEL=${SD_MODEL:-stable-diffusion-v1-5/stable-diffusion-v1-5}
-  MIX_ARGS=(--steps 50 --kmin 0.3 --kmax 0.6 --guidance 7.5 --resume)  # --resume: continue after a crash
+  MIX_ARGS=(--steps 50 --kmin 0.3 --kmax 0.6 --guidance 7.5 --size "${MIX_SIZE:-512}" --resume)  # --resume: continue after a crash
   TRAIN_ARGS=(--arch resnet50 --cifar-stem --epochs 100 --batch-size 100 --lr 0.1)
   ATTACK_ARGS=(--steps 20)
 fi
@@ -56,8 +64,8 @@ for factor in 0.5 0.75; do
     echo "    keeping $OUT/hybrids-$factor.h5 (hours of GPU time; delete it to make it again)"
     continue
   fi
-  run mix "$OUT/train.h5" --method magicmix --factor "$factor" --model "$SD_MODEL" --device "$DEVICE" \
-      "${MIX_ARGS[@]}" -o "$OUT/hybrids-$factor.h5"
+  run mix "$OUT/train.h5" --method magicmix --variant diffusers --prompt-template '{}' --factor "$factor" \
+      --model "$SD_MODEL" --device "$DEVICE" "${MIX_ARGS[@]}" -o "$OUT/hybrids-$factor.h5"
 done
 
 step "reference matrices for tracking: WordNet and the semantic grouping"

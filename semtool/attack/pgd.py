@@ -8,9 +8,12 @@ For each sample, with x the clean image and δ the perturbation:
     x + δ  ← clamp(x + δ, 0, 1)
 
 repeated ``steps`` times; defaults as the robustness library evaluates CIFAR: 20 steps,
-α = 2.5·ε / steps, no random start. The optional random start is uniform inside the L2
-ball: a Gaussian direction with radius ε·U^{1/d} (d = pixels per sample), then clamped.
-The model is put in eval mode for the attack (and back in its previous mode after).
+α = 2.5·ε / steps, no random start. What is returned: the last iterate (as torchattacks'
+``PGDL2``), or with ``use_best`` each sample's iterate of highest loss among the start and
+every iterate (the robustness library's ``use_best=True``, its default; a later iterate
+replaces the best only when its loss is strictly higher). The optional random start is
+uniform inside the L2 ball: a Gaussian direction with radius ε·U^{1/d} (d = pixels per
+sample), then clamped. The model is put in eval mode for the attack (and back in its previous mode after).
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def random_start(images: torch.Tensor, eps: float, generator: torch.Generator | 
 
 def pgd_l2(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: float, *, steps: int = 20,
            step_size: float | None = None, random_init: bool = False, targets: torch.Tensor | None = None,
-           generator: torch.Generator | None = None) -> torch.Tensor:
+           generator: torch.Generator | None = None, use_best: bool = False) -> torch.Tensor:
     """Adversarial images (N, C, H, W) in [0, 1] with ‖x_adv − x‖₂ ≤ ε per sample.
 
     Parameters
@@ -73,6 +76,9 @@ def pgd_l2(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, e
     steps : gradient steps; step_size : α (default 2.5·ε/steps).
     random_init : start from a uniform point in the ball instead of x.
     targets : (N,) target classes for a targeted attack (descend the loss of the target).
+    use_best : return per sample the point of highest attack loss (−CE of the target when
+        targeted) among the start and the ``steps`` iterates (the robustness library's
+        default) instead of the last iterate (torchattacks'). Costs one more forward pass.
     """
     if eps < 0:
         raise UserError(f"--eps: expected non-negative radii, got {eps:g}")
@@ -86,18 +92,45 @@ def pgd_l2(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, e
         sign, goal = -1.0, targets
     with attack_mode(model), torch.enable_grad():
         adv = random_start(x, eps, generator) if random_init else x.clone()
+        best = _Best(sign, goal) if use_best else None
         for _ in range(steps):
             adv.requires_grad_(True)
+            logits = model(adv)
             # the batch-mean loss, as torchattacks: the per-sample normalisation below
             # removes the 1/N, and results agree with the reference to float rounding
-            loss = sign * F.cross_entropy(model(adv), goal)
+            loss = sign * F.cross_entropy(logits, goal)
             (grad,) = torch.autograd.grad(loss, adv)
             with torch.no_grad():
+                if best is not None:
+                    best.update(adv, logits)
                 grad = grad / (_norms(grad) + _DIV)
                 delta = adv + alpha * grad - x
                 factor = torch.clamp(eps / _norms(delta), max=1.0)
                 adv = (x + delta * factor).clamp_(0.0, 1.0)
+        if best is not None:
+            with torch.no_grad():
+                best.update(adv, model(adv))
+            return best.x
     return adv.detach()
+
+
+class _Best:
+    """Per sample, the point of highest attack loss seen so far (the robustness library's
+    ``replace_best``: strictly higher replaces, so ties keep the earlier point)."""
+
+    def __init__(self, sign: float, goal: torch.Tensor):
+        self.sign, self.goal = sign, goal
+        self.x: torch.Tensor | None = None
+        self.loss: torch.Tensor | None = None
+
+    def update(self, points: torch.Tensor, logits: torch.Tensor) -> None:
+        loss = self.sign * F.cross_entropy(logits.detach(), self.goal, reduction="none")
+        if self.x is None:
+            self.x, self.loss = points.detach().clone(), loss
+            return
+        better = loss > self.loss
+        self.x[better] = points.detach()[better]
+        self.loss = torch.where(better, loss, self.loss)
 
 
 # ------------------------------------------------------------------ targeted attacks

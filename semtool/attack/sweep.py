@@ -20,7 +20,7 @@ from semtool.attack.pgd import TARGETS, pgd_l2
 from semtool.errors import UserError
 from semtool.measure.attack_metrics import severity
 from semtool.models._build import to_pixels
-from semtool.report.progress import progress
+from semtool._progress import progress
 
 
 @dataclass
@@ -35,12 +35,14 @@ class SweepResult:
 def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilons: Sequence[float], *,
           steps: int = 20, step_size: float | None = None, random_init: bool = False, targeted: str | None = None,
           batch_size: int = 100, device: Any = "cpu", seed: int = 0, groups: np.ndarray | None = None,
-          visual_groups: np.ndarray | None = None, csm: np.ndarray | None = None) -> SweepResult:
+          visual_groups: np.ndarray | None = None, csm: np.ndarray | None = None,
+          use_best: bool = False) -> SweepResult:
     """Attack every image at every ε; returns logits, predictions and per-ε
     :func:`~semtool.measure.attack_metrics.severity`.
 
     ``images`` are uint8 (N, H, W, C); ``targeted`` names a target choice of
-    :data:`semtool.attack.pgd.TARGETS` (None: untargeted).
+    :data:`semtool.attack.pgd.TARGETS` (None: untargeted); ``use_best`` as in
+    :func:`semtool.attack.pgd.pgd_l2`.
     """
     eps = [float(e) for e in epsilons]
     if any(e < 0 or not math.isfinite(e) for e in eps):
@@ -73,7 +75,7 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilo
                     out = clean
                 else:
                     adv = pgd_l2(model, x, y, e, steps=steps, step_size=step_size, random_init=random_init,
-                                 targets=tgt, generator=gen)
+                                 targets=tgt, generator=gen, use_best=use_best)
                     with torch.no_grad():
                         out = model(adv)
                 per_eps.append(out.float().cpu().numpy())

@@ -1,7 +1,7 @@
 """The steps of a card: one model load, one pass over the images, then every measure on files.
 
 Every number comes from the library functions the single commands call, and every
-intermediate file is written by the writers they use (:mod:`semtool.data.resultsio`,
+intermediate file is written by the writers they use (the records of :mod:`semtool.kinds`,
 :func:`semtool.data.csmio.write_csm`), so ``semtool info`` shows how each was made and the
 single commands read them. The card's own work is only choosing files and options.
 """
@@ -113,7 +113,7 @@ def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOption
     same inputs (SHA-256) and options is reused.
     """
     from semtool.models.features import PIXELS, block_names
-    from semtool.models.loading import group_arrays, in_model_classes, load_model_and_data
+    from semtool.models.loading import groupings, in_model_classes, load_model_and_data
 
     opts = opts or CardOptions()
     out = Path(outdir)
@@ -154,22 +154,32 @@ def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOption
     def extract() -> None:
         import contextlib
 
-        from semtool.data.resultsio import features_file, predictions_file
+        from semtool._progress import progress
+        from semtool.kinds import Grouping
+        from semtool.kinds.features import FeaturesWriter
+        from semtool.kinds.predictions import CleanPredictionsWriter
         from semtool.models.features import iter_outputs
-        from semtool.report.progress import progress
 
         requests = {name: (name, "mean") for name in layers}
         requests["\0maps"] = (last, "none")
-        head = slice(0, rsm_n)
+
+        def predictions_writer(path: Path, part: Any, n_rows: int) -> CleanPredictionsWriter:
+            return CleanPredictionsWriter(path, n_rows, labels=part.labels, classes=part.classes, synsets=part.synsets,
+                                          groups=Grouping.of(part.groups, part.group_names),
+                                          visual_groups=Grouping.of(part.visual_groups, part.visual_group_names),
+                                          force=True, parameters=ex_params, inputs=model_in)
+
+        head = images.subset(slice(0, rsm_n))
         with contextlib.ExitStack() as st:
-            feats = st.enter_context(features_file(files["features"], images, pool="mean", force=True,
-                                                   batch_size=opts.batch_size, parameters=ex_params, inputs=model_in))
-            preds = st.enter_context(predictions_file(files["predictions"], scored, force=True, parameters=ex_params,
-                                                      inputs=model_in))
-            maps = st.enter_context(features_file(files["maps"], images.subset(head), pool="none", force=True,
-                                                  batch_size=opts.batch_size, parameters=ex_params, inputs=model_in))
-            mpreds = st.enter_context(predictions_file(files["maps_predictions"], scored.subset(head), force=True,
-                                                       parameters=ex_params, inputs=model_in))
+            feats = st.enter_context(FeaturesWriter(files["features"], n, labels=images.labels, classes=images.classes,
+                                                    synsets=images.synsets, pool="mean", batch_size=opts.batch_size,
+                                                    force=True, parameters=ex_params, inputs=model_in))
+            preds = st.enter_context(predictions_writer(files["predictions"], scored, n))
+            maps = st.enter_context(FeaturesWriter(files["maps"], rsm_n, labels=head.labels, classes=head.classes,
+                                                   synsets=head.synsets, pool="none", batch_size=opts.batch_size,
+                                                   force=True, parameters=ex_params, inputs=model_in))
+            mpreds = st.enter_context(predictions_writer(files["maps_predictions"], scored.subset(slice(0, rsm_n)),
+                                                         rsm_n))
             bar = st.enter_context(progress(n, "features", unit="images"))
             for start, out_, logits in iter_outputs(net, images.images, requests, batch_size=opts.batch_size,
                                                     device=dev, logits=True):
@@ -204,13 +214,14 @@ def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOption
                     "template": "{}"}
 
         def words() -> None:
-            from semtool.data.resultsio import write_embeddings
+            from semtool.kinds import Embeddings
             from semtool.semantics.text import default_model, embed_texts
 
             name = default_model()
             vectors = embed_texts(images.classes, model=name, template="{}", device="cpu")
-            write_embeddings(files["words"], vectors, images.classes, model=name, template="{}", force=True,
-                             parameters=w_params, inputs=[files["features"]])
+            Embeddings(str(files["words"]), vectors, images.classes, "text",
+                       {"model": name, "template": "{}", "pooling": "mean"}).write(
+                files["words"], force=True, command="embed", parameters=w_params, inputs=[files["features"]])
 
         runner.step("word space (MiniLM on the class names)", [files["words"]], w_params, [files["features"]], words)
 
@@ -219,25 +230,25 @@ def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOption
     if not same:
         card.notes.append("1 vs 2 is not run: the model's classes are not the data's (the test needs the mistakes "
                           "among the data's classes)")
-    tv_params = {"layers": "all", "permutations": opts.permutations, "seed": opts.seed,
-                 "one_vs_two": str(one_vs_two) if one_vs_two else None}
+    tv_params = {"layers": "all", "permutations": opts.permutations, "seed": opts.seed, "common": False,
+                 "drop_constant": False, "one_vs_two": str(one_vs_two) if one_vs_two else None,
+                 "exclude_predicted": False, "null": "rows", "min_reference": 3}
     tv_inputs = [files["features"], files["words"]] + ([one_vs_two] if one_vs_two else [])
 
     def twovtwo() -> None:
-        from semtool.data.analyses import two_vs_two_files
-        from semtool.data.resultsio import write_twovtwo
+        from semtool.data.analyses import two_vs_two_files, twovtwo_record
 
         try:
-            space, results = two_vs_two_files(files["features"], files["words"], layers="all",
-                                              one_vs_two=one_vs_two, permutations=opts.permutations, seed=opts.seed)
+            concepts, results = two_vs_two_files(files["features"], files["words"], one_vs_two=one_vs_two,
+                                                 permutations=opts.permutations, seed=opts.seed)
         except UserError as exc:  # 1 vs 2 needs mistakes and correctly classified concepts; 2 vs 2 does not
             if one_vs_two is None or not str(exc).startswith("1 vs 2"):
                 raise
             card.notes.append(f"1 vs 2 is not computed ({str(exc)[len('1 vs 2: '):]})")
-            space, results = two_vs_two_files(files["features"], files["words"], layers="all",
-                                              permutations=opts.permutations, seed=opts.seed)
-        write_twovtwo(files["twovtwo"], results, space.concepts, permutations=opts.permutations, seed=opts.seed,
-                      force=True, parameters=tv_params, inputs=tv_inputs)
+            concepts, results = two_vs_two_files(files["features"], files["words"], permutations=opts.permutations,
+                                                 seed=opts.seed)
+        twovtwo_record(files["twovtwo"], results, concepts, permutations=opts.permutations, seed=opts.seed).write(
+            files["twovtwo"], force=True, command="twovtwo", parameters=tv_params, inputs=tv_inputs)
 
     runner.step("2 vs 2 per layer" + (" and 1 vs 2" if one_vs_two else ""), [files["twovtwo"]], tv_params,
                 tv_inputs, twovtwo)
@@ -248,7 +259,7 @@ def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOption
 
     # 10. the PGD sweep
     if opts.attack is not None:
-        _attack_step(card, runner, net, meta, scored, dev, opts, model_in, group_arrays)
+        _attack_step(card, runner, net, meta, scored, dev, opts, model_in, groupings)
     return card
 
 
@@ -309,7 +320,8 @@ def _csm_steps(card: Card, runner: Runner, net: Any, meta: dict[str, Any], model
     def confusion() -> None:
         p = read_predictions(files["predictions"])
         write_csm(files["ccsm"], ccsm(p.labels, p.predicted[0], len(p.classes)), p.classes, source="ccsm",
-                  measure="confusion", groups=p.extra.get("groups"), group_names=p.extra.get("group_names"),
+                  measure="confusion", groups=p.groups.index if p.groups else None,
+                  group_names=p.groups.names if p.groups else None,
                   force=True, parameters=c_params, inputs=[files["predictions"]])
 
     runner.step("CCSM (clean confusions)", [files["ccsm"]], c_params, [files["predictions"]], confusion)
@@ -317,14 +329,12 @@ def _csm_steps(card: Card, runner: Runner, net: Any, meta: dict[str, Any], model
     t_params = {"layer": card.last, "pool": "mean"}
 
     def template() -> None:
-        from semtool import store
-        from semtool.data.resultsio import read_layer
+        from semtool.kinds import Features
 
-        x, labels, classes = read_layer(files["features"], card.last)
-        with store.open_file(files["features"], "features") as f:
-            syn = store.read_strings(f["synsets"]) if "synsets" in f else None
-        write_csm(files["tncsm"], tncsm(x, labels, len(classes), pool="mean"), classes, source="tncsm",
-                  measure="cosine", synsets=syn, force=True, parameters=t_params, inputs=[files["features"]])
+        feats = Features.read(files["features"], [card.last])
+        write_csm(files["tncsm"], tncsm(feats.layers[card.last], feats.labels, len(feats.classes), pool="mean"),
+                  feats.classes, source="tncsm", measure="cosine", synsets=feats.synsets, force=True,
+                  parameters=t_params, inputs=[files["features"]])
 
     runner.step(f"TNCSM ({card.last})", [files["tncsm"]], t_params, [files["features"]], template)
 
@@ -334,44 +344,45 @@ def _rsm_step(card: Card, runner: Runner, semantic: bool, key: str, opts: CardOp
 
     files = card.files
     spec = get_matcher(opts.matcher).name if semantic else "none"
-    params = {"layer": card.last, "kernel": "cosine", "semantic": semantic, "matcher": spec, "samples": None,
-              "seed": opts.seed, "device": "cpu", "workers": 1, "quality_pairs": 200}
+    params = {"layer": card.last, "kernel": "cosine", "sigma": "median", "semantic": semantic, "matcher": spec,
+              "samples": None, "seed": opts.seed, "device": "cpu", "workers": 1, "quality_pairs": 200}
     inputs = [files["maps"], files["maps_predictions"]]
 
     def work() -> None:
         from semtool.data.analyses import rsm_file
-        from semtool.data.resultsio import write_rsm
 
         r = rsm_file(files["maps"], card.last, kernel="cosine", semantic=semantic, matcher=spec, evaluate=True,
                      predictions=files["maps_predictions"], seed=opts.seed)
-        write_rsm(files[key], r.matrix, r.labels, r.index, r.classes, layer=r.layer, kernel="cosine", matcher=spec,
-                  semantic=semantic, result=r.result, info=r.info, force=True, parameters=params, inputs=inputs)
+        r.record(files[key]).write(files[key], force=True, command="rsm", parameters=params, inputs=inputs)
 
     what = "semantic RSM (positions matched)" if semantic else "spatio-semantic RSM"
     runner.step(f"{what}, {card.last}", [files[key]], params, inputs, work)
 
 
 def _attack_step(card: Card, runner: Runner, net: Any, meta: dict[str, Any], scored: Any, dev: Any,
-                 opts: CardOptions, model_in: list[Any], group_arrays: Any) -> None:
+                 opts: CardOptions, model_in: list[Any], groupings: Any) -> None:
     from semtool.data.csmio import read_reference
-    from semtool.data.resultsio import write_attack
+    from semtool.kinds import Predictions
 
     files = card.files
     csm_path = files["wordnet_all"]
     params = {"eps": list(opts.attack), "steps": opts.attack_steps, "step_size": None, "random_start": False,
-              "targeted": None, "batch_size": opts.batch_size, "seed": opts.seed, "limit": opts.limit,
-              "groups": opts.groups}
+              "targeted": None, "use_best": False, "batch_size": opts.batch_size, "seed": opts.seed,
+              "limit": opts.limit, "groups": opts.groups}
     inputs = model_in + [csm_path]
 
     def work() -> None:
         from semtool.attack import sweep
 
         ref = read_reference(csm_path, scored.classes, option="--csm")[1]
-        groups = group_arrays(scored, meta)
+        groups = groupings(scored, meta)
         res = sweep(net, scored.images, scored.labels, opts.attack, steps=opts.attack_steps,
-                    batch_size=opts.batch_size, device=dev, seed=opts.seed, groups=groups["groups"],
-                    visual_groups=groups["visual_groups"], csm=ref)
-        write_attack(files["attack"], res, scored, groups, force=True, parameters=params, inputs=inputs)
+                    batch_size=opts.batch_size, device=dev, seed=opts.seed,
+                    groups=None if groups["groups"] is None else groups["groups"].index,
+                    visual_groups=None if groups["visual_groups"] is None else groups["visual_groups"].index, csm=ref)
+        Predictions(str(files["attack"]), res.labels, res.predictions, scored.classes, res.epsilons, groups["groups"],
+                    groups["visual_groups"], scored.synsets, res.logits, attrs={"attack": "pgd-l2"}).write(
+            files["attack"], force=True, command="attack", parameters=params, inputs=inputs)
 
     runner.step(f"L2 PGD sweep (ε = {', '.join(f'{e:g}' for e in opts.attack)})", [files["attack"]], params,
                 inputs, work)

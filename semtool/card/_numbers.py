@@ -142,7 +142,8 @@ def attack_rows(card: Any) -> list[dict[str, Any]]:
         return []
     p = read_predictions(path)
     ref = read_reference(card.files["wordnet_all"], p.classes, option="--csm")[1]
-    g, vg = p.extra.get("groups"), p.extra.get("visual_groups")
+    g = None if p.groups is None else p.groups.index
+    vg = None if p.visual_groups is None else p.visual_groups.index
     sem_chance = _num(mistake_chance(p.labels, g, len(p.classes))) if g is not None else None
     vis_chance = _num(mistake_chance(p.labels, vg, len(p.classes))) if vg is not None else None
     rows = []

@@ -21,6 +21,7 @@ def attack(
     steps: Annotated[int, typer.Option("--steps", help="PGD steps.")] = 20,
     step_size: Annotated[Optional[float], typer.Option("--step-size", help="Step size α for every ε (default 2.5·ε/steps).")] = None,
     random_start: Annotated[bool, typer.Option("--random-start", help="Start from a point uniform in the ε-ball (radius ε·U^(1/d)).")] = False,
+    use_best: Annotated[bool, typer.Option("--use-best", help="Return per image the PGD iterate with the highest loss (the start counts; a tie keeps the earlier one), as the robustness library does by default (use_best=True), instead of the last iterate, which torchattacks' PGDL2 returns and semtool by default.")] = False,
     targeted: Annotated[Optional[str], typer.Option("--targeted", help="Targeted attack toward: random (another class), next ((y+1) mod C) or least-likely (the clean model's lowest logit).")] = None,
     csm: Annotated[Optional[Path], typer.Option("--csm", help="Reference csm file (e.g. 'csm wordnet'): also report IDM against it; classes matched by name (all the model's classes, e.g. 'csm wordnet --preset imagenet' for an ImageNet network).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch.")] = 100,
@@ -44,12 +45,11 @@ def attack(
     and normalisation inside the model; when the imageset holds a subset of its classes,
     mistakes count over its full output and the file's classes are the model's.
     """
-    import numpy as np
-
     from semtool import store
     from semtool.attack import sweep
-    from semtool.cli._models import group_arrays, load_model_and_data
+    from semtool.cli._models import groupings, load_model_and_data
     from semtool.data.csmio import read_reference
+    from semtool.kinds import Predictions
     from semtool.errors import UserError
 
     radii = parse_floats(eps, "--eps")
@@ -60,17 +60,18 @@ def attack(
     net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=True, limit=limit,
                                                  trust_remote_code=trust_remote_code, needs_logits="attack")
     ref = read_reference(csm, images.classes, option="--csm")[1] if csm else None
-    groups = group_arrays(images, meta)
+    groups = groupings(images, meta)
     res = sweep(net, images.images, images.labels, radii, steps=steps, step_size=step_size, random_init=random_start,
-                targeted=targeted, batch_size=batch_size, device=dev, seed=seed, groups=groups["groups"],
-                visual_groups=groups["visual_groups"], csm=ref)
+                targeted=targeted, batch_size=batch_size, device=dev, seed=seed,
+                groups=None if groups["groups"] is None else groups["groups"].index,
+                visual_groups=None if groups["visual_groups"] is None else groups["visual_groups"].index, csm=ref,
+                use_best=use_best)
     if output is not None:
         params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
-                  "targeted": targeted, "batch_size": batch_size, "seed": seed, "limit": limit}
-        from semtool.data.resultsio import write_attack
-
-        write_attack(output, res, images, groups, force=force, parameters=params,
-                     inputs=[model, data, *([csm] if csm else [])])
+                  "targeted": targeted, "use_best": use_best, "batch_size": batch_size, "seed": seed, "limit": limit}
+        Predictions(str(output), res.labels, res.predictions, images.classes, res.epsilons, groups["groups"],
+                    groups["visual_groups"], images.synsets, res.logits, attrs={"attack": "pgd-l2"}).write(
+            output, force=force, command="attack", parameters=params, inputs=[model, data, *([csm] if csm else [])])
     columns = _COLUMNS + (["idm"] if ref is not None else [])
     rows = [[e] + [m[c] for c in columns[1:]] for e, m in zip(res.epsilons.tolist(), res.metrics)]
     print_table(rows, columns, title=f"L2 PGD ({steps} steps) on {len(res.labels)} images", as_json=as_json,

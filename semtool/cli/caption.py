@@ -38,7 +38,10 @@ def caption(
 
     BLIP proposes --beams captions by beam search and --samples by nucleus sampling; CLIP's
     image–text cosine s scores each; the best caption is kept with s and the guidance
-    scale f(s) = −4s² + 2s + 1 that 'semtool mix --method sgid --captions' uses.
+    scale f(s) = −4s² + 2s + 1 that 'semtool mix --method sgid --captions' uses. The
+    formula is kept as written, although the replication's text and formula disagree: its
+    text says a higher similarity gives a higher guidance, but on raw CLIP cosines (about
+    0.25–0.45 for a fitting caption) f gives 1.25–1.1, falling as s rises.
     """
     params: dict[str, Any] = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()
                               if k not in ("imageset", "output")}
@@ -47,9 +50,9 @@ def caption(
     path = sgid.caption(imageset, output, blip=blip, clip=clip, beams=beams, samples=samples, top_p=top_p,
                         max_new_tokens=max_new_tokens, prefix=prefix, dtype=dtype, device=device,
                         batch_size=batch_size, seed=seed, limit=limit, force=force, resume=resume, parameters=params)
-    import os
+    from semtool import _runtime
 
-    if int(os.environ.get("RANK", "0")) == 0:
+    if _runtime.ranks().main:
         wrote(path, "captions")
 
 

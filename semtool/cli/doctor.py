@@ -84,7 +84,7 @@ def checks() -> list[dict[str, Any]]:
         _check("Python", sys.version_info >= (3, 10), f"{platform.python_version()} ({sys.executable})",
                "install Python ≥ 3.10"),
     ]
-    for dist in ("torch", "torchvision", "diffusers", "transformers", "nltk", "h5py", "numpy"):
+    for dist in ("torch", "torchvision", "diffusers", "transformers", "compel", "nltk", "h5py", "numpy"):
         v = _version(dist)
         out.append(_check(dist, v is not None, v or "not installed", f"pip install {dist}"))
     out.append(_cuda())

@@ -15,9 +15,9 @@ from semtool.cli._common import MODEL_HELP, DeviceOpt, ForceOpt, TrustOpt, guard
 def features(
     model: Annotated[str, typer.Argument(help=MODEL_HELP, show_default=False)],
     data: Annotated[Path, typer.Argument(help="Imageset whose images go through the model.", show_default=False)],
-    layers: Annotated[str, typer.Option("--layers", help="Comma-separated layer names or patterns ('layer4', 'layer*.relu'), 'blocks' for the main stages, 'pixels' for the input images ([0, 1], flattened), or 'list' to print the names and exit.")] = "blocks",
+    layers: Annotated[str, typer.Option("--layers", help="Comma-separated layer names or patterns ('layer4', 'layer*.relu'), 'blocks' for the main stages, or 'list' to print the names and exit; 'pixels' adds the input images ([0, 1] at the data's resolution, before the model's normalisation, flattened, not pooled) as the first layer, the pixel baseline of Dharmaretnam & Fyshe (2018).")] = "blocks",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Features file to write (needed unless --layers list).")] = None,
-    pool: Annotated[str, typer.Option("--pool", help="Reduce each map over its spatial (or token) axes: mean, max, or none to keep (N, C, H, W).")] = "mean",
+    pool: Annotated[str, typer.Option("--pool", help="Reduce each output to one vector per image: mean or max over the spatial positions of (N, C, H, W) maps or the tokens of (N, T, D) outputs, cls for the class token (token 0; refused for a layer without tokens), or none to keep (N, C, H, W) / (N, T, D).")] = "mean",
     fp16: Annotated[bool, typer.Option("--fp16", help="Store float16 (half the disk); computed in float32 on the CPU.")] = False,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Also write the clean predictions (logits, probabilities) from the same pass; the data's classes must be among the model's (matched by synset, else name; predictions over all the model's classes).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch (bounds the memory used).")] = 100,
@@ -39,12 +39,10 @@ def features(
     with --pool none. Hugging Face backbones without a classification head (DINOv2, CLIP's
     vision tower) work here, without --predictions.
     """
-    import numpy as np
-
     from semtool import store
     from semtool.cli._models import in_model_classes, load_model_and_data
     from semtool.errors import UserError
-    from semtool.models.features import POOLS, iter_features, layer_names, select_layers
+    from semtool.models.features import PIXELS, POOLS, iter_features, layer_names, select_layers
 
     if layers.strip() == "list":
         from semtool.models import open_model
@@ -72,21 +70,26 @@ def features(
     n = images.images.shape[0]
     params = {"layers": names, "pool": pool, "fp16": fp16, "batch_size": batch_size, "limit": limit}
 
-    from semtool.data.resultsio import features_file, predictions_file
-    from semtool.report.progress import progress
+    from semtool.kinds import Grouping
+    from semtool.kinds.features import FeaturesWriter
+    from semtool.kinds.predictions import CleanPredictionsWriter
+    from semtool._progress import progress
 
     with contextlib.ExitStack() as stack:
-        sink = stack.enter_context(features_file(output, images, pool=pool, batch_size=batch_size, force=force,
-                                                 parameters=params, inputs=[model, data]))
-        psink = (stack.enter_context(predictions_file(predictions, scored, force=force, parameters=params,
-                                                      inputs=[model, data]))
-                 if predictions is not None else None)
+        fw = stack.enter_context(FeaturesWriter(output, n, labels=images.labels, classes=images.classes,
+                                                synsets=images.synsets, pool=pool, batch_size=batch_size,
+                                                force=force, parameters=params, inputs=[model, data]))
+        pw = (stack.enter_context(CleanPredictionsWriter(
+            predictions, n, labels=scored.labels, classes=scored.classes, synsets=scored.synsets,
+            groups=Grouping.of(scored.groups, scored.group_names),
+            visual_groups=Grouping.of(scored.visual_groups, scored.visual_group_names),
+            force=force, parameters=params, inputs=[model, data])) if predictions is not None else None)
         with progress(n, "features", unit="images") as bar:
             for start, feats, logits in iter_features(net, images.images, names, pool=pool, batch_size=batch_size,
-                                                      device=dev, fp16=fp16, logits=psink is not None):
-                sink.add(start, feats)
-                if psink is not None:
-                    psink.add(start, logits)
+                                                      device=dev, fp16=fp16, logits=pw is not None):
+                fw.add(start, feats)
+                if pw is not None:
+                    pw.add(start, logits)
                 bar.advance(len(next(iter(feats.values()))))
     wrote(output, f"{len(names)} layer(s) × {n} images")
     if predictions is not None:

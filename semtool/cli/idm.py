@@ -21,7 +21,7 @@ def idm(
                                               "(NaN when there are none).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Index of Decision Mistakes: 1 − mean decision margin (Filus et al.).
+    """IDM, the Inverse Dissimilarity Metric: 1 − mean DM, the Dissimilarity Metric (Filus et al.).
 
     A correct prediction has DM = 0; a mistake (true c, predicted w) has DM = r / (C − 1),
     r the rank of w among the other classes by decreasing similarity to c in the CSM (ties

@@ -5,19 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import numpy as np
 import typer
 
 from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, guarded,
                                  print_table, wrote)
 
 
-# ------------------------------------------------------------ reading features files
-from semtool.data.analyses import read_probabilities  # noqa: E402,F401
-from semtool.data.resultsio import layer_names, read_layer, select_layers  # noqa: E402,F401
-
-
-# ------------------------------------------------------------------------ command
 @guarded
 def rsm(
     features: Annotated[Path, typer.Argument(help="A features file (from `semtool features`).", show_default=False)],
@@ -27,6 +20,9 @@ def rsm(
     kernel: Annotated[str, typer.Option(
         "--kernel", help="inner (⟨Z_i, Z_j⟩), cosine (over Frobenius norms) or rbf (σ by the median "
         "heuristic over the matrix's distances).")] = "cosine",
+    sigma: Annotated[str, typer.Option(
+        "--sigma", help="rbf's σ (Wald et al. 2024 do not state it): median (√ of the median nonzero squared "
+        "distance), authors (√ of the lower median + 0.001, as their code's own_rbf), or a number.")] = "median",
     semantic: Annotated[bool, typer.Option(
         "--semantic", help="Permutation-invariant: match the S spatial/token vectors of each pair first "
         "(Wald et al. 2024); without it, the spatio-semantic RSM of the flattened maps.")] = False,
@@ -37,7 +33,8 @@ def rsm(
     samples: Annotated[Optional[int], typer.Option(
         "--samples", help="Use a random subset of this many samples (seeded by --seed).", min=2)] = None,
     evaluate: Annotated[bool, typer.Option(
-        "--evaluate", help="Print retrieval top-1 and F1@1 (nearest other sample shares the label) and, with "
+        "--evaluate", help="Print retrieval top-1 and F1@1 (nearest other sample shares the label; single-label: "
+        "a query's relevant set is the rest of its class, so a hit scores 2/n_c) and, with "
         "--predictions, Pearson/Spearman between the RSM and the Jensen–Shannon similarity of the "
         "predicted class probabilities.")] = False,
     predictions: Annotated[Optional[Path], typer.Option(
@@ -65,12 +62,22 @@ def rsm(
     from semtool.errors import UserError
     from semtool.data.analyses import rsm_file
     from semtool.measure.matching import get_matcher
-    from semtool.measure.rsm import KERNELS
+    from semtool.measure.rsm import SIGMAS, check_kernel
 
     if output is None and not evaluate:
         raise UserError("nothing to do: give -o FILE and/or --evaluate")
-    if kernel not in KERNELS:
-        raise UserError(f"--kernel: unknown kernel '{kernel}' (choose {', '.join(KERNELS)})")
+    check_kernel(kernel)  # before reading the data
+    if sigma not in SIGMAS:
+        try:
+            sigma_value: float | str = float(sigma)
+        except ValueError:
+            raise UserError(f"--sigma: expected {', '.join(SIGMAS)} or a positive number, got '{sigma}'") from None
+        if not sigma_value > 0:
+            raise UserError(f"--sigma: expected a positive number, got {sigma}")
+    else:
+        sigma_value = sigma
+    if kernel != "rbf" and sigma != "median":
+        raise UserError("--sigma is the rbf kernel's; add --kernel rbf")
     if not semantic and matcher != "optimal":
         raise UserError("--matcher is used by --semantic; add --semantic")
     spec = get_matcher(matcher).name if semantic else "none"
@@ -78,20 +85,17 @@ def rsm(
         raise UserError("--predictions is used by --evaluate; add --evaluate")
     if output is not None:
         store.check_output(output, force=force, kind="rsm")
-    run = rsm_file(features, layer, kernel=kernel, semantic=semantic, matcher=spec, samples=samples,
-                   evaluate=evaluate, predictions=predictions, workers=workers, quality_pairs=quality_pairs,
-                   seed=seed, device=device)
+    run = rsm_file(features, layer, kernel=kernel, sigma=sigma_value, semantic=semantic, matcher=spec,
+                   samples=samples, evaluate=evaluate, predictions=predictions, workers=workers,
+                   quality_pairs=quality_pairs, seed=seed, device=device)
     matrix, labels, index, classes, layer, res, info = (run.matrix, run.labels, run.index, run.classes, run.layer,
                                                         run.result, run.info)
 
     if output is not None:
-        params = {"layer": layer, "kernel": kernel, "semantic": semantic, "matcher": spec, "samples": samples,
+        params = {"layer": layer, "kernel": kernel, "sigma": sigma, "semantic": semantic, "matcher": spec, "samples": samples,
                   "seed": seed, "device": device, "workers": workers, "quality_pairs": quality_pairs}
         inputs = [features] + ([predictions] if predictions is not None else [])
-        from semtool.data.resultsio import write_rsm
-
-        write_rsm(output, matrix, labels, index, classes, layer=layer, kernel=kernel, matcher=spec, semantic=semantic,
-                  result=res, info=info, force=force, parameters=params, inputs=inputs)
+        run.record(output).write(output, force=force, command="rsm", parameters=params, inputs=inputs)
         wrote(output, f"{len(matrix)}×{len(matrix)}, {kernel}, matcher {spec}")
     if "matcher_fraction_mean" in info and not evaluate:
         from semtool import _runtime

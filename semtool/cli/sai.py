@@ -10,8 +10,9 @@ import typer
 from semtool.cli._common import ForceOpt, JsonOpt, guarded, print_json, print_table, print_value, stdin_once, wrote
 
 _MEASURES = ("cosine", "ssim", "mse", "mae")
-_HELP_MEASURE = ("cosine (default; 1 = aligned), ssim (scikit-image's SSIM, 7×7 window, needs ≥ 8 classes), "
-                 "mse or mae (0 = aligned), or all.")
+_HELP_MEASURE = ("cosine (default; 1 = aligned), ssim (scikit-image's SSIM, 7×7 window, needs ≥ 8 classes; "
+                 "see --ssim-window), mse or mae (0 = aligned), or all.")
+_SSIM_WINDOWS = ("uniform", "gaussian")
 
 
 @guarded
@@ -27,6 +28,10 @@ def sai(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="For stacks: write a 'curves' file "
                                                    "(sai/<measure> per epoch); with --all-pairs: a csm file of "
                                                    "the file-by-file matrix.")] = None,
+    ssim_window: Annotated[str, typer.Option(
+        "--ssim-window", help="SSIM's window (Filus et al. do not state it): uniform (scikit-image's default, 7×7, "
+        "sample covariance) or gaussian (Wang et al. 2004: 11×11, σ 1.5, population covariance; needs ≥ 12 "
+        "classes).")] = "uniform",
     force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -44,6 +49,10 @@ def sai(
     measures = list(_MEASURES) if measure == "all" else [measure]
     if measures[0] not in _MEASURES:
         raise UserError(f"--measure: expected one of {', '.join(_MEASURES)} or all, got '{measure}'")
+    if ssim_window not in _SSIM_WINDOWS:
+        raise UserError(f"--ssim-window: expected one of {', '.join(_SSIM_WINDOWS)}, got '{ssim_window}'")
+    if ssim_window != "uniform" and "ssim" not in measures:
+        raise UserError("--ssim-window is SSIM's; add --measure ssim")
     if all_pairs:
         if len(files) < 2:
             raise UserError("--all-pairs: give at least two csm files")
@@ -51,13 +60,13 @@ def sai(
             raise UserError("--all-pairs: choose one --measure (all gives one matrix per measure)")
         if output is not None:
             store.check_output(output, force=force, kind="csm")
-        _all_pairs(files, measures[0], intersect, output, force, as_json)
+        _all_pairs(files, measures[0], intersect, output, force, as_json, ssim_window)
         return
     if len(files) != 2:
         raise UserError(f"expected two csm files A B, got {len(files)} (compare many with --all-pairs)")
     if output is not None:
         store.check_output(output, force=force, kind="curves")
-    _two(files[0], files[1], measures, intersect, output, force, as_json)
+    _two(files[0], files[1], measures, intersect, output, force, as_json, ssim_window)
 
 
 def _aligned(a_path: Path, b_path: Path, intersect: bool):
@@ -67,14 +76,14 @@ def _aligned(a_path: Path, b_path: Path, intersect: bool):
 
 
 def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, output: Optional[Path],
-         force: bool, as_json: bool) -> None:
+         force: bool, as_json: bool, ssim_window: str = "uniform") -> None:
     import numpy as np
 
     from semtool.errors import UserError
     from semtool.measure.sai import sai as sai_fn
 
     a, b, ma, mb, classes = _aligned(a_path, b_path, intersect)
-    values = {m: sai_fn(ma, mb, m, names=(a.path, b.path)) for m in measures}
+    values = {m: sai_fn(ma, mb, m, names=(a.path, b.path), ssim_window=ssim_window) for m in measures}
     stack = a if a.is_stack else (b if b.is_stack else None)
     if stack is None:
         if output is not None:
@@ -92,16 +101,13 @@ def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, outpu
 
         _runtime.log(f"note: {a.path} and {b.path} list different epochs; using {a.path}'s")
     if output is not None:
-        from semtool import store
+        from semtool.kinds import Curves
 
-        with store.create(output, "curves", force=force, command="sai",
-                          parameters={"measures": measures, "intersect": intersect},
-                          inputs=[str(a_path), str(b_path)]) as f:
-            f.create_dataset("epochs", data=np.asarray(epochs, dtype=np.float64))
-            for m, v in values.items():
-                f.create_dataset(f"sai/{m}", data=np.asarray(v, dtype=np.float64))
-            store.write_strings(f, "classes", classes)
-            f.attrs["label"] = f"{Path(a.path).stem} vs {Path(b.path).stem}"
+        Curves(str(output), np.asarray(epochs, dtype=np.float64), {f"sai/{m}": v for m, v in values.items()},
+               classes=classes, label=f"{Path(a.path).stem} vs {Path(b.path).stem}").write(
+            output, force=force, command="sai",
+            parameters={"measures": measures, "intersect": intersect, "ssim_window": ssim_window},
+            inputs=[str(a_path), str(b_path)])
         wrote(output, f"{len(epochs)} epochs")
         return
     rows = [(float(e), *(float(values[m][k]) for m in measures)) for k, e in enumerate(epochs)]
@@ -110,7 +116,7 @@ def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, outpu
 
 
 def _all_pairs(files: list[Path], measure: str, intersect: bool, output: Optional[Path], force: bool,
-               as_json: bool) -> None:
+               as_json: bool, ssim_window: str = "uniform") -> None:
     from semtool.data.csmio import read_csm
     from semtool.errors import UserError
     from semtool.measure.align import align_many, take_classes
@@ -123,12 +129,13 @@ def _all_pairs(files: list[Path], measure: str, intersect: bool, output: Optiona
     names = [c.path for c in csms]
     idx, classes = align_many([c.classes for c in csms], intersect=intersect, names=names)
     mats = [normalised(take_classes(c.matrix, i), name=c.path) for c, i in zip(csms, idx)]
-    matrix = pairwise_sai(mats, measure)
+    matrix = pairwise_sai(mats, measure, ssim_window=ssim_window)
     if output is not None:
         from semtool.data.csmio import write_csm
 
         write_csm(output, matrix, names, source="sai", measure=measure, force=force, command="sai --all-pairs",
-                  parameters={"measure": measure, "intersect": intersect, "classes": len(classes)},
+                  parameters={"measure": measure, "intersect": intersect, "classes": len(classes),
+                              "ssim_window": ssim_window},
                   inputs=[str(p) for p in files])
         wrote(output, f"{len(names)}×{len(names)} SAI ({measure})")
         return

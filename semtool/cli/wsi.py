@@ -17,7 +17,9 @@ def wsi(
                                         "'-' for stdin. Other CSMs (ccsm, tncsm, wordnet, …) are refused: WSI is "
                                         "defined on the weights.", show_default=False)],
     quantile: Annotated[float, typer.Option("--quantile", help="Max WSI averages each class's similarities at or "
-                                            "above this quantile; Min WSI at or below 1 − quantile. In (0, 1).")] = 0.95,
+                                            "above this quantile; Min WSI at or below 1 − quantile. In (0, 1). Taken over the class's C − 1 "
+                                            "off-diagonal similarities (Filus et al. do not say; the whole row would "
+                                            "count its self-similarity 1).")] = 0.95,
     as_json: JsonOpt = False,
 ) -> None:
     """Mean / Max / Min Weight Similarity Index of a class similarity matrix (Filus et al.).
@@ -30,10 +32,9 @@ def wsi(
     """
     from semtool.data.csmio import read_csm
     from semtool.errors import UserError
-    from semtool.measure.wsi import wsi as wsi_fn
+    from semtool.measure.wsi import check_quantile, wsi as wsi_fn
 
-    if not 0.0 < quantile < 1.0:
-        raise UserError(f"--quantile: must lie in (0, 1), got {quantile:g}")
+    check_quantile(quantile)  # before reading the file
     c = read_csm(csm)
     if c.source and c.source != "ncsm":
         raise UserError(f"{c.path}: a '{c.source}' csm (measure '{c.measure}'), but WSI is defined on an NCSM, the raw "

@@ -37,7 +37,22 @@ REFUSED_SCHEDULERS = {
     "kdpm2-ancestral": "KDPM2 ancestral evaluates the UNet twice per step (interleaved timesteps)",
 }
 DTYPES = ("auto", "fp32", "bf16", "fp16")
+#: ``--size native``: encode each image at its own size (rounded to the VAE's factor)
+NATIVE = "native"
 SD_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+
+
+def parse_size(size: int | str) -> int | str:
+    """``--size``: a positive pixel count or ``native``."""
+    if isinstance(size, str) and size.strip().lower() == NATIVE:
+        return NATIVE
+    try:
+        value = int(size)
+    except (TypeError, ValueError):
+        raise UserError(f"--size {size}: expected a size in pixels (e.g. 512) or '{NATIVE}'") from None
+    if value < 1:
+        raise UserError(f"--size {size}: expected a positive size in pixels or '{NATIVE}'")
+    return value
 
 
 def check_scheduler(name: str) -> str:
@@ -139,10 +154,21 @@ class StableDiffusion:
                             "MagicMix needs one timestep per step")
         return s
 
-    def check_size(self, size: int) -> None:
+    def check_size(self, size: int | str) -> None:
+        if size == NATIVE:
+            return
         multiple = self.vae_factor * 2 ** (len(self.unet.config.down_block_types) - 1)
         if size < multiple or size % multiple:
-            raise UserError(f"--size {size}: must be a multiple of {multiple} for this model")
+            raise UserError(f"--size {size}: must be a multiple of {multiple} for this model (or '{NATIVE}')")
+
+    def encode_hw(self, size: int | str, image_hw: tuple[int, int]) -> tuple[int, int]:
+        """The (height, width) images are encoded at: ``size``×``size``, or with ``native``
+        their own size rounded down to a multiple of the VAE's factor (8 for Stable
+        Diffusion; at least one factor), as diffusers' ``VaeImageProcessor`` does."""
+        if size != NATIVE:
+            return int(size), int(size)
+        f = self.vae_factor
+        return tuple(max(f, int(v) - int(v) % f) for v in image_hw)  # type: ignore[return-value]
 
 
 def quiet_libraries() -> None:
@@ -173,7 +199,7 @@ def load_stable_diffusion(model: str, *, device, dtype, scheduler: str = "ddim")
 
 
 
-def open_stable_diffusion(model: str, *, device: str, dtype: str, scheduler: str, size: int, steps: int):
+def open_stable_diffusion(model: str, *, device: str, dtype: str, scheduler: str, size: int | str, steps: int):
     """Stable Diffusion for one run of mix: the folder checked, ``--device``/``--dtype``
     resolved, the pipeline loaded, ``size`` checked and the scheduler set for ``steps``.
     Returns (pipeline, torch device)."""
@@ -203,9 +229,9 @@ def embed_prompts(sd: StableDiffusion, prompts: list[str]):
     return encode_text(sd, ids).to(sd.dtype)
 
 
-def images_to_tensor(images, size: int, device):
-    """uint8 ``(B, H, W, C)`` -> float32 ``(B, 3, size, size)`` in [0, 1] (bilinear upsampling;
-    grey images repeated to RGB)."""
+def images_to_tensor(images, hw: tuple[int, int], device):
+    """uint8 ``(B, H, W, C)`` -> float32 ``(B, 3, h, w)`` in [0, 1] for ``hw`` = (h, w)
+    (bilinear resampling when the size differs; grey images repeated to RGB)."""
     import torch
     import torch.nn.functional as F
 
@@ -214,8 +240,8 @@ def images_to_tensor(images, size: int, device):
     x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float().contiguous() / 255.0
     if x.shape[1] == 1:
         x = x.repeat(1, 3, 1, 1)
-    if x.shape[-2:] != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+    if tuple(x.shape[-2:]) != tuple(hw):
+        x = F.interpolate(x, size=tuple(hw), mode="bilinear", align_corners=False).clamp(0, 1)
     return x
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from semtool import _runtime, store
 from semtool.errors import UserError
 from semtool.generate._items import batches, shard_bounds
-from semtool.report.progress import progress
+from semtool._progress import progress
 
 _COPY_ROWS = 256
 _IGNORED_ON_RESUME = {"resume", "force", "batch_size", "device", "quiet"}
@@ -60,7 +60,8 @@ def precheck(output: str | os.PathLike, *, kind: str = "hybrids", force: bool, r
 
 def world() -> tuple[int, int]:
     """(rank, world size) from torchrun's environment; (0, 1) otherwise."""
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    r = _runtime.ranks()
+    return r.rank, r.world
 
 
 @contextlib.contextmanager
@@ -191,18 +192,18 @@ def _combine(target: Path, shards: list[Path], layout: Layout, *, force: bool, c
 
 
 def hybrids_layout(ims, items: np.ndarray, *, method: str, factor: float, model: str,
-                   full_size: int | None = None, attrs: dict[str, Any] | None = None) -> Layout:
+                   full_size: tuple[int, int] | None = None, attrs: dict[str, Any] | None = None) -> Layout:
     """The ``hybrids`` file for ``items`` (M, 2) = (source image, target class) of ``ims``.
 
     Per item: ``images`` at the dataset's resolution (and ``full_size_images`` at the
-    model's when ``full_size`` is given); fixed: ``base_labels``, ``target_labels``,
+    model's, ``full_size`` = (h, w), when given); fixed: ``base_labels``, ``target_labels``,
     ``source_index``, ``classes`` (and the imageset's ``groups``/``group_names``).
     """
     H, W = ims.input_size
     C = ims.channels
     per_item: dict[str, tuple[tuple[int, ...], Any]] = {"images": ((H, W, C), np.uint8)}
     if full_size is not None:
-        per_item["full_size_images"] = ((full_size, full_size, C), np.uint8)
+        per_item["full_size_images"] = ((*full_size, C), np.uint8)
     fixed: dict[str, Any] = {
         "base_labels": ims.labels[items[:, 0]].astype(np.int64),
         "target_labels": items[:, 1].astype(np.int64),

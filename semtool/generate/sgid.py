@@ -3,20 +3,22 @@
 1. **Captions** (``semtool caption``): BLIP writes ``beams`` captions by beam search and
    ``samples`` by nucleus sampling (top-p) for each image; CLIP scores every candidate by the
    image–text cosine s; the best candidate is kept with its score and the guidance scale
-   ``f(s) = −4s² + 2s + 1`` (largest, 1.25, at s = 0.25).
+   ``f(s) = −4s² + 2s + 1`` (largest, 1.25, at s = 0.25). The formula is kept as the
+   replication writes it, although its text and formula disagree: the text says a higher
+   similarity gives a higher guidance, but on raw CLIP image–text cosines (about
+   0.25–0.45 for a fitting caption) f gives 1.25–1.1 and *falls* as s rises.
 2. **Img2img** (``semtool mix --method sgid``): Stable Diffusion img2img at strength 0.3 with
    the prompt ``"<caption>. A picture of <label>"``, each image at its own guidance f(s).
 
-Token weighting (compel-style, implemented here): with e the text-encoder output of the
-prompt and e∅ that of the empty prompt (both ``(L, D)``, same padding), token k gets
-
-    ê[k] = e∅[k] + w_k · (e[k] − e∅[k])
-
-with w_k = ``caption_weight`` (0.9) on the caption's tokens, ``label_weight`` (1.5) on the
-label's, 1 elsewhere (start/end, ". A picture of", padding). This is compel's rule for
-up-weighting; compel down-weights (w < 1) by default by blending with the prompt *without*
-those tokens instead, which we do not reproduce. Captions too long for the encoder are
-truncated so that the label always fits.
+Token weighting goes through the compel library itself (the prompt
+``"(<caption>)0.9. A picture of (<label>)1.5"`` in its syntax, handed to it as weighted
+fragments so that a caption's own brackets are never read as syntax). Its rules: with e
+the text-encoder output of the prompt and e∅ that of the empty prompt, a weight w ≠ 1 on
+token k gives ``ê[k] = e∅[k] + w·(e[k] − e∅[k])``; a fragment of weight w < 1 (the caption)
+is then also faded toward the prompt whose fragment is masked out of the encoder's
+attention (weighted the same way), ``(ê + τ·ê_without) / (1 + τ)`` with
+τ = tan((1 − w)·π/2). Captions too long
+for the encoder lose words at their end so that the label always fits.
 
 Img2img (as diffusers' ``StableDiffusionImg2ImgPipeline``): start index
 ``T − min(int(T·strength), T)``, x₀ noised to that timestep with the item's noise, then
@@ -47,7 +49,12 @@ MIDDLE = ". A picture of"
 
 
 def guidance_from_score(s):
-    """SGID's guidance scale from the CLIP score: ``f(s) = −4s² + 2s + 1``."""
+    """SGID's guidance scale from the CLIP score: ``f(s) = −4s² + 2s + 1``.
+
+    Kept as the replication writes it, although its text (higher similarity, higher
+    guidance) disagrees with the formula on raw CLIP cosines (0.25–0.45: f = 1.25–1.1,
+    falling as s rises).
+    """
     s = np.asarray(s, dtype=np.float64)
     return -4.0 * s * s + 2.0 * s + 1.0
 
@@ -177,41 +184,42 @@ def caption(imageset: str | os.PathLike, output: str | os.PathLike, *, blip: str
 
 
 # ------------------------------------------------------------------- weighted prompts
-def weighted_tokens(tokenizer, caption: str, label: str, *, caption_weight: float, label_weight: float):
-    """Token ids ``(L,)`` of ``"<caption>. A picture of <label>"`` and their weights ``(L,)``.
+def prompt_fragments(tokenizer, caption: str, label: str, *, caption_weight: float,
+                     label_weight: float) -> tuple[list[str], list[float]]:
+    """compel's weighted fragments of ``"<caption>. A picture of <label>"``.
 
-    Pieces are tokenised separately (CLIP's tokenizer splits at words and punctuation, so the
-    ids equal those of the whole prompt); the caption is cut so that the label fits.
+    The caption loses words at its end until the whole prompt fits the encoder (start and
+    end tokens included), so the label is never cut; an empty caption is left out.
     """
-    L = tokenizer.model_max_length
-    enc = lambda text: tokenizer(text, add_special_tokens=False).input_ids  # noqa: E731
-    cap, mid, lab = enc(caption), enc(MIDDLE), enc(label)
-    room = L - 2 - len(mid) - len(lab)
-    if room < 0:
-        lab = lab[:max(L - 2 - len(mid), 0)]
-        room = 0
-    cap = cap[:room]
-    ids = [tokenizer.bos_token_id] + cap + mid + lab + [tokenizer.eos_token_id]
-    w = [1.0] + [caption_weight] * len(cap) + [1.0] * len(mid) + [label_weight] * len(lab) + [1.0]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    ids += [pad] * (L - len(ids))
-    w += [1.0] * (L - len(w))
-    return np.asarray(ids, dtype=np.int64), np.asarray(w, dtype=np.float32)
+    room = tokenizer.model_max_length - 2
+    count = lambda text: len(tokenizer(text, add_special_tokens=False).input_ids)  # noqa: E731
+    words = caption.split()
+    fixed = count(MIDDLE) + count(label)
+    while words and count(" ".join(words)) + fixed > room:
+        words.pop()
+    fragments, weights = [MIDDLE, label], [1.0, float(label_weight)]
+    if words:
+        fragments.insert(0, " ".join(words))
+        weights.insert(0, float(caption_weight))
+    return fragments, weights
 
 
 def weighted_embeddings(sd: _loading.StableDiffusion, captions: Sequence[str], labels: Sequence[str], *,
                         caption_weight: float = 0.9, label_weight: float = 1.5):
-    """``ê = e∅ + w·(e − e∅)`` per token: ``(B, L, D)`` in the UNet's dtype (maths in fp32)."""
+    """SGID's weighted prompt embeddings through compel (see the module docstring):
+    ``(B, L, D)`` in the UNet's dtype, one prompt at a time (batch-independent)."""
     import torch
+    from compel import EmbeddingsProvider
 
-    toks = [weighted_tokens(sd.tokenizer, c, lab, caption_weight=caption_weight, label_weight=label_weight)
-            for c, lab in zip(captions, labels)]
-    ids = torch.from_numpy(np.stack([t[0] for t in toks])).to(sd.device)
-    w = torch.from_numpy(np.stack([t[1] for t in toks])).to(sd.device)[..., None]
-    empty = sd.tokenizer([""], padding="max_length", max_length=sd.tokenizer.model_max_length,
-                         return_tensors="pt").input_ids.to(sd.device)
-    e, e0 = _loading.encode_text(sd, ids), _loading.encode_text(sd, empty)
-    return (e0 + w * (e - e0)).to(sd.dtype)
+    provider = EmbeddingsProvider(tokenizer=sd.tokenizer, text_encoder=sd.text_encoder, device=sd.device)
+    out = []
+    with torch.no_grad():
+        for caption, label in zip(captions, labels):
+            fragments, weights = prompt_fragments(sd.tokenizer, caption, label, caption_weight=caption_weight,
+                                                  label_weight=label_weight)
+            out.append(provider.get_embeddings_for_weighted_prompt_fragments([fragments], [weights],
+                                                                            device=sd.device))
+    return torch.cat(out).to(sd.dtype)
 
 
 # ------------------------------------------------------------------------------ img2img
@@ -269,7 +277,7 @@ def read_captions(path: str | os.PathLike, ims) -> tuple[list[str], np.ndarray]:
 
 def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str | os.PathLike | None,
         model: str = _loading.DEFAULT_SD, strength: float = 0.3, steps: int = 50, scheduler: str = "ddim",
-        label_weight: float = 1.5, caption_weight: float = 0.9, size: int = 512, keep_full_size: bool = False,
+        label_weight: float = 1.5, caption_weight: float = 0.9, size: int | str = 512, keep_full_size: bool = False,
         dtype: str = "auto", device: str = "auto", batch_size: int = 8, seed: int = 0, limit: int | None = None,
         force: bool = False, resume: bool = False, parameters: dict[str, Any] | None = None,
         command: str = "mix") -> Path:
@@ -285,6 +293,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
     if int(steps * strength) < 1:
         raise UserError(f"--strength {strength} with --steps {steps}: runs no step (steps·strength < 1)")
     _loading.check_scheduler(scheduler)
+    size = _loading.parse_size(size)
     ims = read_imageset(imageset)
     best, guidance = read_captions(captions, ims)
     items = _items.own_class_items(ims, limit=limit)
@@ -292,11 +301,12 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
     sd, dev = _loading.open_stable_diffusion(model, device=device, dtype=dtype, scheduler=scheduler, size=size,
                                              steps=steps)
     uncond = _loading.embed_prompts(sd, [""])
+    hw = sd.encode_hw(size, ims.input_size)
 
     def make_batch(rows: np.ndarray) -> dict[str, np.ndarray]:
         its = items[rows]
         idx = its[:, 0]
-        pix = _loading.images_to_tensor(ims.images[idx], size, dev)
+        pix = _loading.images_to_tensor(ims.images[idx], hw, dev)
         x0 = _loading.encode_images(sd, pix, [_items.torch_generator(seed, int(i), _items.IMAGE_STREAM) for i in idx])
         cond = weighted_embeddings(sd, [best[i] for i in idx], [ims.classes[t].replace("_", " ") for t in its[:, 1]],
                                    caption_weight=caption_weight, label_weight=label_weight)
@@ -307,7 +317,7 @@ def mix(imageset: str | os.PathLike, output: str | os.PathLike, *, captions: str
             keep_full_size=keep_full_size)
 
     layout = _writer.hybrids_layout(
-        ims, items, method="sgid", factor=strength, model=model, full_size=size if keep_full_size else None,
+        ims, items, method="sgid", factor=strength, model=model, full_size=hw if keep_full_size else None,
         attrs={"strength": strength, "steps": steps, "scheduler": scheduler, "label_weight": label_weight,
                "caption_weight": caption_weight, "size": size, "seed": seed})
     with torch.inference_mode():

@@ -2,13 +2,15 @@
 
 From what an epoch already has — the final layer's weight W (C, D) and the eval pass's
 predictions — compute the NCSM (cosine between rows of W), the CCSM (row-normalised
-confusion), SAI(NCSM, ref), SAI(CCSM, ref), SAI(NCSM, CCSM), network-based IDM (with the
-NCSM) and reference-based IDM, Mean/Max/Min WSI, and the semantic-superclass accuracy.
+confusion), SAI(NCSM, ref), SAI(CCSM, ref), SAI(NCSM, CCSM), network-based IDM (the
+Inverse Dissimilarity Metric, with the NCSM) and reference-based IDM, each also over the
+mistakes only (the errors-only IDM Filus et al. plot), Mean/Max/Min WSI, and the
+semantic-superclass accuracy.
 No extra forward pass; all maths is :mod:`semtool.measure`.
 
 Series names (the ``curves`` contract): ``accuracy/eval``, ``accuracy/superclass``,
 ``sai/<ref>/ncsm``, ``sai/<ref>/ccsm``, ``sai/ncsm_vs_ccsm``, ``idm/network``,
-``idm/<ref>``, ``wsi/mean``, ``wsi/max``, ``wsi/min``; a value that is undefined (a
+``idm/<ref>``, ``idm_errors/network``, ``idm_errors/<ref>``, ``wsi/mean``, ``wsi/max``, ``wsi/min``; a value that is undefined (a
 constant matrix, no mistakes) is NaN.
 """
 
@@ -55,9 +57,11 @@ def track(weight: np.ndarray, labels: np.ndarray, predictions: np.ndarray | None
     for name, ref in references:
         out[f"sai/{name}/ncsm"] = _nan_on_error(lambda: measure.sai(nc, ref))
         out[f"sai/{name}/ccsm"] = _nan_on_error(lambda: measure.sai(cc, ref)) if have_pred else math.nan
-        out[f"idm/{name}"] = _nan_on_error(lambda: measure.idm(labels, predictions, ref)) if have_pred else math.nan
     out["sai/ncsm_vs_ccsm"] = _nan_on_error(lambda: measure.sai(nc, cc)) if have_pred else math.nan
-    out["idm/network"] = _nan_on_error(lambda: measure.idm(labels, predictions, nc)) if have_pred else math.nan
+    for name, ref in [*references, ("network", nc)]:
+        for key, errors_only in (("idm", False), ("idm_errors", True)):
+            out[f"{key}/{name}"] = (_nan_on_error(lambda: measure.idm(labels, predictions, ref, errors_only=errors_only))
+                                    if have_pred else math.nan)
     try:
         w = measure.wsi(nc, quantile=quantile)
     except UserError:

@@ -48,7 +48,7 @@ from semtool.measure.align import check_same_classes
 from semtool.models._build import build_classifier, check_architecture, head_key, to_pixels
 from semtool.models._device import resolve_device
 from semtool.models._io import model_metadata, save_model
-from semtool.report.progress import progress
+from semtool._progress import progress
 
 SCHEDULES = ("cosine", "step")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
@@ -103,26 +103,12 @@ class TrainResult:
 
 
 # ------------------------------------------------------------------------ distributed
-@dataclass
-class _Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def on(self) -> bool:
-        return self.world > 1
+_Dist = _runtime.Ranks  # this process's rank, world size and local rank
 
 
 def _dist_from_env() -> _Dist:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return _Dist()
-    return _Dist(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+    r = _runtime.ranks()
+    return r if r.world > 1 else _Dist()
 
 
 def _seed(*parts: int) -> int:
@@ -192,7 +178,7 @@ class _Trainer:
         _validate(opts, dist)
         dev = resolve_device(opts.device)
         if dist.on and dev.type == "cuda":
-            dev = torch.device("cuda", dist.local_rank)
+            dev = torch.device("cuda", dist.local)
         self.device = dev
         self.amp = _amp_dtype(opts.amp, dev)
         self.channels_last = dev.type == "cuda"

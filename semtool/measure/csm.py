@@ -4,6 +4,12 @@ Every function returns a (C, C) float64 array whose rows and columns follow the 
 indices of its input. The WordNet CSM lives in :mod:`semtool.semantics.wordnet_csm`
 (it needs the WordNet graph); text-embedding CSMs are :func:`cosine_matrix` of
 :func:`semtool.semantics.text.embed_texts`.
+
+References
+----------
+Filus, K., et al. Deep Similarity Inspector: class similarity matrices (NCSM, CCSM,
+TNCSM, WordNet CSM), the Similarity Alignment Index, the Index of Decision Mistakes and
+the Weight Similarity Indices.
 """
 
 from __future__ import annotations
@@ -68,28 +74,49 @@ def _check_indices(idx: np.ndarray, n_classes: int, what: str) -> None:
         raise UserError(f"a {what} index lies outside the {n_classes} classes")
 
 
-POOLS = ("mean", "max", "flatten")
+POOLS = {
+    "mean": "average over the spatial positions (N, C, H, W) or the tokens (N, T, D)",
+    "max": "maximum over the spatial positions or the tokens",
+    "flatten": "keep every position or token, one long vector per sample",
+    "cls": "the class token, token 0 of (N, T, D) (ViT); refused for a layer without tokens",
+}
+
+
+def check_pool(pool: str) -> None:
+    """A UserError unless ``pool`` names one of :data:`POOLS`."""
+    if pool not in POOLS:
+        raise UserError(f"pool: expected one of {', '.join(POOLS)}, got '{pool}'", parameter="pool")
 
 
 def pool_features(features: np.ndarray, pool: str = "mean") -> np.ndarray:
-    """(N, D) or (N, C, *spatial) -> (N, D'): spatial maps averaged (``mean``), maxed or flattened."""
+    """One vector per sample (N, D') from a layer's output.
+
+    Shapes: (N, D) vectors stay; (N, C, H, W) convolutional maps reduce their spatial axes
+    (channels first); (N, T, D) token sequences reduce their token axis 1 (channels last,
+    as ViT encoders give them). ``pool``: see :data:`POOLS`.
+    """
     f = np.asarray(features)
-    if pool not in POOLS:
-        raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
-    if f.ndim <= 2:
+    check_pool(pool)
+    if pool == "cls":
+        if f.ndim != 3:
+            raise UserError(f"pool 'cls' takes the class token of (N, T, D) token outputs; this layer has shape "
+                            f"{f.shape}, without tokens")
+        return f[:, 0, :]
+    if f.ndim <= 2 or pool == "flatten":
         return f.reshape(f.shape[0], -1)
-    axes = tuple(range(2, f.ndim))
+    axes = (1,) if f.ndim == 3 else tuple(range(2, f.ndim))
     if pool == "mean":
         return f.mean(axis=axes, dtype=np.float64)
-    if pool == "max":
-        return f.max(axis=axes)
-    return f.reshape(f.shape[0], -1)
+    return f.max(axis=axes)
 
 
 def class_means(features: np.ndarray, labels: np.ndarray, n_classes: int, *, pool: str = "mean") -> np.ndarray:
-    """Per-class mean feature vectors (C, D) of features (N, D) or maps (N, C, H, W), pooled first.
+    """Per-class mean feature vectors (C, D) of features (N, D), maps (N, C, H, W) or tokens (N, T, D).
 
-    mean_c = (1 / N_c) Σ_{n: y_n = c} f_n; a class without samples is an error.
+    Each sample is pooled first (:func:`pool_features`), then mean_c = (1 / N_c) Σ_{n: y_n = c} f_n:
+    with ``mean`` pooling a token layer's class mean averages samples and tokens (Filus et al.
+    average a layer's features over the class's samples); ``cls`` takes each sample's class
+    token instead. A class without samples is an error.
     """
     f = pool_features(features, pool).astype(np.float64, copy=False)
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
@@ -106,7 +133,10 @@ def class_means(features: np.ndarray, labels: np.ndarray, n_classes: int, *, poo
 
 
 def tncsm(features: np.ndarray, labels: np.ndarray, n_classes: int, *, pool: str = "mean") -> np.ndarray:
-    """Template-based CSM: cosine between class-mean features of a layer (N, ...) -> (C, C)."""
+    """Template-based CSM: cosine between class-mean features of a layer (N, ...) -> (C, C).
+
+    (N, D), (N, C, H, W) and (N, T, D) inputs, pooled as :func:`class_means` says.
+    """
     return cosine_matrix(class_means(features, labels, n_classes, pool=pool))
 
 

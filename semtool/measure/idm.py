@@ -1,10 +1,16 @@
-"""Index of Decision Mistakes (Filus et al., Deep Similarity Inspector).
+"""IDM, the Inverse Dissimilarity Metric (Filus et al., Deep Similarity Inspector).
 
-A correct prediction has DM = 0. A mistake (true c, predicted w) has DM = r / (C − 1),
+DM is the Dissimilarity Metric of one prediction. A correct prediction has DM = 0. A mistake (true c, predicted w) has DM = r / (C − 1),
 r the 1-based rank of w among the other C − 1 classes sorted by decreasing similarity
 to c in the CSM (ties share their average rank). IDM = 1 − mean DM over all samples
 (``errors_only``: over mistakes only). 1 means every mistake went to the most similar
 class; network-based with an NCSM, WordNet-based with the WordNet CSM.
+
+References
+----------
+Filus, K., et al. Deep Similarity Inspector: class similarity matrices (NCSM, CCSM,
+TNCSM, WordNet CSM), the Similarity Alignment Index, the Index of Decision Mistakes and
+the Weight Similarity Indices.
 """
 
 from __future__ import annotations
@@ -28,8 +34,8 @@ def _rank_table(csm: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def decision_margins(labels: np.ndarray, predictions: np.ndarray, csm: np.ndarray) -> np.ndarray:
-    """Decision margin per sample (Filus et al.): 0 if correct, else r / (C − 1).
+def dissimilarity_metric(labels: np.ndarray, predictions: np.ndarray, csm: np.ndarray) -> np.ndarray:
+    """DM, the Dissimilarity Metric, per sample (Filus et al.): 0 if correct, else r / (C − 1).
 
     Parameters
     ----------
@@ -61,12 +67,12 @@ def decision_margins(labels: np.ndarray, predictions: np.ndarray, csm: np.ndarra
 
 
 def idm(labels: np.ndarray, predictions: np.ndarray, csm: np.ndarray, *, errors_only: bool = False) -> float:
-    """Index of Decision Mistakes (Filus et al.): IDM = 1 − mean DM over the N samples.
+    """IDM, the Inverse Dissimilarity Metric (Filus et al.): IDM = 1 − mean DM over the N samples.
 
     ``errors_only`` averages over the mistakes only (NaN when there are none).
     labels, predictions (N,) int; csm (C, C).
     """
-    dm = decision_margins(labels, predictions, csm)
+    dm = dissimilarity_metric(labels, predictions, csm)
     if errors_only:
         wrong = np.asarray(labels).reshape(-1) != np.asarray(predictions).reshape(-1)
         if not wrong.any():
@@ -75,6 +81,10 @@ def idm(labels: np.ndarray, predictions: np.ndarray, csm: np.ndarray, *, errors_
     if dm.size == 0:
         return float("nan")
     return float(1.0 - dm.mean())
+
+
+# The name this function had before it took the paper's: kept so that scripts keep working.
+decision_margins = dissimilarity_metric
 
 
 def idm_chance(n_classes: int, *, accuracy: float = 0.0) -> float:

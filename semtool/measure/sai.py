@@ -5,8 +5,20 @@ normalise each globally to [0, 1], then compare them with one measure:
 
 * ``cosine``: <a, b> / (|a| |b|) of the flattened matrices (default; 1 = aligned);
 * ``ssim``: structural similarity with scikit-image's defaults (7×7 uniform window,
-  K1 = 0.01, K2 = 0.03, data range 1, sample covariance, mean over the valid region);
+  K1 = 0.01, K2 = 0.03, data range 1, sample covariance, mean over the valid region).
+  Filus et al. do not state the window; ``ssim_window="gaussian"`` takes Wang et al.'s
+  (2004) 11×11 Gaussian window of σ 1.5 with population covariance (scikit-image's
+  ``gaussian_weights=True, use_sample_covariance=False``; ≥ 12 classes);
 * ``mse`` / ``mae``: mean squared / absolute difference (0 = aligned).
+
+References
+----------
+Filus, K., et al. Deep Similarity Inspector: class similarity matrices (NCSM, CCSM,
+TNCSM, WordNet CSM), the Similarity Alignment Index, the Index of Decision Mistakes and
+the Weight Similarity Indices.
+Wang, Z., Bovik, A. C., Sheikh, H. R., Simoncelli, E. P. (2004). Image quality
+assessment: from error visibility to structural similarity. IEEE Transactions on Image
+Processing 13(4), 600–612 (SSIM).
 """
 
 from __future__ import annotations
@@ -51,23 +63,52 @@ def _box_mean_valid(x: np.ndarray, w: int) -> np.ndarray:
     return (s[w:, w:] - s[:-w, w:] - s[w:, :-w] + s[:-w, :-w]) / (w * w)
 
 
+def _gaussian_mean_valid(x: np.ndarray, sigma: float, radius: int) -> np.ndarray:
+    """Gaussian-weighted mean over every (2r+1)² window fully inside x (weights sum to 1)."""
+    t = np.arange(-radius, radius + 1, dtype=np.float64)
+    k = np.exp(-0.5 * t * t / (sigma * sigma))
+    k /= k.sum()
+    rows = np.lib.stride_tricks.sliding_window_view(x, k.size, axis=0) @ k
+    return np.lib.stride_tricks.sliding_window_view(rows, k.size, axis=1) @ k
+
+
+SSIM_WINDOWS = {
+    "uniform": "scikit-image's default: 7×7 uniform window, sample covariance",
+    "gaussian": "Wang et al. (2004): 11×11 Gaussian window, σ 1.5, population covariance",
+}
+
+
 def ssim(a: np.ndarray, b: np.ndarray, *, win_size: int = 7, k1: float = 0.01, k2: float = 0.03,
-         data_range: float = 1.0) -> float:
+         data_range: float = 1.0, window: str = "uniform") -> float:
     """Mean structural similarity (Wang et al. 2004) exactly as scikit-image computes it.
 
-    ``skimage.metrics.structural_similarity(a, b, data_range=1)``: uniform win_size²
-    window, sample covariance (N/(N−1)), mean over the region not touched by padding.
-    Only windows fully inside the image count, so no padding is needed here.
+    ``window="uniform"``: ``skimage.metrics.structural_similarity(a, b, data_range=1)``,
+    a uniform win_size² window, sample covariance (N/(N−1)). ``window="gaussian"``: as
+    ``structural_similarity(a, b, data_range=1, gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False)``, Wang et al.'s 11×11 window (σ 1.5, truncated at 3.5σ),
+    and ``win_size`` is not used. Either way the mean is over the region not touched by
+    padding: only windows fully inside the image count, so no padding is needed here.
     """
+    if window not in SSIM_WINDOWS:
+        raise UserError(f"ssim window: expected one of {', '.join(SSIM_WINDOWS)}, got '{window}'")
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if window == "gaussian":
+        sigma, radius = 1.5, int(3.5 * 1.5 + 0.5)
+        win_size = 2 * radius + 1
+
+        def mean(x: np.ndarray) -> np.ndarray:
+            return _gaussian_mean_valid(x, sigma, radius)
+        cov_norm = 1.0
+    else:
+        def mean(x: np.ndarray) -> np.ndarray:
+            return _box_mean_valid(x, win_size)
+        cov_norm = win_size * win_size / (win_size * win_size - 1)
     if min(a.shape) < win_size:
         raise UserError(f"SSIM needs matrices of at least {win_size}×{win_size} off the diagonal "
                         f"(≥ {win_size + 1} classes); got {a.shape[0]}×{a.shape[1]}")
-    n = win_size * win_size
-    cov_norm = n / (n - 1)
-    ux, uy = _box_mean_valid(a, win_size), _box_mean_valid(b, win_size)
-    uxx, uyy, uxy = _box_mean_valid(a * a, win_size), _box_mean_valid(b * b, win_size), _box_mean_valid(a * b, win_size)
+    ux, uy = mean(a), mean(b)
+    uxx, uyy, uxy = mean(a * a), mean(b * b), mean(a * b)
     vx = cov_norm * (uxx - ux * ux)
     vy = cov_norm * (uyy - uy * uy)
     vxy = cov_norm * (uxy - ux * uy)
@@ -90,8 +131,24 @@ SAI_MEASURES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
+def check_measure(measure: str) -> None:
+    """A UserError unless ``measure`` names one of :data:`SAI_MEASURES`."""
+    if measure not in SAI_MEASURES:
+        raise UserError(f"measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'", parameter="measure")
+
+
+def _measure_fn(measure: str, ssim_window: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    check_measure(measure)
+    if ssim_window not in SSIM_WINDOWS:
+        raise UserError(f"ssim_window: expected one of {', '.join(SSIM_WINDOWS)}, got '{ssim_window}'",
+                        parameter="ssim_window")
+    if measure == "ssim" and ssim_window != "uniform":
+        return lambda x, y: ssim(x, y, window=ssim_window)
+    return SAI_MEASURES[measure]
+
+
 def sai(a: np.ndarray, b: np.ndarray, measure: str = "cosine", *,
-        names: tuple[str, str] = ("A", "B")) -> float | np.ndarray:
+        names: tuple[str, str] = ("A", "B"), ssim_window: str = "uniform") -> float | np.ndarray:
     """Similarity Alignment Index of two CSMs (Filus et al.).
 
     SAI(A, B) = m(N(A'), N(B')), A' the (C, C−1) matrix without its diagonal, N the global
@@ -104,20 +161,19 @@ def sai(a: np.ndarray, b: np.ndarray, measure: str = "cosine", *,
         the same length E.
     measure : "cosine" | "ssim" | "mse" | "mae"
     names : how errors name the two inputs (file names from the CLI).
+    ssim_window : "uniform" (scikit-image's default) or "gaussian" (Wang et al. 2004), see :data:`SSIM_WINDOWS`.
 
     Returns
     -------
     float, or (E,) float64 for stacks.
     """
-    if measure not in SAI_MEASURES:
-        raise UserError(f"--measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'")
+    fn = _measure_fn(measure, ssim_window)
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape[-2:] != b.shape[-2:]:
         raise UserError(f"{names[1]}: a {b.shape[-1]}-class matrix against {names[0]}'s {a.shape[-1]} classes")
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0]:
         raise UserError(f"{names[1]}: a stack of {b.shape[0]} matrices against {names[0]}'s stack of {a.shape[0]}")
-    fn = SAI_MEASURES[measure]
     na, nb = normalised(a, name=names[0]), normalised(b, name=names[1])
     if na.ndim == 2 and nb.ndim == 2:
         return fn(na, nb)
@@ -137,18 +193,17 @@ def normalised(m: np.ndarray, *, name: str = "the matrix") -> np.ndarray:
     return np.stack([minmax(x, name=f"{name} (matrix {e})") for e, x in enumerate(off)])
 
 
-def sai_normalised(na: np.ndarray, nb: np.ndarray, measure: str = "cosine") -> float:
+def sai_normalised(na: np.ndarray, nb: np.ndarray, measure: str = "cosine", *, ssim_window: str = "uniform") -> float:
     """SAI of two already :func:`normalised` (C, C−1) matrices."""
-    return SAI_MEASURES[measure](na, nb)
+    return _measure_fn(measure, ssim_window)(na, nb)
 
 
-def pairwise_sai(normed: Sequence[np.ndarray], measure: str = "cosine") -> np.ndarray:
+def pairwise_sai(normed: Sequence[np.ndarray], measure: str = "cosine", *, ssim_window: str = "uniform") -> np.ndarray:
     """SAI of every pair of :func:`normalised` (C, C−1) matrices -> (F, F) float64.
 
     Cosine, MSE and MAE on all pairs at once (one matrix product for cosine); SSIM per pair.
     """
-    if measure not in SAI_MEASURES:
-        raise UserError(f"--measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'")
+    fn = _measure_fn(measure, ssim_window)
     x = np.stack([np.asarray(m, dtype=np.float64).reshape(-1) for m in normed])
     f = x.shape[0]
     if measure == "cosine":
@@ -164,7 +219,7 @@ def pairwise_sai(normed: Sequence[np.ndarray], measure: str = "cosine") -> np.nd
         return out
     for i in range(f):
         for j in range(i, f):
-            out[i, j] = out[j, i] = SAI_MEASURES[measure](normed[i], normed[j])
+            out[i, j] = out[j, i] = fn(normed[i], normed[j])
     return out
 
 

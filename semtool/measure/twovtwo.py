@@ -7,27 +7,42 @@ and correlate them (Pearson r over the k − 2 remaining columns):
 
     pass(a, b)  ⇔  r(W_a, I_a) + r(W_b, I_b)  >  r(W_a, I_b) + r(W_b, I_a)
 
-strictly (a tie fails; a NaN, e.g. from a constant row, fails). Accuracy = passes / C(k, 2)
-(166 concepts → 13,695 tests; chance 0.5). All C(k, 2) tests are computed at once from
-row sums and one matrix product. Sums that agree within ``TIE_TOLERANCE`` count as a tie:
-two routes to the same exact tie must not pass or fail by a rounding bit.
+strictly (a tie fails; a NaN, e.g. from a constant row, fails — the authors' code
+behaves the same). Accuracy = passes / C(k, 2) (166 concepts → 13,695 tests; chance
+0.5). All C(k, 2) tests are computed at once from row sums and one matrix product. Sums
+that agree within ``TIE_TOLERANCE`` count as a tie: two routes to the same exact tie must
+not pass or fail by a rounding bit.
+
+A constant concept vector (e.g. an all-zero ReLU feature) correlates with nothing: its
+row and column are NaN, so every test whose kept columns hold it fails and the null
+collapses with the score. :func:`constant_concepts` finds them; ``drop_constant`` runs
+without them.
 
 Permutation test: relabel the concepts of one space (the same permutation of rows and
-columns of I), N times; p = (1 + #{null ≥ score}) / (1 + N).
+columns of I), N times. The paper gives no p-value formula: semtool reports
+p = (1 + #{null ≥ score}) / (1 + N) (never 0; Phipson & Smyth 2010) and, beside it, the
+authors' #{null > score} / N (their ``one_vs_two_graphs.py``).
 
 1 vs 2 (the same paper): a misclassified image (true c, predicted w) is correlated with
-reference vectors of the concepts; that row passes iff it correlates more with c's
-word-space row than with w's, over the reference concepts other than c and w.
+the reference vectors of every concept that has a correctly classified image; that row
+of correlations passes iff it correlates more with c's word-space row than with w's,
+over the same reference concepts (w stays among them when it has a correctly classified
+image, as in the paper and the authors' ``one_vs_two_vgg16.py``; the stricter
+``exclude_predicted`` drops c and w). Its null: the authors shuffle each mistake's
+true-class and predicted-class word rows across the mistakes (``null="rows"``);
+``null="concepts"`` relabels the word space's concepts as the 2 vs 2 null does.
 
 References
 ----------
 Dharmaretnam, D., Fyshe, A. (2018). The emergence of semantics in neural network
 representations of visual information. NAACL-HLT 2018.
+Phipson, B., Smyth, G. K. (2010). Permutation p-values should never be zero.
+Statistical Applications in Genetics and Molecular Biology 9(1).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -130,7 +145,8 @@ class _TwoVsTwo:
         self.wa = self.w.dropped(a, a, b)  # row a of W without columns a, b
         self.wb = self.w.dropped(b, a, b)
 
-    def passes(self, perm: np.ndarray | None = None) -> np.ndarray:
+    def differences(self, perm: np.ndarray | None = None) -> np.ndarray:
+        """(r(W_a, I_a) + r(W_b, I_b)) − (r(W_a, I_b) + r(W_b, I_a)) per pair; NaN where undefined."""
         a, b, n, k = self.a, self.b, self.n, self.k
         A, B = (a, b) if perm is None else (perm[a], perm[b])
         ix = self.i.x if perm is None else self.i.x[np.ix_(perm, perm)]
@@ -148,8 +164,11 @@ class _TwoVsTwo:
             return out
 
         with np.errstate(invalid="ignore"):
-            d = (r(a, self.wa, a, ia) + r(b, self.wb, b, ib)) - (r(a, self.wa, b, ib) + r(b, self.wb, a, ia))
-            return d > TIE_TOLERANCE
+            return (r(a, self.wa, a, ia) + r(b, self.wb, b, ib)) - (r(a, self.wa, b, ib) + r(b, self.wb, a, ia))
+
+    def passes(self, perm: np.ndarray | None = None) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return self.differences(perm) > TIE_TOLERANCE
 
 
 def two_vs_two_passes(W: np.ndarray, I: np.ndarray, a: np.ndarray | None = None,
@@ -175,13 +194,26 @@ def _check_pair(W: np.ndarray, I: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return W, I
 
 
+def constant_concepts(m: np.ndarray) -> np.ndarray:
+    """Indices of the concepts whose row of a similarity matrix (k, k) is all NaN.
+
+    :func:`correlation_matrix` gives a constant concept vector (an all-zero ReLU feature,
+    say) a NaN row and column: it correlates with nothing.
+    """
+    return np.flatnonzero(np.isnan(np.asarray(m, dtype=np.float64)).all(axis=1))
+
+
 @dataclass
 class TestResult:
     """One 2 vs 2 (or 1 vs 2) result: accuracy, pass count, tests and the permutation null.
 
     ``passes`` is the mean pass count over image groups (an integer with one group);
     ``null`` (N,) the null accuracies; ``null_count`` = #{null ≥ accuracy};
-    ``p_value`` = (1 + null_count) / (1 + N).
+    ``p_value`` = (1 + null_count) / (1 + N); ``p_value_authors`` = #{null > accuracy} / N,
+    the authors' form (NaN without permutations). ``constant``: concepts with a constant
+    vector (a NaN row) in either space; ``nan_tests``: tests that failed because a
+    correlation was undefined (mean over groups); ``dropped``: whether the constant
+    concepts were left out (then ``tests`` counts the tests without them).
     """
 
     accuracy: float
@@ -191,26 +223,57 @@ class TestResult:
     null_count: int
     p_value: float
     groups: int = 1
+    p_value_authors: float = float("nan")
+    constant: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    nan_tests: float = 0.0
+    dropped: bool = False
+
+
+@dataclass
+class OneVsTwoResult(TestResult):
+    """A 1 vs 2 result: ``tests`` counts the testable mistakes, ``mistakes`` all of them.
+
+    ``reference`` (tests,) holds how many reference concepts each tested mistake used;
+    ``untestable`` the mistakes with fewer than the minimum (never counted as failures).
+    """
+
+    mistakes: int = 0
+    untestable: int = 0
+    reference: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    null_kind: str = "rows"
+    exclude_predicted: bool = False
+
+
+def _null_stats(score: float, null: np.ndarray) -> tuple[int, float, float]:
+    """#{null ≥ score}, semtool's p = (1 + that) / (1 + N) and the authors' #{null > score} / N."""
+    n = null.size
+    count = int(np.sum(null >= score - 1e-12))
+    authors = float(np.sum(null > score + 1e-12)) / n if n else float("nan")
+    return count, (1 + count) / (1 + n), authors
 
 
 def _permutation_test(score: float, scores_for: Callable[[np.ndarray], float], k: int,
-                      permutations: int, seed: int) -> tuple[np.ndarray, int, float]:
+                      permutations: int, seed: int) -> tuple[np.ndarray, int, float, float]:
     rng = np.random.default_rng(seed)
     null = np.empty(permutations)
     for t in range(permutations):
         null[t] = scores_for(rng.permutation(k))
-    count = int(np.sum(null >= score - 1e-12))
-    return null, count, (1 + count) / (1 + permutations)
+    return (null, *_null_stats(score, null))
 
 
 def two_vs_two(W: np.ndarray | list[np.ndarray], I: np.ndarray | list[np.ndarray], *, permutations: int = 1000,
-               seed: int = 0) -> TestResult:
+               seed: int = 0, drop_constant: bool = False) -> TestResult:
     """The 2 vs 2 test of similarity matrices W and I (k, k), with its permutation test.
 
     Either side may be a list of matrices, one per image group (one image per concept
     in each); group g of W meets group g of I (or the single matrix of the other side)
     and the pass counts are averaged over groups. The null permutes the concepts of I
     (one shared row/column permutation per draw, the same for all groups).
+
+    A concept with a constant vector (a NaN row, :func:`constant_concepts`) in any matrix
+    makes every test whose kept columns hold it fail, as in the authors' code; the
+    result names those concepts (``constant``) and counts the tests they decided
+    (``nan_tests``). ``drop_constant`` runs without them instead (at least 4 must remain).
     """
     ws = W if isinstance(W, list) else [W]
     is_ = I if isinstance(I, list) else [I]
@@ -218,18 +281,29 @@ def two_vs_two(W: np.ndarray | list[np.ndarray], I: np.ndarray | list[np.ndarray
     ws = ws * g if len(ws) == 1 else ws[:g]
     is_ = is_ * g if len(is_) == 1 else is_[:g]
     pairs = [_check_pair(w, i) for w, i in zip(ws, is_)]
+    constant = np.unique(np.concatenate([constant_concepts(m) for pair in pairs for m in pair]))
+    if drop_constant and constant.size:
+        keep = np.setdiff1d(np.arange(pairs[0][0].shape[0]), constant)
+        if keep.size < 4:
+            raise UserError(f"2 vs 2: only {keep.size} concepts remain without the {constant.size} constant ones "
+                            "(at least 4 are needed)")
+        pairs = [(w[np.ix_(keep, keep)], i[np.ix_(keep, keep)]) for w, i in pairs]
     k = pairs[0][1].shape[0]
     a, b = pair_indices(k)
     tests = int(a.size)
     solvers = [_TwoVsTwo(w, i, a, b) for w, i in pairs]
+    diffs = [s.differences() for s in solvers]
+    with np.errstate(invalid="ignore"):
+        passes = float(np.mean([(d > TIE_TOLERANCE).sum() for d in diffs]))
+    nan_tests = float(np.mean([np.isnan(d).sum() for d in diffs]))
 
-    def passes_for(perm: np.ndarray | None) -> float:
+    def passes_for(perm: np.ndarray) -> float:
         return float(np.mean([s.passes(perm).sum() for s in solvers]))
 
-    passes = passes_for(None)
     acc = passes / tests
-    null, count, p = _permutation_test(acc, lambda perm: passes_for(perm) / tests, k, permutations, seed)
-    return TestResult(acc, passes, tests, null, count, p, len(solvers))
+    null, count, p, authors = _permutation_test(acc, lambda perm: passes_for(perm) / tests, k, permutations, seed)
+    return TestResult(acc, passes, tests, null, count, p, len(solvers), authors, constant, nan_tests,
+                      bool(drop_constant and constant.size))
 
 
 def image_groups(labels: np.ndarray, k: int) -> list[np.ndarray]:
@@ -247,50 +321,105 @@ def image_groups(labels: np.ndarray, k: int) -> list[np.ndarray]:
     return [np.array([p[g] for p in per]) for g in range(min(counts))]
 
 
+ONE_VS_TWO_NULLS = {
+    "rows": "each mistake's true-class and predicted-class word rows shuffled across the mistakes "
+            "(the authors' one_vs_two_vgg16.py, used for the paper's figure)",
+    "concepts": "the word space's concepts relabelled (one shared row/column permutation), as the 2 vs 2 null",
+}
+MIN_REFERENCE = 3  # Pearson r over 2 values is always ±1: 3 is the least that says anything.
+
+
 def one_vs_two(features: np.ndarray, labels: np.ndarray, predicted: np.ndarray, word_sim: np.ndarray, *,
-               permutations: int = 1000, seed: int = 0) -> TestResult:
+               exclude_predicted: bool = False, null: str = "rows", min_reference: int = MIN_REFERENCE,
+               drop_constant: bool = False, permutations: int = 1000, seed: int = 0) -> OneVsTwoResult:
     """The 1 vs 2 test for misclassified images (Dharmaretnam & Fyshe 2018).
 
-    features (N, F) of images with true ``labels`` and ``predicted`` classes (N,) in the
-    k concepts of ``word_sim`` (k, k). Reference vectors: the mean features of each
-    concept's correctly classified images. For a mistake (true c, predicted w ≠ c), its
-    row x_j = r(image, reference_j) over reference concepts j ∉ {c, w} passes iff
-    r(x, word_sim[c]) > r(x, word_sim[w]) (strict, NaN fails). The null permutes the word
-    space's concepts.
+    Parameters
+    ----------
+    features : (N, F) or (N, …) array, flattened per image (the authors flatten too).
+    labels, predicted : (N,) true and predicted concept indices into ``word_sim``.
+    word_sim : (k, k) word-space similarities (Pearson correlations of word vectors, or a CSM).
+    exclude_predicted : semtool's stricter variant: drop the true class c and the
+        predicted class w from each mistake's reference set. By default (the paper: "all
+        word vectors for which there was a corresponding correctly classified image", and
+        the authors' ``one_vs_two_vgg16.py``) the reference set is every concept with a
+        correctly classified image, w included when it has one.
+    null : ``rows`` (the authors' null: the mistakes' true-class and predicted-class word
+        rows shuffled across the mistakes, two independent permutations per draw) or
+        ``concepts`` (the word space's concepts relabelled).
+    min_reference : a mistake whose reference set holds fewer concepts cannot be tested:
+        it is counted in ``untestable``, never as a failure. No testable mistake is an error.
+    drop_constant : leave out concepts with a constant reference vector or word row
+        (otherwise their NaN correlations make the tests that use them fail, as in 2 vs 2).
+
+    Returns
+    -------
+    :class:`OneVsTwoResult`. Reference vectors are the mean features of each concept's
+    correctly classified images. A mistake's row x_j = r(image, reference_j) over its
+    reference concepts j passes iff r(x, word_sim[c]) > r(x, word_sim[w]) over the same
+    columns (strict; NaN fails).
     """
+    if null not in ONE_VS_TWO_NULLS:
+        raise UserError(f"null must be one of {', '.join(ONE_VS_TWO_NULLS)}, got '{null}'")
+    if min_reference < 3:
+        raise UserError(f"min_reference must be at least 3 (Pearson r over 2 values is ±1), got {min_reference}")
     f = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
     labels = np.asarray(labels, dtype=np.int64)
     predicted = np.asarray(predicted, dtype=np.int64)
-    k = word_sim.shape[0]
+    ws = np.asarray(word_sim, dtype=np.float64)
+    k = ws.shape[0]
     correct = labels == predicted
     wrong = np.flatnonzero(~correct)
     if wrong.size == 0:
         raise UserError("1 vs 2: the predictions hold no misclassified images")
-    has_ref = np.bincount(labels[correct], minlength=k) > 0
-    if has_ref.sum() < 3:
-        raise UserError("1 vs 2: fewer than 3 concepts have a correctly classified image")
+    counts = np.bincount(labels[correct], minlength=k)
+    has_ref = counts > 0
     ref = np.zeros((k, f.shape[1]))
     np.add.at(ref, labels[correct], f[correct])
-    ref[has_ref] /= np.bincount(labels[correct], minlength=k)[has_ref][:, None]
+    ref[has_ref] /= counts[has_ref][:, None]
     both = np.concatenate([f[wrong], ref], axis=0)
     corr = correlation_matrix(both)[: wrong.size, wrong.size:]  # (M, k)
     c, w = labels[wrong], predicted[wrong]
-    keep = np.broadcast_to(has_ref, corr.shape).copy()
+    # Constant: a reference vector that correlates with nothing, or a NaN word row.
+    constant = np.flatnonzero((has_ref & np.isnan(corr).all(axis=0)) | np.isnan(ws).all(axis=1))
+    usable = has_ref.copy()
     rows = np.arange(wrong.size)
-    keep[rows, c] = False
-    keep[rows, w] = False
-    keep &= np.isfinite(corr)
+    if drop_constant:
+        usable[constant] = False
+    keep = np.broadcast_to(usable, corr.shape).copy()
+    if exclude_predicted:
+        keep[rows, c] = False
+        keep[rows, w] = False
+    n_ref = keep.sum(axis=1)
+    testable = n_ref >= min_reference
+    if drop_constant:
+        testable &= ~np.isin(c, constant) & ~np.isin(w, constant)
+    if not testable.any():
+        raise UserError(f"1 vs 2: no misclassified image has {min_reference} or more reference concepts "
+                        f"({int(has_ref.sum())} of {k} concepts have a correctly classified image"
+                        + (", c and w excluded" if exclude_predicted else "") + ")")
+    t = np.flatnonzero(testable)
+    corr, keep, c, w = corr[t], keep[t], c[t], w[t]
 
-    def passes_for(ws: np.ndarray) -> float:
-        r_true = _masked_pearson(corr, ws[c], keep)
-        r_pred = _masked_pearson(corr, ws[w], keep)
+    def passes_for(true_rows: np.ndarray, pred_rows: np.ndarray) -> tuple[float, int]:
+        d = _masked_pearson(corr, true_rows, keep) - _masked_pearson(corr, pred_rows, keep)
         with np.errstate(invalid="ignore"):
-            return float(np.sum(r_true - r_pred > TIE_TOLERANCE))
+            return float(np.sum(d > TIE_TOLERANCE)), int(np.isnan(d).sum())
 
-    ws = np.asarray(word_sim, dtype=np.float64)
-    tests = int(wrong.size)
-    passes = passes_for(ws)
+    tests = int(t.size)
+    passes, nan_tests = passes_for(ws[c], ws[w])
     acc = passes / tests
-    null, count, p = _permutation_test(acc, lambda perm: passes_for(ws[np.ix_(perm, perm)]) / tests, k,
-                                       permutations, seed)
-    return TestResult(acc, passes, tests, null, count, p)
+    rng = np.random.default_rng(seed)
+    null_acc = np.empty(permutations)
+    for i in range(permutations):
+        if null == "rows":
+            null_acc[i] = passes_for(ws[c[rng.permutation(tests)]], ws[w[rng.permutation(tests)]])[0] / tests
+        else:
+            perm = rng.permutation(k)
+            wp = ws[np.ix_(perm, perm)]
+            null_acc[i] = passes_for(wp[c], wp[w])[0] / tests
+    count, p, authors = _null_stats(acc, null_acc)
+    return OneVsTwoResult(acc, passes, tests, null_acc, count, p, 1, authors, constant, float(nan_tests),
+                          bool(drop_constant and constant.size), mistakes=int(wrong.size),
+                          untestable=int(wrong.size - tests), reference=n_ref[t], null_kind=null,
+                          exclude_predicted=exclude_predicted)

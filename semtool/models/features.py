@@ -4,12 +4,20 @@ Layer names are those of the network inside the :class:`~semtool.models.Classifi
 wrapper, without its ``net.`` prefix: graph nodes (``layer4.1.relu_1``) or module
 names (``layer4``, meaning that module's output). ``blocks`` picks the main stages.
 Outputs are (N, C, H, W) for convolutional maps, (N, S, D) for token sequences,
-(N, D) for vectors; ``pool`` = mean/max reduces the spatial or token axes to (N, C).
+(N, D) for vectors; ``pool`` = mean/max reduces the spatial or token axes to (N, C) or
+(N, D), ``cls`` takes the class token (token 0) of (N, T, D) outputs and refuses a layer
+without tokens.
 These arrays are the input of ``csm tncsm``, ``rsm`` and ``twovtwo``.
+
+``pixels`` is one more layer: the images as the :class:`~semtool.models.Classifier`
+receives them, [0, 1] at the dataset's resolution before its normalisation (and before any
+resizing inside it), flattened to (N, C·H·W) and never pooled: the pixel-level baseline
+that starts Dharmaretnam & Fyshe's (2018) per-layer curves. It always comes first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 from typing import Any, Iterator
@@ -18,11 +26,10 @@ import numpy as np
 import torch
 
 from semtool.errors import UserError
+from semtool.kinds.features import PIXELS
 from semtool.models._build import to_pixels
 
-POOLS = ("mean", "max", "none")
-#: The input images as a layer: [0, 1] pixels at the stored resolution, flattened (2 vs 2 "pixels").
-PIXELS = "pixels"
+POOLS = ("mean", "max", "cls", "none")
 _PREFIX = "net."
 
 
@@ -83,9 +90,11 @@ def block_names(model: torch.nn.Module) -> list[str]:
 
 
 def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
-    """``spec``: comma-separated names or shell patterns (``layer*``), or ``blocks``.
+    """``spec``: comma-separated names or shell patterns (``layer*``), ``blocks``, or ``pixels``.
 
-    An entry matching nothing is a UserError naming the close names.
+    An entry matching nothing is a UserError naming the close names. ``pixels`` (the
+    input, see the module docstring) is put first, the network's layers follow in the
+    order given.
     """
     nodes = layer_names(model)
     modules = _module_names(model)
@@ -96,7 +105,7 @@ def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
             chosen += block_names(model)
             continue
         if entry == PIXELS:
-            chosen.append(PIXELS)
+            chosen.insert(0, PIXELS)
             continue
         name = entry[len(_PREFIX):] if entry.startswith(_PREFIX) else entry
         if name in known:
@@ -113,7 +122,12 @@ def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def _pool(t: torch.Tensor, pool: str) -> torch.Tensor:
+def _pool(t: torch.Tensor, pool: str, name: str) -> torch.Tensor:
+    if pool == "cls":
+        if t.dim() != 3:
+            raise UserError(f"--pool cls: layer '{name}' has no tokens (output {tuple(t.shape)}); "
+                            "use mean, max or none")
+        return t[:, 0]
     if pool == "none" or t.dim() <= 2:
         return t
     if t.dim() == 3:  # (N, S, D) tokens: reduce the sequence axis
@@ -128,8 +142,7 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
     """Yield (start index, {layer: (B, …) array}, logits (B, C) or None) per batch.
 
     ``images`` are uint8 (N, H, W, C). Arrays are float32 (float16 with ``fp16``); only
-    one batch is held at a time. The layer ``pixels`` is the input itself, [0, 1] at the
-    stored resolution, flattened to (B, H·W·C) (never pooled: a pooled image is its mean colour).
+    one batch is held at a time.
     """
     if pool not in POOLS:
         raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
@@ -143,28 +156,22 @@ def iter_outputs(model: torch.nn.Module, images: np.ndarray, requests: dict[str,
     """:func:`iter_features` with one pooling per output: ``requests`` maps an output name to
     (layer, pool), so one pass can give a layer both pooled and whole (``semtool report``)."""
     layers = list(dict.fromkeys(layer for layer, _ in requests.values()))
-    inner = [n for n in layers if n != PIXELS]
     model = model.to(device).eval()
-    if inner or logits:
-        extractor = (_hooks_extractor(model, inner, logits) if _hooked(model)
-                     else _graph_extractor(model, inner, logits))
-    else:
-        def extractor(_x):
-            return {}
+    net_layers = [n for n in layers if n != PIXELS]
+    extractor = None
+    if net_layers or logits:
+        extractor = (_hooks_extractor if _hooked(model) else _graph_extractor)(model, net_layers, logits)
     dtype = np.float16 if fp16 else np.float32
     autocast = torch.autocast("cuda", dtype=torch.float16) if fp16 and torch.device(device).type == "cuda" else None
     with torch.no_grad():
         for s in range(0, images.shape[0], batch_size):
             x = to_pixels(torch.from_numpy(np.ascontiguousarray(images[s:s + batch_size].transpose(0, 3, 1, 2))).to(device))
-            if autocast is not None:
-                with autocast:
-                    out = extractor(x)
-            else:
-                out = extractor(x)
-            if PIXELS in layers:
-                out = {**out, PIXELS: x.flatten(1)}
-            feats = {key: _pool(out[layer].float(), p).cpu().numpy().astype(dtype)
-                     for key, (layer, p) in requests.items()}
+            out = {PIXELS: x.reshape(len(x), -1)}
+            if extractor is not None:
+                with autocast if autocast is not None else contextlib.nullcontext():
+                    out.update(extractor(x))
+            feats = {key: (out[n].float() if n == PIXELS else _pool(out[n].float(), p, n)).cpu().numpy().astype(dtype)
+                     for key, (n, p) in requests.items()}
             lg = out["__logits__"].float().cpu().numpy() if logits else None
             yield s, feats, lg
 

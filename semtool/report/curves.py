@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import fnmatch
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from semtool import store
 from semtool.errors import UserError
+from semtool.kinds import Curves
 from semtool.report import _layout as layout
 from semtool.report import _style
 from semtool.report._layout import Run
@@ -19,34 +19,19 @@ from semtool.report._layout import Run
 _CURVE_PANELS = {
     "accuracy": ("Accuracy", "accuracy (fraction correct)"),
     "sai": ("SAI: similarity alignment index", "SAI (cosine: 1 = aligned)"),
-    "idm": ("IDM: index of decision mistakes", "IDM (higher: milder mistakes)"),
+    "idm": ("IDM: inverse dissimilarity metric", "IDM (higher: milder mistakes)"),
+    "idm_errors": ("IDM over mistakes only", "IDM (higher: milder mistakes)"),
     "wsi": ("WSI: weight similarity indices", "cosine similarity of class weights"),
     "loss": ("Training loss", "loss (cross-entropy, nats)"),
     "lr": ("Learning rate", "learning rate"),
 }
-DEFAULT_CURVE_PANELS = ("accuracy", "sai", "idm", "wsi")
+DEFAULT_CURVE_PANELS = ("accuracy", "sai", "idm", "idm_errors", "wsi")
 
 
 def load_curves(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarray], str | None]:
     """A ``curves`` file: (epochs (E,), {series path: (E,)}, its ``label`` attribute)."""
-    import h5py
-
-    name = store.display_name(path)
-    with store.open_file(path, "curves") as f:
-        epochs = np.asarray(f["epochs"][...], dtype=np.float64).reshape(-1)
-        series: dict[str, np.ndarray] = {}
-
-        def visit(key: str, obj: Any) -> None:
-            if key.startswith(("provenance", "snapshots")) or key == "epochs":
-                return
-            if isinstance(obj, h5py.Dataset) and obj.ndim == 1 and obj.dtype.kind in "fiu":
-                if obj.shape[0] == epochs.size:
-                    series[key] = np.asarray(obj[...], dtype=np.float64)
-
-        f.visititems(visit)
-        if not series:
-            raise UserError(f"{name}: 'curves' file holds no series over its {epochs.size} epochs")
-        return epochs, series, store.read_attr(f, "label")
+    c = Curves.read(path, snapshots=False).require_series()
+    return c.epochs, c.series, c.label
 
 
 def curve_panels(runs: Sequence[Run], patterns: Sequence[str] | None) -> list[tuple[str, list[str]]]:

@@ -83,6 +83,37 @@ def test_equals_torchattacks_pgdl2(model, batch, eps):
     torch.testing.assert_close(pgd_l2(model, x, y, eps, steps=steps), ours, rtol=0, atol=0)
 
 
+def _attack_loss(model, adv, goal, sign):
+    with torch.no_grad():
+        return sign * torch.nn.functional.cross_entropy(model(adv), goal, reduction="none")
+
+
+@pytest.mark.parametrize("targeted", [False, True])
+def test_use_best_returns_the_highest_loss_iterate_per_sample(model, batch, targeted):
+    # The robustness library's use_best (attacker.py, replace_best): the start and every
+    # iterate are candidates, a later one replaces the best only if its loss is strictly
+    # higher. Restated as a plain loop over the iterates k = 0..steps, each made by running
+    # the same attack for k steps (same trajectory: no random start). A step size far above
+    # ε's scale makes the iterates overshoot, so the best is often not the last.
+    x, y = batch
+    model.eval()
+    eps, alpha, steps = 2.0, 1.5, 6
+    tgt = (y + 1) % 5 if targeted else None
+    goal, sign = (tgt, -1.0) if targeted else (y, 1.0)
+    iterates = [pgd_l2(model, x, y, eps, steps=k, step_size=alpha, targets=tgt) for k in range(steps + 1)]
+    losses = torch.stack([_attack_loss(model, it, goal, sign) for it in iterates])  # (steps + 1, N)
+    pick = losses.argmax(0)  # first maximum: ties keep the earlier iterate
+    expected = torch.stack([iterates[int(k)][n] for n, k in enumerate(pick)])
+    best = pgd_l2(model, x, y, eps, steps=steps, step_size=alpha, targets=tgt, use_best=True)
+    torch.testing.assert_close(best, expected, rtol=0, atol=0)
+    last = pgd_l2(model, x, y, eps, steps=steps, step_size=alpha, targets=tgt)
+    torch.testing.assert_close(last, iterates[-1], rtol=0, atol=0)
+    gain = _attack_loss(model, best, goal, sign) - _attack_loss(model, last, goal, sign)
+    assert torch.all(gain >= 0)  # per sample, never worse than the last iterate
+    assert (gain > 1e-3).sum() >= 2  # and here strictly better for several samples
+    assert torch.all((best - x).flatten(1).norm(dim=1) <= eps + 1e-6)
+
+
 @pytest.mark.parametrize("shape", [(1, 1, 2), (3, 2, 2)])
 def test_random_start_is_uniform_in_the_ball(shape):
     # uniform in the d-ball: P(r ≤ ρ) = (ρ/ε)^d, so (r/ε)^d is U(0, 1); away from the box

@@ -15,7 +15,7 @@ from tests.models.zoo import torch_home  # noqa: F401
 
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory, torch_home):
-    from semtool.data.resultsio import write_embeddings
+    from semtool.kinds import Embeddings
     from semtool.semantics.wordnet import synsets_for
 
     d = tmp_path_factory.mktemp("zoo")
@@ -24,8 +24,8 @@ def zoo(tmp_path_factory, torch_home):
     for seed in range(3):
         tiny_model_file(d / f"net{seed}.safetensors", size=14, seed=seed)
     # a fixed word space (random vectors) keeps the sentence model out of this test
-    write_embeddings(d / "words.h5", np.random.default_rng(0).normal(size=(10, 8)), CLASSES, model="test",
-                     template="{}")
+    Embeddings(str(d / "words.h5"), np.random.default_rng(0).normal(size=(10, 8)), CLASSES, "text", {"model": "test"}).write(
+        d / "words.h5", command="test")
     (d / "zoo.txt").write_text("# three tiny convnets and a network whose weights are not cached\n"
                                + "".join(f"{d / f'net{s}.safetensors'}\n" for s in range(3))
                                + "torchvision:resnet18:IMAGENET1K_V1\n")

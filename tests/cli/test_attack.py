@@ -76,6 +76,26 @@ def test_sweep_writes_predictions_and_prints_severity(setup, cli):
     assert rows[2]["accuracy"] <= rows[0]["accuracy"]
 
 
+def test_use_best_reaches_the_library_result(setup, cli):
+    d, m, *_ = setup
+    proc = cli("attack", d / "m.safetensors", d / "test.h5", "--eps", "2", "--steps", "4", "--step-size", "1.5",
+               "--use-best", "-o", d / "best.h5", "--device", "cpu", env=ENV)
+    assert proc.returncode == 0, proc.stderr.decode()
+    from semtool.attack import pgd_l2
+
+    with store.open_file(d / "best.h5", "predictions") as f:
+        logits, labels = f["logits"][...], f["labels"][...]
+    with store.open_file(d / "test.h5", "imageset") as f:
+        x = torch.from_numpy(f["images"][...].transpose(0, 3, 1, 2)).float() / 255
+    y = torch.from_numpy(labels)
+    m.eval()
+    best = pgd_l2(m, x, y, 2.0, steps=4, step_size=1.5, use_best=True)
+    last = pgd_l2(m, x, y, 2.0, steps=4, step_size=1.5)
+    with torch.no_grad():
+        np.testing.assert_allclose(logits[0], m(best).numpy(), rtol=1e-4, atol=1e-4)
+        assert not np.allclose(logits[0], m(last).numpy(), atol=1e-3)  # the option changed the result
+
+
 def test_negative_eps(setup, cli):
     d, *_ = setup
     proc = cli("attack", d / "m.safetensors", d / "test.h5", "--eps", "0,-0.5", "-o", d / "neg.h5")

@@ -10,8 +10,8 @@ import pytest
 from semtool import store
 from semtool.data.csmio import read_csm
 from semtool.measure import ccsm, groups_csm, ncsm, tncsm
-from tests.cli.test_idm import make_predictions
-from tests.cli.test_sai import NAMES, make_csm, modules_of
+from tests._helpers import csm_file, predictions_file
+from tests.cli.test_sai import NAMES, modules_of
 from tests.conftest import assert_user_error
 
 CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -121,7 +121,7 @@ def test_ncsm_from_curves_snapshots(cli, tmp_path, rng):
 def test_ccsm_epsilon(cli, tmp_path, rng):
     labels = rng.integers(0, 12, 300)
     preds = np.stack([np.where(rng.random(300) < k, labels, rng.integers(0, 12, 300)) for k in (0.8, 0.3)])
-    make_predictions(tmp_path / "p.h5", labels, preds, NAMES, epsilons=[0.0, 0.5])
+    predictions_file(tmp_path / "p.h5", labels, preds, NAMES, epsilons=[0.0, 0.5])
     assert cli("csm", "ccsm", tmp_path / "p.h5", "--epsilon", "0.5", "--symmetric", "-o", tmp_path / "c.h5").returncode == 0
     np.testing.assert_allclose(read_csm(tmp_path / "c.h5").matrix, ccsm(labels, preds[1], 12, symmetric=True), atol=0)
     assert cli("csm", "ccsm", tmp_path / "p.h5", "-o", tmp_path / "c0.h5").returncode == 0  # default ε = 0
@@ -142,6 +142,25 @@ def test_tncsm(cli, tmp_path, rng):
     assert cli("csm", "tncsm", tmp_path / "f.h5", "--layer", "layer4", "-o", tmp_path / "t.h5").returncode == 0
     np.testing.assert_allclose(read_csm(tmp_path / "t.h5").matrix, tncsm(x, labels, 12), atol=1e-12)
     assert_user_error(cli("csm", "tncsm", tmp_path / "f.h5", "-o", tmp_path / "u.h5"), "--layer", "layer4")
+    assert_user_error(cli("csm", "tncsm", tmp_path / "f.h5", "--layer", "layer4", "--pool", "cls",
+                          "-o", tmp_path / "u.h5"), "--pool cls", "no tokens")
+    assert not (tmp_path / "u.h5").exists()
+
+
+def test_tncsm_on_tokens_averages_samples_and_tokens(cli, tmp_path, rng):
+    """(N, T, D) token outputs: class means over samples and tokens (not over the channels), or the class token."""
+    x = rng.normal(size=(48, 5, 6)).astype(np.float32)
+    labels = np.arange(48) % 12
+    with store.create(tmp_path / "f.h5", "features", parameters={}) as f:
+        f["layers/encoder"] = x
+        f["labels"] = labels
+        store.write_strings(f, "classes", NAMES)
+    for pool, vectors in (("mean", x.astype(np.float64).mean(axis=1)), ("cls", x[:, 0].astype(np.float64))):
+        out = tmp_path / f"{pool}.h5"
+        assert cli("csm", "tncsm", tmp_path / "f.h5", "--pool", pool, "-o", out).returncode == 0
+        means = np.stack([vectors[labels == c].mean(axis=0) for c in range(12)])
+        unit = means / np.linalg.norm(means, axis=1, keepdims=True)
+        np.testing.assert_allclose(read_csm(out).matrix, unit @ unit.T, atol=1e-6)
 
 
 def _imageset(path, classes, synsets=None, groups=None, visual=None):

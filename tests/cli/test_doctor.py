@@ -19,6 +19,7 @@ def test_doctor_json_reports_versions_and_data(cli):
     rows = {r["check"]: r for r in json.loads(proc.stdout)}
     assert rows["torch"]["detail"] == metadata.version("torch")
     assert rows["torchvision"]["detail"] == metadata.version("torchvision")
+    assert rows["compel"]["detail"] == metadata.version("compel")  # SGID's prompt weighting
     for name in ("Python", "CUDA devices", "WordNet 3.0", "Fashion-MNIST", "offline MiniLM", "Hugging Face cache"):
         assert name in rows
     assert rows["Fashion-MNIST"]["ok"] == (fashion_mnist.DEBIAN_ROOT / "train-images-idx3-ubyte.gz").is_file()

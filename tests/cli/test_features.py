@@ -1,6 +1,8 @@
-"""``semtool features``: named layers to a features file, same-pass predictions, bad input."""
+"""``semtool features``: named layers to a features file, the pixel layer, same-pass predictions, bad input."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -62,3 +64,74 @@ def test_empty_layers_match(setup, cli):
     proc = cli("features", d / "m.safetensors", d / "test.h5", "--layers", "nolayer*", "-o", d / "e.h5")
     assert_user_error(proc, "--layers", "nolayer*")
     assert proc.stdout == b"" and not (d / "e.h5").exists()
+
+
+def test_pool_cls_takes_the_class_token_and_refuses_a_layer_without_tokens(setup, cli, rng):
+    """Token outputs (N, T, D) of a tiny ViT: mean over tokens, cls = token 0, none keeps them."""
+    from torchvision.models import VisionTransformer
+
+    from semtool.models._build import Classifier
+    from semtool.models.features import iter_features
+
+    torch.manual_seed(0)
+    vit = Classifier(VisionTransformer(image_size=14, patch_size=7, num_layers=2, num_heads=2, hidden_dim=8,
+                                       mlp_dim=16, num_classes=10), [0.5], [0.25], 1, 3)
+    images = rng.integers(0, 256, size=(6, 14, 14, 1), dtype=np.uint8)
+    layer = "encoder.layers.encoder_layer_1"
+    out = {p: next(iter_features(vit, images, [layer], pool=p, batch_size=6))[1][layer]
+           for p in ("none", "mean", "max", "cls")}
+    assert out["none"].shape == (6, 5, 8)  # 4 patches + the class token, 8 channels
+    np.testing.assert_allclose(out["mean"], out["none"].mean(axis=1), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(out["max"], out["none"].max(axis=1))
+    np.testing.assert_array_equal(out["cls"], out["none"][:, 0])
+    d, _ = setup
+    proc = cli("features", d / "m.safetensors", d / "test.h5", "--layers", "block3", "--pool", "cls",
+               "-o", d / "cls.h5")
+    assert_user_error(proc, "--pool cls", "block3", "no tokens")
+    assert not (d / "cls.h5").exists()
+
+
+def _two_vs_two_loop(w: np.ndarray, i: np.ndarray) -> float:
+    """The 2 vs 2 test as Dharmaretnam & Fyshe (2018) state it, one pair at a time."""
+    k = len(w)
+    passes = 0
+    for a in range(k):
+        for b in range(a + 1, k):
+            rest = [j for j in range(k) if j not in (a, b)]
+
+            def r(u, v):
+                return np.corrcoef(u[rest], v[rest])[0, 1]
+
+            passes += r(w[a], i[a]) + r(w[b], i[b]) > r(w[a], i[b]) + r(w[b], i[a])
+    return passes / (k * (k - 1) / 2)
+
+
+def test_pixels_layer_comes_first_and_its_2v2_is_the_pair_loop(setup, cli, rng):
+    d, m = setup
+    out, emb = d / "px.h5", d / "words.h5"
+    proc = cli("features", d / "m.safetensors", d / "test.h5", "--layers", "block3,pixels", "--batch-size", "8",
+               "-o", out, "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr.decode()
+    with store.open_file(d / "test.h5", "imageset") as f:
+        images, labels = f["images"][...], f["labels"][...]
+    flat = (torch.from_numpy(images.transpose(0, 3, 1, 2)).float() / 255).reshape(len(images), -1).numpy()
+    with store.open_file(out, "features") as f:
+        assert list(f["layers"]) == ["pixels", "block3"]
+        assert f["layers/pixels"].attrs["pool"] == "flatten"
+        np.testing.assert_array_equal(f["layers/pixels"][...], flat)  # [0, 1], before the normalisation
+    words = rng.normal(size=(len(CLASSES), 9)).astype(np.float32)
+    with store.create(emb, "embeddings", parameters={"test": True}) as f:
+        f["vectors"] = words
+        store.write_strings(f, "concepts", CLASSES)
+        f.attrs["source"] = "test"
+    proc = cli("twovtwo", out, emb, "--layers", "all", "--permutations", "5", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = json.loads(proc.stdout)
+    assert [r["layer"] for r in rows] == ["pixels", "block3"]
+    # Group g: the g-th image of every concept, in class order; the accuracy averages the groups.
+    per = [np.flatnonzero(labels == c) for c in range(len(CLASSES))]
+    groups = min(len(p) for p in per)
+    ref = np.mean([_two_vs_two_loop(np.corrcoef(flat[[p[g] for p in per]]), np.corrcoef(words))
+                   for g in range(groups)])
+    assert rows[0]["groups"] == groups
+    assert rows[0]["accuracy"] == pytest.approx(ref, abs=1e-12)

@@ -52,13 +52,14 @@ def test_mixup_end_to_end_and_info(cli, grouped_imageset, tmp_path):
 
 def test_magicmix_end_to_end(cli, grouped_imageset, sd_folder, tmp_path):
     out = tmp_path / "mm.h5"
-    proc = cli("mix", grouped_imageset, "-o", out, "--model", sd_folder, "--size", "16", "--steps", "4",
-               "--limit", "3", "--factor", "0.75", "--variant", "diffusers", "--device", "cpu")
+    proc = cli("mix", grouped_imageset, "-o", out, "--model", sd_folder, "--size", "native", "--steps", "4",
+               "--limit", "3", "--factor", "0.75", "--generator", "community", "--device", "cpu")
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout == b""
     with h5py.File(out) as f:
         assert f["images"].shape == (3, 16, 16, 3) and f["done"][...].all()
         assert f.attrs["variant"] == "diffusers" and f.attrs["factor"] == 0.75
+        assert (f.attrs["generator"], f.attrs["size"], f.attrs["prompt_template"]) == ("community", "native", "{}")
         assert f["base_labels"][...].tolist() == [0, 1, 2]  # cat->dog, dog->cat, truck->bus
         assert f["target_labels"][...].tolist() == [1, 0, 3]
 
@@ -74,6 +75,8 @@ LIGHT = [
     (["--scheduler", "heun"], "grouped", ("--scheduler heun",)),
     (["--scheduler", "nonsense"], "grouped", ("--scheduler nonsense",)),
     (["--variant", "other"], "grouped", ("--variant other",)),
+    (["--generator", "community", "--variant", "paper"], "grouped", ("--generator community", "--variant diffusers")),
+    (["--size", "huge"], "grouped", ("--size huge", "native")),
     (["--method", "sgid"], "grouped", ("--captions",)),
     (["--targets", "cat,unicorn"], "grouped", ("unicorn",)),
 ]

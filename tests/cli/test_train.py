@@ -74,7 +74,8 @@ def test_tracked_values_equal_the_measures_on_the_snapshots(trained):
     with store.open_file(d / "c.h5", "curves") as f:
         series = {k: f[k][...] for k in ("sai/groups/ncsm", "sai/groups/ccsm", "sai/rand/ncsm", "sai/rand/ccsm",
                                          "sai/ncsm_vs_ccsm", "idm/network", "idm/groups", "idm/rand", "wsi/mean",
-                                         "wsi/max", "wsi/min", "accuracy/eval", "accuracy/superclass")}
+                                         "wsi/max", "wsi/min", "accuracy/eval", "accuracy/superclass",
+                                         "idm_errors/network", "idm_errors/groups", "idm_errors/rand")}
         nc, cc = f["snapshots/ncsm"][...], f["snapshots/ccsm"][...]
         assert store.read_strings(f["classes"]) == CLASSES
     groups = measure.groups_csm(np.array(GROUPS))
@@ -103,6 +104,10 @@ def test_tracked_values_equal_the_measures_on_the_snapshots(trained):
         np.testing.assert_allclose(series["idm/network"][e], measure.idm(lab, pred, nc[e]))
         np.testing.assert_allclose(series["idm/groups"][e], measure.idm(lab, pred, groups))
         np.testing.assert_allclose(series["idm/rand"][e], measure.idm(lab, pred, rand_ref))
+        # the errors-only IDM (Filus et al. plot it), per reference and for the network
+        np.testing.assert_allclose(series["idm_errors/network"][e], measure.idm(lab, pred, nc[e], errors_only=True))
+        np.testing.assert_allclose(series["idm_errors/groups"][e], measure.idm(lab, pred, groups, errors_only=True))
+        np.testing.assert_allclose(series["idm_errors/rand"][e], measure.idm(lab, pred, rand_ref, errors_only=True))
         g = np.array(GROUPS)
         np.testing.assert_allclose(series["accuracy/superclass"][e], np.mean(g[lab] == g[pred]))
 

@@ -202,6 +202,37 @@ def test_twovtwo_layers_offline(tmp_path, env):
     assert_png(out / "twovtwo.png")
 
 
+def test_dharmaretnam2018_imagenet_dry_run(tmp_path, env):
+    from semtool.measure.twovtwo import correlation_matrix, image_groups, two_vs_two
+
+    out = tmp_path / "dharmaretnam"
+    bash("examples/dharmaretnam2018_imagenet.sh", "--dry-run", "--out", out, env=env)
+    layers, acc, tests, null = read(out / "twovtwo.h5", "twovtwo", "layers", "accuracy", "tests", "null")
+    layers = [x.decode() if isinstance(x, bytes) else x for x in layers]
+    assert layers == ["pixels", "features.4", "features.9", "features.16", "features.23", "features.30",
+                      "classifier.1", "classifier.4", "classifier.6"]  # from the pixels to the classifier
+    assert int(tests) == 15  # C(6, 2): the 6 of 8 classes the vector file holds
+    with store.open_file(out / "words.h5", "embeddings") as f:
+        words, concepts = f["vectors"][...], store.read_strings(f["concepts"])
+        matched = dict(zip(concepts, store.read_strings(f["matched"])))
+    assert matched == {"tench": "tench", "goldfish": "Goldfish", "great white shark": "great_white_shark",
+                       "tiger shark": "tiger + shark", "hammerhead": "hammerhead", "stingray": "stingray"}
+    # The pixel layer's 2 vs 2, recomputed with the library from the stored pixels.
+    with store.open_file(out / "features.h5", "features") as f:
+        pixels, labels, classes = f["layers/pixels"][...], f["labels"][...], store.read_strings(f["classes"])
+    keep = [classes.index(c) for c in concepts]
+    pos = np.full(len(classes), -1)
+    pos[keep] = np.arange(len(keep))
+    sel = np.flatnonzero(pos[labels] >= 0)
+    ws = [correlation_matrix(pixels[sel[g]]) for g in image_groups(pos[labels[sel]], len(keep))]
+    assert len(ws) == 5  # 5 images per concept: 5 groups
+    ref = two_vs_two(ws, correlation_matrix(words), permutations=200, seed=0)
+    assert acc[0] == pytest.approx(ref.accuracy) and np.allclose(null[0], ref.null)
+    one_vs_two_tests, = read(out / "twovtwo.h5", "twovtwo", "one_vs_two/tests")
+    assert np.all(np.asarray(one_vs_two_tests) > 0)
+    assert_png(out / "twovtwo.png")
+
+
 def test_semantic_rsm_retrieval_offline(tmp_path, env):
     out = tmp_path / "rsm"
     bash("examples/semantic_rsm_retrieval.sh", "--offline", "--out", out, env=env)

@@ -71,6 +71,37 @@ def community_reference(parts, image, prompt, *, seed, i, t, kmin=KMIN, kmax=KMA
     """The diffusers community MagicMixPipeline.__call__, restated for one image (its VAE
     sample and noise drawn from semtool's per-item generators, so the seeds match)."""
     text_embeddings, sched, encoded, noise, _ = _setup(parts, image, prompt, seed, i, t, steps)
+    return _community_denoise(parts, text_embeddings, sched, encoded, noise, kmin=kmin, kmax=kmax, nu=nu,
+                              steps=steps, g=g)
+
+
+def community_pipeline(parts, image, prompt, *, seed, kmin=KMIN, kmax=KMAX, nu=NU, steps=STEPS, g=G):
+    """The diffusers community MagicMixPipeline.__call__ (examples/community/magic_mix.py)
+    restated with its own random draws: ``encode`` takes ``latent_dist.sample()`` from
+    torch's global generator, then ``torch.manual_seed(seed)`` and
+    ``torch.randn((1, in_channels, height // 8, width // 8))`` (8 is Stable Diffusion's
+    VAE factor; the tiny VAE's is 2). The image is encoded at its own size (ToTensor)."""
+    import torch
+
+    tok, te = parts["tokenizer"], parts["text_encoder"]
+
+    def embed(p):
+        return te(tok(p, padding="max_length", max_length=tok.model_max_length, truncation=True,
+                      return_tensors="pt").input_ids)[0]
+
+    text_embeddings = torch.cat([embed(""), embed(prompt)])
+    sched = parts["scheduler"]()
+    sched.set_timesteps(steps)
+    height, width = image.shape[:2]
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    encoded = 0.18215 * parts["vae"].encode(x * 2 - 1).latent_dist.sample()
+    torch.manual_seed(seed)
+    noise = torch.randn((1, parts["unet"].config.in_channels, height // 2, width // 2))
+    return _community_denoise(parts, text_embeddings, sched, encoded, noise, kmin=kmin, kmax=kmax, nu=nu,
+                              steps=steps, g=g)
+
+
+def _community_denoise(parts, text_embeddings, sched, encoded, noise, *, kmin, kmax, nu, steps, g):
     tmin = steps - int(kmin * steps)
     tmax = steps - int(kmax * steps)
     latents = sched.add_noise(encoded, noise, timesteps=sched.timesteps[tmax])
@@ -125,25 +156,95 @@ def _run(imageset, sd_folder, out, **kw):
         return {k: f[k][...] for k in ("images", "source_index", "target_labels", "base_labels", "done")}
 
 
-def _references(fn, parts, imageset, res, **kw):
+def _references(fn, parts, imageset, res, template="{}", **kw):
     ims = read_imageset(imageset)
-    return np.stack([fn(parts, ims.images[i], f"a photo of a {ims.classes[t].replace('_', ' ')}",
+    return np.stack([fn(parts, ims.images[i], template.replace("{}", ims.classes[t].replace('_', ' ')),
                         seed=3, i=int(i), t=int(t), **kw)
                      for i, t in zip(res["source_index"], res["target_labels"])])
 
 
-def test_diffusers_variant_equals_community_pipeline(parts, grouped_imageset, sd_folder, tmp_path):
-    res = _run(grouped_imageset, sd_folder, tmp_path / "d.h5", variant="diffusers", batch_size=1, limit=3)  # batch 1: bit for bit
+def test_defaults_follow_abreu2023(parts, grouped_imageset, sd_folder, tmp_path):
+    # Abreu, Vaska, Helus (2023) used "the MagicMix pipeline" (the diffusers community one)
+    # with the bare fine class name as the prompt: those are the defaults
+    res = _run(grouped_imageset, sd_folder, tmp_path / "d.h5", batch_size=1, limit=3)  # batch 1: bit for bit
     ref = _references(community_reference, parts, grouped_imageset, res)
     np.testing.assert_array_equal(res["images"], ref)
     assert res["done"].all()
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert (f.attrs["variant"], f.attrs["prompt_template"], f.attrs["generator"]) == ("diffusers", "{}", "item")
 
 
 def test_paper_variant_equals_its_reference_and_differs(parts, grouped_imageset, sd_folder, tmp_path):
-    res = _run(grouped_imageset, sd_folder, tmp_path / "p.h5", variant="paper", batch_size=3, limit=3)
-    np.testing.assert_array_equal(res["images"], _references(paper_reference, parts, grouped_imageset, res))
-    community = _references(community_reference, parts, grouped_imageset, res)
+    res = _run(grouped_imageset, sd_folder, tmp_path / "p.h5", variant="paper", batch_size=3, limit=3,
+               prompt_template="a photo of a {}")
+    np.testing.assert_array_equal(res["images"], _references(paper_reference, parts, grouped_imageset, res,
+                                                             "a photo of a {}"))
+    community = _references(community_reference, parts, grouped_imageset, res, "a photo of a {}")
     assert np.abs(res["images"].astype(int) - community).mean() > 1.0
+
+
+@pytest.fixture(scope="module")
+def small_imageset(tmp_path_factory):
+    """6 RGB 12×12 images (smaller than the tiny model's 16 px) of 3 classes, one group."""
+    from tests.generate.conftest import write_imageset
+
+    images = np.random.default_rng(11).integers(0, 256, (6, 12, 12, 3), dtype=np.uint8)
+    return write_imageset(tmp_path_factory.mktemp("small") / "small.h5", images, [0, 1, 2, 2, 1, 0],
+                          ["cat", "dog", "bus"], [0, 0, 0], ["all"])
+
+
+def test_community_generator_regenerates_the_pipelines_images(parts, small_imageset, sd_folder, tmp_path):
+    # A loop over the items calling the community pipeline with one seed, as one would have
+    # made hybrids with it; after a first call (whose VAE sample came from the session's
+    # earlier state), each call's draws are what semtool's --generator community makes.
+    import torch
+
+    ims = read_imageset(small_imageset)
+    items = _items.make_items(ims, "group")[:4]
+    torch.manual_seed(1234)
+    community_pipeline(parts, ims.images[5], "cat", seed=42)  # the loop's first call
+    ref = np.stack([community_pipeline(parts, ims.images[i], ims.classes[t], seed=42) for i, t in items])
+    res = _run(small_imageset, sd_folder, tmp_path / "c.h5", generator="community", size="native", seed=42,
+               batch_size=1, limit=4)
+    np.testing.assert_array_equal(res["source_index"], items[:, 0])
+    assert res["images"].shape == (4, 12, 12, 3)
+    np.testing.assert_array_equal(res["images"], ref)  # 0 pixels apart
+    # batched, the same up to a float's last bit
+    batched = _run(small_imageset, sd_folder, tmp_path / "c4.h5", generator="community", size="native", seed=42,
+                   batch_size=4, limit=4)
+    assert np.abs(batched["images"].astype(int) - ref).max() <= 1
+    # semtool's own draws (the default) and the upsampling default differ from the pipeline's
+    own = _run(small_imageset, sd_folder, tmp_path / "o.h5", size="native", seed=42, limit=4)
+    assert np.abs(own["images"].astype(int) - ref).mean() > 1.0
+    upsampled = _run(small_imageset, sd_folder, tmp_path / "u.h5", generator="community", seed=42, limit=4)
+    assert np.abs(upsampled["images"].astype(int) - ref).mean() > 1.0
+
+
+def test_native_size_rounds_down_to_the_vae_factor(sd_folder):
+    import torch
+
+    from semtool.generate import _loading
+
+    sd = _loading.load_stable_diffusion(str(sd_folder), device=torch.device("cpu"), dtype=torch.float32)
+    assert sd.vae_factor == 2
+    assert sd.encode_hw("native", (13, 16)) == (12, 16)
+    assert sd.encode_hw("native", (1, 5)) == (2, 4)
+    assert sd.encode_hw(32, (13, 16)) == (32, 32)
+    assert _loading.parse_size("512") == 512 and _loading.parse_size("Native") == "native"
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(generator="community", variant="paper"), "--variant diffusers"),
+    (dict(generator="community", scheduler="ddpm"), "--scheduler ddpm"),
+    (dict(generator="global"), "--generator"),
+    (dict(size="big"), "--size"),
+])
+def test_refused_settings(grouped_imageset, sd_folder, tmp_path, kw, message):
+    from semtool.errors import UserError
+
+    with pytest.raises(UserError, match=message):
+        _run(grouped_imageset, sd_folder, tmp_path / "r.h5", limit=1, **kw)
+    assert not (tmp_path / "r.h5").exists()
 
 
 @pytest.mark.parametrize("variant", ["paper", "diffusers"])
@@ -173,7 +274,8 @@ def test_expected_slice(grouped_imageset, sd_folder, tmp_path):
     # (torch.manual_seed(0) before building; torch 2.x CPU, fp32) by printing
     # images[0, :3, :3, 0] and images[1, 8, 8:11, :].ravel(); a change means the algorithm,
     # the seeding or the tiny model changed.
-    res = _run(grouped_imageset, sd_folder, tmp_path / "s.h5", limit=2)
+    res = _run(grouped_imageset, sd_folder, tmp_path / "s.h5", limit=2, variant="paper",
+               prompt_template="a photo of a {}")
     got = np.concatenate([res["images"][0, :3, :3, 0].ravel(), res["images"][1, 8, 8:11, :].ravel()])
     np.testing.assert_allclose(got, EXPECTED_SLICE, atol=2)
 
@@ -189,7 +291,7 @@ def test_one_vae_encode_per_image_shared_by_targets(grouped_imageset, sd_folder)
     sd = _loading.load_stable_diffusion(str(sd_folder), device=torch.device("cpu"), dtype=torch.float32)
     ims = read_imageset(grouped_imageset)
     items = _items.make_items(ims, "all")  # 3 targets per image
-    cache = magicmix.LatentCache(sd, ims.images, 16, seed=0)
+    cache = magicmix.LatentCache(sd, ims.images, (16, 16), seed=0)
     for rows in _items.batches(range(len(items)), 5):  # batches cut through images' targets
         cache.get(items[rows, 0])
     assert cache.encodes == len(ims.images)

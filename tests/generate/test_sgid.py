@@ -23,40 +23,66 @@ def sd(sd_folder):
     return _loading.load_stable_diffusion(str(sd_folder), device=torch.device("cpu"), dtype=torch.float32)
 
 
-def test_weighted_tokens_match_the_whole_prompt(sd):
+def test_prompt_fragments_make_the_whole_prompt(sd):
     tok = sd.tokenizer
-    ids, w = sgid.weighted_tokens(tok, "a cat on grass", "red bus", caption_weight=0.9, label_weight=1.5)
-    whole = tok("a cat on grass. A picture of red bus", padding="max_length",
-                max_length=tok.model_max_length, truncation=True).input_ids
-    assert ids.tolist() == whole
-    n_cap = len(tok("a cat on grass", add_special_tokens=False).input_ids)
-    n_mid = len(tok(". A picture of", add_special_tokens=False).input_ids)
-    n_lab = len(tok("red bus", add_special_tokens=False).input_ids)
-    expected = [1.0] + [0.9] * n_cap + [1.0] * n_mid + [1.5] * n_lab
-    expected += [1.0] * (len(ids) - len(expected))
-    np.testing.assert_allclose(w, expected)
-    # a caption longer than the encoder keeps the whole label
-    long_ids, long_w = sgid.weighted_tokens(tok, "a red dog " * 40, "cat", caption_weight=0.9, label_weight=1.5)
-    assert len(long_ids) == tok.model_max_length and (long_w == 1.5).sum() == 1
+    frags, w = sgid.prompt_fragments(tok, "a cat on grass", "red bus", caption_weight=0.9, label_weight=1.5)
+    assert frags == ["a cat on grass", ". A picture of", "red bus"] and w == [0.9, 1.0, 1.5]
+    joined = sum((tok(f, add_special_tokens=False).input_ids for f in frags), [])
+    assert joined == tok("a cat on grass. A picture of red bus", add_special_tokens=False).input_ids
+    # a caption longer than the encoder loses words at its end; the label stays whole
+    words = ("a red dog " * 40).split()
+    long, _ = sgid.prompt_fragments(tok, " ".join(words), "cat", caption_weight=0.9, label_weight=1.5)
+    count = lambda fs: sum(len(tok(f, add_special_tokens=False).input_ids) for f in fs)  # noqa: E731
+    kept = long[0].split()
+    assert long[-1] == "cat" and kept == words[:len(kept)] and count(long) <= tok.model_max_length - 2
+    one_more = [" ".join(words[:len(kept) + 1])] + long[1:]
+    assert count(one_more) > tok.model_max_length - 2  # no word to spare
+    assert sgid.prompt_fragments(tok, "", "cat", caption_weight=0.9, label_weight=1.5) == (
+        [". A picture of", "cat"], [1.0, 1.5])
 
 
-def test_weighted_embedding_equals_formula(sd):
+@pytest.mark.parametrize("caption_weight, label_weight", [(0.9, 1.5), (1.5, 0.9), (1.0, 1.5), (0.9, 1.0)])
+def test_weighted_embeddings_equal_compels(sd, caption_weight, label_weight):
+    # the reference: compel itself, given the prompt in its own syntax, "(caption)w. A picture of (label)w"
     import torch
+    from compel import Compel
 
     tok, te = sd.tokenizer, sd.text_encoder
-    got = sgid.weighted_embeddings(sd, ["a dog", "grass"], ["cat", "bus"], caption_weight=0.9, label_weight=1.5)
-    for b, (cap, lab) in enumerate([("a dog", "cat"), ("grass", "bus")]):
+    pairs = [("a dog on grass", "cat"), ("grass", "red bus")]
+    got = sgid.weighted_embeddings(sd, [c for c, _ in pairs], [lab for _, lab in pairs],
+                                   caption_weight=caption_weight, label_weight=label_weight)
+    compel = Compel(tokenizer=tok, text_encoder=te)
+    for b, (cap, lab) in enumerate(pairs):
+        ref = compel(f"({cap}){caption_weight}. A picture of ({lab}){label_weight}")[0]
+        torch.testing.assert_close(got[b], ref, rtol=0, atol=0)
+        # compel's rules restated: ê = e∅ + w·(e − e∅) per token (w ≠ 1); a fragment with
+        # w < 1 is then also faded toward the prompt with that fragment masked out of the
+        # attention, by τ = tan((1 − w)·π/2)
         pad = dict(padding="max_length", max_length=tok.model_max_length, return_tensors="pt")
-        e = te(tok(f"{cap}. A picture of {lab}", **pad).input_ids)[0][0]
-        e0 = te(tok("", **pad).input_ids)[0][0]
+        ids = tok(f"{cap}. A picture of {lab}", **pad).input_ids
         n_cap = len(tok(cap, add_special_tokens=False).input_ids)
         n_mid = len(tok(". A picture of", add_special_tokens=False).input_ids)
         n_lab = len(tok(lab, add_special_tokens=False).input_ids)
-        w = torch.ones(e.shape[0])
-        w[1:1 + n_cap] = 0.9
-        w[1 + n_cap + n_mid:1 + n_cap + n_mid + n_lab] = 1.5
-        ref = e0 + w[:, None] * (e - e0)  # ê = e∅ + w·(e − e∅)
-        torch.testing.assert_close(got[b], ref, rtol=1e-5, atol=1e-5)
+        spans = {"cap": slice(1, 1 + n_cap), "lab": slice(1 + n_cap + n_mid, 1 + n_cap + n_mid + n_lab)}
+        w = torch.ones(ids.shape[1])
+        for key, weight in (("cap", caption_weight), ("lab", label_weight)):
+            w[spans[key]] = weight
+        e0 = te(tok("", **pad).input_ids)[0][0]
+
+        def up(mask):
+            e = te(ids, attention_mask=mask)[0][0]
+            return e0 + w[:, None] * (e - e0)
+
+        full = torch.ones_like(ids)
+        parts, lerp = [up(full)], [1.0]
+        for key, weight in (("cap", caption_weight), ("lab", label_weight)):
+            if weight < 1:
+                mask = full.clone()
+                mask[0, spans[key]] = 0
+                parts.append(up(mask))
+                lerp.append(float(np.tan((1 - weight) * np.pi / 2)))
+        formula = sum(p * (k / sum(lerp)) for p, k in zip(parts, lerp))
+        torch.testing.assert_close(got[b], formula, rtol=1e-5, atol=1e-5)
 
 
 def test_per_sample_guidance_equals_separate_scalar_runs(sd):

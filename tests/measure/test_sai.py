@@ -9,6 +9,7 @@ import pytest
 
 from semtool.errors import UserError
 from semtool.measure import drop_diagonal, minmax, normalised, pairwise_sai, sai, ssim
+from tests._helpers import Case, assert_matches_reference, seeded_cases
 
 
 def _norm_loop(m):
@@ -29,11 +30,14 @@ def _measure_loop(a, b, measure):
     return sum(abs(x - y) for x, y in zip(fa, fb)) / len(fa)
 
 
+def _sai_loop(a, b, measure):
+    return _measure_loop(_norm_loop(a.tolist()), _norm_loop(b.tolist()), measure)
+
+
 @pytest.mark.parametrize("measure", ["cosine", "mse", "mae"])
-def test_sai_equals_loop(rng, measure):
-    a, b = rng.normal(size=(9, 9)), rng.random((9, 9))
-    ref = _measure_loop(_norm_loop(a.tolist()), _norm_loop(b.tolist()), measure)
-    assert sai(a, b, measure) == pytest.approx(ref, abs=1e-12)
+def test_sai_equals_loop(measure):
+    cases = seeded_cases(lambda rng: Case((rng.normal(size=(9, 9)), rng.random((9, 9)), measure)))
+    assert_matches_reference(sai, _sai_loop, cases, atol=1e-12, source="a plain loop over the off-diagonal")
 
 
 def test_drop_diagonal_and_minmax(rng):
@@ -47,22 +51,40 @@ def _structured(c, rng):
     return m + np.linspace(0, 1, c)[None, :]
 
 
+def _ssim_case(kind, rng, c=23):
+    if kind == "random":
+        return rng.random((c, c)), rng.random((c, c))
+    if kind == "structured":
+        return _structured(c, rng), _structured(c, rng).T
+    a = rng.random((c, c))
+    return a, a.copy()
+
+
 @pytest.mark.parametrize("kind", ["random", "structured", "same"])
 def test_ssim_equals_skimage(rng, kind):
     structural_similarity = pytest.importorskip("skimage.metrics").structural_similarity
-    c = 23
-    if kind == "random":
-        a, b = rng.random((c, c)), rng.random((c, c))
-    elif kind == "structured":
-        a, b = _structured(c, rng), _structured(c, rng).T
-    else:
-        a = rng.random((c, c))
-        b = a.copy()
+    a, b = _ssim_case(kind, rng)
     na, nb = minmax(drop_diagonal(a)), minmax(drop_diagonal(b))
     # DESIGN.md: scikit-image defaults (7×7 uniform window, K1 0.01, K2 0.03), data range 1
     ref = structural_similarity(na, nb, data_range=1.0)
     assert ssim(na, nb) == pytest.approx(ref, abs=1e-10)
     assert sai(a, b, "ssim") == pytest.approx(ref, abs=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["random", "structured", "same"])
+def test_gaussian_window_ssim_equals_skimage_gaussian_weights(rng, kind):
+    """Wang et al.'s window: scikit-image with gaussian_weights=True (σ 1.5, 11×11) and population covariance."""
+    structural_similarity = pytest.importorskip("skimage.metrics").structural_similarity
+    a, b = _ssim_case(kind, rng)
+    na, nb = minmax(drop_diagonal(a)), minmax(drop_diagonal(b))
+    ref = structural_similarity(na, nb, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                use_sample_covariance=False)
+    assert ssim(na, nb, window="gaussian") == pytest.approx(ref, abs=1e-10)
+    assert sai(a, b, "ssim", ssim_window="gaussian") == pytest.approx(ref, abs=1e-10)
+    if kind != "same":
+        assert abs(ssim(na, nb) - ref) > 1e-4  # the default window gives another number
+    with pytest.raises(UserError, match="12 classes"):
+        sai(a[:11, :11], b[:11, :11], "ssim", ssim_window="gaussian")
 
 
 def test_ssim_needs_eight_classes(rng):
@@ -102,3 +124,8 @@ def test_pairwise_equals_pairs(rng, measure):
     normed = [normalised(m) for m in mats]
     ref = np.array([[sai(x, y, measure) for y in mats] for x in mats])
     np.testing.assert_allclose(pairwise_sai(normed, measure), ref, rtol=0, atol=1e-12)
+    if measure == "ssim":
+        big = [rng.random((13, 13)) for _ in range(3)]
+        ref = np.array([[sai(x, y, "ssim", ssim_window="gaussian") for y in big] for x in big])
+        np.testing.assert_allclose(pairwise_sai([normalised(m) for m in big], "ssim", ssim_window="gaussian"), ref,
+                                   rtol=0, atol=1e-12)

@@ -93,6 +93,7 @@ def test_permutation_p_value_formula_and_null(rng):
     assert res.null.shape == (200,)
     assert res.null_count == int(np.sum(res.null >= res.accuracy))
     assert res.p_value == (1 + res.null_count) / 201
+    assert res.p_value_authors == np.sum(res.null > res.accuracy) / 200  # one_vs_two_graphs.py's form
     assert abs(res.null.mean() - 0.5) <= 3 * np.sqrt(0.25 / 200)
     again = two_vs_two(W, I, permutations=200, seed=3)
     np.testing.assert_array_equal(res.null, again.null)
@@ -119,7 +120,99 @@ def test_fewer_than_four_concepts_is_a_user_error(rng):
         two_vs_two(W, W)
 
 
-def test_one_vs_two_equals_a_per_image_loop(rng):
+# ---------------------------------------------------------------- 1 vs 2
+# Restated from the authors' code, chrisfosterelli/SemanticsInCNN `one_vs_two_vgg16.py`
+# (one image per concept): `correct` = the concepts whose image is correctly classified;
+# for every misclassified image, three rows over those concepts — Pearson r of its CNN
+# vector with each correct concept's CNN vector, of its true concept's word vector with
+# each correct concept's word vector, and of its predicted concept's word vector likewise —
+# and it passes iff pearsonr(cnn_row, true_row) > pearsonr(cnn_row, pred_row). The null
+# `np.random.shuffle`s the true-class rows and the predicted-class rows (two independent
+# shuffles of the mistakes) 1000 times; here each draw is two fresh permutations from the
+# seeded generator in semtool's order (a shuffle of a shuffle is again uniform), so the
+# null can be compared draw by draw.
+def _authors_rows(cnn, words, correct, incorrect, misclassified):
+    cnn_rows = np.array([[_pearson(cnn[j], cnn[i]) for j in correct] for i in incorrect])
+    true_rows = np.array([[_pearson(words[j], words[i]) for j in correct] for i in incorrect])
+    pred_rows = np.array([[_pearson(words[j], words[w]) for j in correct] for w in misclassified])
+    return cnn_rows, true_rows, pred_rows
+
+
+def _authors_passes(cnn_rows, true_rows, pred_rows):
+    return np.array([_pearson(x, t) > _pearson(x, p) for x, t, p in zip(cnn_rows, true_rows, pred_rows)])
+
+
+def _one_per_concept(seed, k=10, wrong=4):
+    """A Fashion-MNIST-sized case: 10 concepts, one image each, ``wrong`` of them misclassified."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, 16))
+    cnn = centres + 0.8 * rng.normal(size=(k, 16))
+    words = centres + 0.8 * rng.normal(size=(k, 16))
+    labels = np.arange(k)
+    predicted = labels.copy()
+    bad = rng.choice(k, size=wrong, replace=False)
+    predicted[bad] = (bad + rng.integers(1, k, size=wrong)) % k
+    return cnn, words, labels, predicted
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_vs_two_equals_the_authors_rule_item_by_item(seed):
+    cnn, words, labels, predicted = _one_per_concept(seed)
+    correct = np.flatnonzero(labels == predicted)
+    incorrect = np.flatnonzero(labels != predicted)
+    rows = _authors_rows(cnn, words, correct, incorrect, predicted[incorrect])
+    expected = _authors_passes(*rows)
+    res = one_vs_two(cnn, labels, predicted, correlation_matrix(words), permutations=40, seed=seed)
+    assert res.tests == res.mistakes == len(incorrect) and res.untestable == 0
+    assert res.passes == expected.sum()
+    np.testing.assert_array_equal(res.reference, np.full(len(incorrect), len(correct)))
+    # The rows-shuffle null, draw by draw.
+    rng = np.random.default_rng(seed)
+    null = []
+    for _ in range(40):
+        t, p = rng.permutation(len(incorrect)), rng.permutation(len(incorrect))
+        null.append(_authors_passes(rows[0], rows[1][t], rows[2][p]).mean())
+    np.testing.assert_allclose(res.null, null)
+    # Both p-value forms: semtool's and the authors' (one_vs_two_graphs.py: sum(null > score) / N).
+    assert res.p_value == (1 + np.sum(res.null >= res.accuracy)) / 41
+    assert res.p_value_authors == np.sum(res.null > res.accuracy) / 40
+
+
+def test_one_vs_two_seeded_case_paper_rule_and_stricter_variant():
+    """The 1 vs 2 passes on one seeded case under both reference sets (numbers in the closing note)."""
+    cnn, words, labels, predicted = _one_per_concept(3, wrong=5)
+    ws = correlation_matrix(words)
+    paper = one_vs_two(cnn, labels, predicted, ws, permutations=0)
+    strict = one_vs_two(cnn, labels, predicted, ws, permutations=0, exclude_predicted=True)
+    incorrect = np.flatnonzero(labels != predicted)
+    correct = np.flatnonzero(labels == predicted)
+    passes = 0
+    for i in incorrect:  # the stricter variant, one mistake at a time
+        keep = [j for j in correct if j not in (labels[i], predicted[i])]
+        row = np.array([_pearson(cnn[i], cnn[j]) for j in keep])
+        passes += _pearson(row, ws[labels[i], keep]) > _pearson(row, ws[predicted[i], keep]) + TIE_TOLERANCE
+    assert strict.passes == passes
+    assert paper.passes == _authors_passes(*_authors_rows(cnn, words, correct, incorrect, predicted[incorrect])).sum()
+    assert strict.exclude_predicted and not paper.exclude_predicted
+
+
+def _loop_one_vs_two(feats, labels, predicted, words, *, exclude_predicted=False):
+    """Per mistake: reference = concepts with a correctly classified image (mean features)."""
+    k = len(words)
+    ok = labels == predicted
+    refs = [c for c in range(k) if (ok & (labels == c)).any()]
+    ref_vecs = {c: feats[ok & (labels == c)].mean(axis=0) for c in refs}
+    out = []
+    for i in np.flatnonzero(~ok):
+        c, w = labels[i], predicted[i]
+        keep = [j for j in refs if not (exclude_predicted and j in (c, w))]
+        row = np.array([_pearson(feats[i], ref_vecs[j]) for j in keep])
+        out.append(_pearson(row, words[c, keep]) > _pearson(row, words[w, keep]) + TIE_TOLERANCE)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("exclude_predicted", [False, True])
+def test_one_vs_two_with_several_images_per_concept_equals_a_loop(rng, exclude_predicted):
     k, n = 6, 60
     labels = np.arange(n) % k
     centres = rng.normal(size=(k, 8))
@@ -128,15 +221,63 @@ def test_one_vs_two_equals_a_per_image_loop(rng):
     wrong = rng.choice(n, size=12, replace=False)
     predicted[wrong] = (labels[wrong] + rng.integers(1, k, size=12)) % k
     words = correlation_matrix(centres + 0.5 * rng.normal(size=(k, 8)))
-    res = one_vs_two(feats, labels, predicted, words, permutations=30, seed=0)
-    ok = labels == predicted
-    ref_vecs = np.array([feats[ok & (labels == c)].mean(axis=0) for c in range(k)])
-    passes = 0
-    for i in np.flatnonzero(~ok):
-        c, w = labels[i], predicted[i]
-        keep = [j for j in range(k) if j not in (c, w)]
-        row = np.array([_pearson(feats[i], ref_vecs[j]) for j in keep])
-        passes += _pearson(row, words[c, keep]) > _pearson(row, words[w, keep]) + TIE_TOLERANCE
+    res = one_vs_two(feats, labels, predicted, words, permutations=30, seed=0, null="concepts",
+                     exclude_predicted=exclude_predicted)
     assert res.tests == 12
-    assert res.passes == passes
+    assert res.passes == _loop_one_vs_two(feats, labels, predicted, words, exclude_predicted=exclude_predicted).sum()
     assert res.p_value == (1 + np.sum(res.null >= res.accuracy)) / 31
+    perm = np.random.default_rng(0).permutation(k)  # the concepts null's first draw
+    first = _loop_one_vs_two(feats, labels, predicted, words[np.ix_(perm, perm)], exclude_predicted=exclude_predicted)
+    assert res.null[0] == pytest.approx(first.mean())
+
+
+def test_one_vs_two_with_few_reference_concepts_counts_only_testable_mistakes():
+    """3 of 10 concepts correctly classified: with c and w excluded, a mistake predicted as one
+    of them keeps 2 reference concepts — not testable, and never counted as a failure."""
+    cnn, words, labels, _ = _one_per_concept(5)
+    predicted = np.array([0, 1, 2, 0, 5, 1, 7, 8, 9, 3])  # 3 → 0 and 5 → 1 land on a reference concept
+    correct = np.flatnonzero(labels == predicted)
+    assert list(correct) == [0, 1, 2]
+    ws = correlation_matrix(words)
+    strict = one_vs_two(cnn, labels, predicted, ws, permutations=10, exclude_predicted=True)
+    into_ref = np.isin(predicted[labels != predicted], correct)
+    assert into_ref.any() and not into_ref.all()
+    assert strict.mistakes == 7 and strict.untestable == into_ref.sum() and strict.tests == 7 - into_ref.sum()
+    np.testing.assert_array_equal(strict.reference, np.full(strict.tests, 3))
+    testable = ~into_ref
+    assert strict.passes == _loop_one_vs_two(cnn, labels, predicted, ws, exclude_predicted=True)[testable].sum()
+    assert strict.accuracy == strict.passes / strict.tests
+    paper = one_vs_two(cnn, labels, predicted, ws, permutations=0)
+    assert paper.untestable == 0 and paper.tests == 7
+    with pytest.raises(UserError, match="no misclassified image has 4 or more reference concepts"):
+        one_vs_two(cnn, labels, predicted, ws, permutations=0, min_reference=4)
+
+
+def test_one_vs_two_nan_fails_like_two_vs_two_and_drop_constant_leaves_it_out(rng):
+    cnn, words, labels, predicted = _one_per_concept(1)
+    correct = np.flatnonzero(labels == predicted)
+    dead = correct[0]
+    cnn[dead] = 0.0  # an all-zero ReLU feature: its reference vector correlates with nothing
+    ws = correlation_matrix(words)
+    res = one_vs_two(cnn, labels, predicted, ws, permutations=0)
+    assert res.passes == 0 and res.nan_tests == res.tests  # every test uses the dead column: NaN fails
+    assert list(res.constant) == [dead]
+    dropped = one_vs_two(cnn, labels, predicted, ws, permutations=0, drop_constant=True)
+    incorrect = np.flatnonzero(labels != predicted)
+    rest = correct[1:]
+    expected = _authors_passes(*_authors_rows(cnn, words, rest, incorrect, predicted[incorrect]))
+    assert dropped.dropped and dropped.passes == expected.sum() and dropped.nan_tests == 0
+
+
+def test_two_vs_two_names_constant_concepts_and_drop_constant_runs_without_them(rng):
+    v = rng.normal(size=(8, 5))
+    v[2] = 0.0
+    W, I = correlation_matrix(v), correlation_matrix(v + 0.3 * rng.normal(size=(8, 5)))
+    res = two_vs_two(W, I, permutations=20)
+    assert list(res.constant) == [2] and res.nan_tests == res.tests == 28 and res.passes == 0
+    assert np.all(res.null == 0)  # the null collapses with the score
+    kept = [0, 1, 3, 4, 5, 6, 7]
+    dropped = two_vs_two(W, I, permutations=0, drop_constant=True)
+    assert dropped.dropped and dropped.tests == 21
+    assert dropped.passes == _loop(W[np.ix_(kept, kept)], I[np.ix_(kept, kept)]).sum()
+    assert np.isnan(two_vs_two(W, W, permutations=0).p_value_authors)  # no null, no authors' p

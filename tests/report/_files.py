@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from semtool import store
+from tests._helpers import csm_file as write_csm  # noqa: F401  (the figures' tests name it so)
 
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
            "Ankle boot"]
@@ -22,24 +23,6 @@ def planted_blocks(groups: np.ndarray, rng: np.random.Generator, *, within: floa
     m = (m + m.T) / 2
     np.fill_diagonal(m, 1.0)
     return m
-
-
-def write_csm(path: Path, matrix: np.ndarray, classes: list[str], *, groups=None, group_names=None,
-              source: str = "ncsm", measure: str = "cosine", epochs=None) -> Path:
-    with store.create(path, "csm", parameters={}) as f:
-        if matrix.ndim == 3:
-            f["matrices"] = matrix
-            f["epochs"] = np.arange(matrix.shape[0], dtype=np.float64) if epochs is None else epochs
-        else:
-            f["matrix"] = matrix
-        store.write_strings(f, "classes", classes)
-        if groups is not None:
-            f["groups"] = np.asarray(groups, dtype=np.int64)
-        if group_names is not None:
-            store.write_strings(f, "group_names", group_names)
-        f.attrs["source"] = source
-        f.attrs["measure"] = measure
-    return path
 
 
 def write_curves(path: Path, rng: np.random.Generator, *, epochs: int = 12, label: str | None = None,
