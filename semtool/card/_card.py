@@ -85,6 +85,12 @@ def _grouped(images: Any, spec: str, data: str) -> Any:
     return dataclasses.replace(images, **out)
 
 
+def _is_semtool_file(path: str) -> bool:
+    from semtool.data.csmio import is_hdf5_path
+
+    return is_hdf5_path(path)
+
+
 def _synsets(images: Any, scored: Any, opts: CardOptions, data: str) -> list[str] | None:
     """WordNet synsets of the model's classes: the model's, the data's, or --synsets."""
     from semtool.semantics.wordnet import PRESETS, synsets_for
@@ -206,9 +212,25 @@ def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOption
     _csm_steps(card, runner, net, meta, model_in)
 
     # 6. the word space
-    if opts.words is not None:
+    if opts.words is not None and _is_semtool_file(opts.words):
         files["words"] = Path(opts.words)
         runner.skip("word space", f"--words {opts.words}")
+    elif opts.words is not None:  # a word2vec / GloVe / fastText file, read as 'embed --vectors' reads it
+        vectors = Path(opts.words)
+        v_params = {"words": None, "concepts_from": str(files["features"]), "preset": None, "vectors": str(vectors),
+                    "vectors_bytes": vectors.stat().st_size, "phrases": "mean", "require_all": True}
+
+        def word_vectors() -> None:
+            from semtool.semantics.vectors import read_vectors, write_vector_embeddings
+
+            r = read_vectors(vectors, images.classes, phrases="mean")
+            if r.missing:
+                raise UserError(f"--words {vectors}: {len(r.missing)} of {len(images.classes)} classes not found "
+                                f"({', '.join(r.missing[:5])}); 2 vs 2 needs a vector for every class")
+            write_vector_embeddings(files["words"], r, vectors, phrases="mean", force=True, parameters=v_params,
+                                    inputs=[files["features"]])
+
+        runner.step(f"word space ({vectors.name})", [files["words"]], v_params, [files["features"]], word_vectors)
     else:
         w_params = {"words": None, "concepts_from": str(files["features"]), "preset": None, "model": None,
                     "template": "{}"}

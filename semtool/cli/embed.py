@@ -98,7 +98,7 @@ def _from_vectors(output: Path, names: list[str], vectors: Path, *, phrases: str
     """``embed --vectors``: the requested concepts' vectors from a word-vector file."""
     from semtool import _runtime, store
     from semtool.errors import UserError
-    from semtool.semantics.vectors import PHRASES, read_vectors
+    from semtool.semantics.vectors import PHRASES, read_vectors, write_vector_embeddings
 
     if model is not None:
         raise UserError("--vectors and --model exclude each other: the vectors come from the file")
@@ -118,17 +118,8 @@ def _from_vectors(output: Path, names: list[str], vectors: Path, *, phrases: str
     # would take longer than reading the concepts out of it.
     params = {"words": words, "concepts_from": concepts_from, "preset": preset, "vectors": str(vectors),
               "vectors_bytes": vectors.stat().st_size, "phrases": phrases, "require_all": require_all}
-    with store.create(output, "embeddings", force=force, command="embed", parameters=params,
-                      inputs=[concepts_from] if concepts_from is not None else []) as f:
-        f.create_dataset("vectors", data=r.vectors)
-        store.write_strings(f, "concepts", r.concepts)
-        store.write_strings(f, "matched", r.matched)
-        store.write_strings(f, "match", r.match)
-        f.attrs["source"] = "vectors"
-        f.attrs["vectors_file"] = str(vectors)
-        f.attrs["format"] = r.format + (" (gzip)" if r.compressed else "")
-        f.attrs["phrases"] = phrases
-        f.attrs["words_in_file"] = r.words_in_file
+    write_vector_embeddings(output, r, vectors, phrases=phrases, force=force, parameters=params,
+                            inputs=[concepts_from] if concepts_from is not None else [])
     wrote(output, f"{len(r.concepts)} concepts × {r.dim} dims from {r.words_in_file} words ({r.format})")
 
 

@@ -21,7 +21,8 @@ def report(
         "--output", "-o", help="Folder of the card (made if missing; an existing card is resumed: steps whose "
         "inputs and options are unchanged are reused).")] = None,
     words: Annotated[Optional[Path], typer.Option(
-        "--words", help="Word space for 2 vs 2: an embeddings file (semtool embed) naming the data's classes "
+        "--words", help="Word space for 2 vs 2: an embeddings file (semtool embed) naming the data's classes, or "
+        "a word2vec / GloVe / fastText file read as 'embed --vectors' reads it (every class must be found) "
         "(default: MiniLM sentence embeddings of the class names).")] = None,
     reference: Annotated[Optional[Path], typer.Option(
         "--reference", help="A reference csm file used in place of the WordNet CSM (classes without synsets).")] = None,

@@ -345,3 +345,22 @@ def read_vectors(path: str | os.PathLike, concepts: Sequence[str], *, phrases: s
         raise UserError(f"{path}: none of the {len(concepts)} concepts found ({shown}"
                         + (", ..." if len(concepts) > 10 else "") + ")")
     return WordVectors(np.stack(vectors), names, matched, how, missing, fmt, dim, n, compressed)
+
+
+def write_vector_embeddings(output: str | os.PathLike, r: WordVectors, vectors: str | os.PathLike, *, phrases: str,
+                            force: bool = False, parameters: dict | None = None, inputs: Sequence = ()) -> None:
+    """An 'embeddings' file of :func:`read_vectors`' result (``embed --vectors``, ``report --words``):
+    the raw vectors, the concepts, the form each was matched by, and the file they came from."""
+    from semtool import store
+
+    with store.create(output, "embeddings", force=force, command="embed", parameters=parameters,
+                      inputs=inputs) as f:
+        f.create_dataset("vectors", data=r.vectors)
+        store.write_strings(f, "concepts", r.concepts)
+        store.write_strings(f, "matched", r.matched)
+        store.write_strings(f, "match", r.match)
+        f.attrs["source"] = "vectors"
+        f.attrs["vectors_file"] = str(vectors)
+        f.attrs["format"] = r.format + (" (gzip)" if r.compressed else "")
+        f.attrs["phrases"] = phrases
+        f.attrs["words_in_file"] = r.words_in_file

@@ -232,6 +232,25 @@ def test_card_for_a_hugging_face_vit(tmp_path, hf_models):
     rows = invoke("twovtwo", card.files["features"], card.files["words"], "--permutations", 20, "--json")
     assert [r["accuracy"] for r in rows] == [r["accuracy"] for r in nums["twovtwo"]]
     assert (card.outdir / "report.html").stat().st_size > 10_000
+    # --words a GloVe text file: the word space 'embed --vectors' makes, then 2 vs 2 against it
+    words = ["tench", "goldfish", "great", "white", "shark", "tiger"]
+    (tmp_path / "glove.txt").write_text("".join(w + " " + " ".join(f"{v:.4f}" for v in rng.normal(size=5)) + "\n"
+                                                for w in words))
+    card2, nums2 = report(str(hf_models["vit"]), str(data), tmp_path / "card2",
+                          CardOptions(permutations=20, rsm_samples=16, device="cpu", words=str(tmp_path / "glove.txt"),
+                                      figures=False))
+    from typer.testing import CliRunner
+
+    from semtool.cli.app import app
+
+    res = CliRunner().invoke(app, ["embed", "--vectors", str(tmp_path / "glove.txt"), "--concepts-from", str(data),
+                                   "-o", str(tmp_path / "v.h5")])
+    assert res.exit_code == 0, res.output
+    with store.open_file(tmp_path / "v.h5") as a, store.open_file(card2.files["words"]) as b:
+        np.testing.assert_array_equal(a["vectors"][...], b["vectors"][...])
+        assert store.read_strings(b["matched"])[2] == "great + white + shark"
+    rows = invoke("twovtwo", card2.files["features"], tmp_path / "v.h5", "--permutations", 20, "--json")
+    assert [r["accuracy"] for r in rows] == [r["accuracy"] for r in nums2["twovtwo"]]
 
 
 def test_card_for_a_torchvision_network_on_a_subset_of_its_classes(tmp_path, torch_home):
