@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import numpy as np
 import typer
 
 from semtool.cli._common import (ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, guarded, print_table,
                                  print_value, stdin_once, stdout_is_terminal, wrote)
+
 
 @guarded
 def twovtwo(
