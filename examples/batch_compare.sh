@@ -59,10 +59,12 @@ printf 'run\tsai_cosine\tsai_ssim\tmean_wsi\n' > "$OUT/sai.tsv"
 NCSMS=()
 for model in "${MODELS[@]}"; do
   name=$(basename "$model" .safetensors)
-  "$S" csm ncsm "$model" -o "$OUT/ncsm/$name.h5" --force 2>/dev/null
+  # -q: no "wrote ..." line; semtool's one-line errors still reach stderr (and set -e stops)
+  "$S" csm ncsm "$model" -o "$OUT/ncsm/$name.h5" --force -q
   cos=$("$S" sai "$OUT/ncsm/$name.h5" "$REF")
   ssim=$("$S" sai "$OUT/ncsm/$name.h5" "$REF" --measure ssim)
-  mean_wsi=$("$S" wsi "$OUT/ncsm/$name.h5" --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["mean"])')
+  # --json: a list of records (here one)
+  mean_wsi=$("$S" wsi "$OUT/ncsm/$name.h5" --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["mean"])')
   printf '%s\t%s\t%s\t%s\n' "$name" "$cos" "$ssim" "$mean_wsi" | tee -a "$OUT/sai.tsv" | sed 's/^/    /'
   NCSMS+=("$OUT/ncsm/$name.h5")
 done

@@ -255,14 +255,17 @@ def main() -> None:
         rows = [r for r in card[key] if all(r.get(k) == v for k, v in match.items())]
         return rows[0][{"sai": "sai", "idm": "idm"}[key]] if rows else None
 
+    def rsm_top1(card: dict, key: str) -> float | None:
+        return next((r["top1"] for r in card["rsm"] if r["rsm"] == key), None)
+
     heads = [("SAI(NCSM, WordNet)", lambda c: pick(c, "sai", csm="ncsm", measure="cosine")),
              ("SAI(CCSM, WordNet)", lambda c: pick(c, "sai", csm="ccsm", measure="cosine")),
              ("SAI(TNCSM, WordNet)", lambda c: pick(c, "sai", csm="tncsm", measure="cosine")),
              ("IDM (WordNet), mistakes only", lambda c: pick(c, "idm", csm="wordnet_all", errors_only=True)),
              ("mean WSI", lambda c: c["wsi"]["mean"] if c["wsi"] else None),
              ("2 vs 2, last stage", lambda c: c["twovtwo"][-1]["accuracy"]),
-             ("semantic RSM retrieval top-1", lambda c: c["rsm"][1]["top1"]),
-             ("spatio-semantic RSM retrieval top-1", lambda c: c["rsm"][0]["top1"])]
+             ("semantic RSM retrieval top-1", lambda c: rsm_top1(c, "rsm_semantic")),
+             ("spatio-semantic RSM retrieval top-1", lambda c: rsm_top1(c, "rsm_spatial"))]
     w(table(["measure"] + list(MODELS), [[name] + [fmt(get(cards[m])) for m in MODELS] for name, get in heads]))
     w("")
     c0 = cards["baseline"]

@@ -1,4 +1,25 @@
-from semtool.cli.app import main
+"""``python -m semtool`` and the ``semtool`` command.
+
+SIGINT is taken over on the first line semtool runs, before the (slow) imports of the
+command line, so that Ctrl-C during start-up too ends as ``semtool: interrupted``, exit 130.
+"""
+
+import signal
+import sys
+
+
+def run() -> None:
+    from semtool import _runtime
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when the shell ignores it (`cmd &`)
+        signal.signal(signal.SIGINT, _runtime.on_sigint)
+    try:
+        from semtool.cli.app import main
+    except KeyboardInterrupt:
+        print("semtool: interrupted", file=sys.stderr, flush=True)
+        sys.exit(130)
+    main()
+
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -9,6 +9,27 @@ from dataclasses import dataclass
 quiet: bool = False
 verbose: bool = False
 
+#: set by the CLI's SIGINT handler; stays set when a library swallows the KeyboardInterrupt
+interrupted: bool = False
+#: outputs renamed into place by this process (removed again when the command is interrupted)
+committed: list = []
+#: the checkpoint or partial file an interrupted run leaves for --resume, if any
+checkpoint = None
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if SIGINT arrived, even where a library swallowed it (the
+    atomic-write layer calls this before renaming an output into place)."""
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def on_sigint(signum, frame) -> None:
+    """The CLI's SIGINT handler: remember the interrupt, then interrupt as Python would."""
+    global interrupted
+    interrupted = True
+    raise KeyboardInterrupt
+
 
 @dataclass(frozen=True)
 class Ranks:

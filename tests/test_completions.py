@@ -33,3 +33,35 @@ def test_bash_completion_answers(words, cword, expected):
     proc = subprocess.run([sys.executable, "-m", "semtool"], env=env, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert set(proc.stdout.split()) == expected
+
+
+@pytest.mark.parametrize("words,cword,expected", [
+    ("semtool mix x.h5 --method ", 4, {"magicmix", "sgid", "mixup", "cutmix"}),
+    ("semtool mix x.h5 --method m", 4, {"magicmix", "mixup"}),
+    ("semtool sai a b -m ", 5, {"cosine", "ssim", "mse", "mae", "all"}),
+    ("semtool attack m d --targeted ", 5, {"random", "next", "least-likely"}),
+    ("semtool rsm f --kernel ", 4, {"inner", "cosine", "rbf"}),
+    ("semtool rsm f --matcher ", 4, {"optimal", "batch-optimal:", "greedy"}),
+    ("semtool features m d --pool ", 5, {"mean", "max", "cls", "none"}),
+])
+def test_bash_completion_offers_the_values_of_choice_options(words, cword, expected):
+    test_bash_completion_answers(words, cword, expected)
+
+
+def test_completed_values_are_the_libraries_choices():
+    """The completion lists (written in the CLI, which must not import torch) equal the
+    registries the libraries check values against."""
+    from semtool.attack.pgd import TARGETS
+    from semtool.cli._common import CHOICES
+    from semtool.cli.mix import METHODS
+    from semtool.measure.matching import MATCHERS
+    from semtool.measure.rsm import KERNELS
+    from semtool.measure.sai import SAI_MEASURES
+    from semtool.models.features import POOLS
+
+    assert CHOICES["mix --method"] == tuple(METHODS)
+    assert CHOICES["sai --measure"] == (*SAI_MEASURES, "all")
+    assert CHOICES["attack --targeted"] == tuple(TARGETS)
+    assert CHOICES["rsm --kernel"] == tuple(KERNELS)
+    assert CHOICES["rsm --matcher"] == tuple(m.split(":")[0] + (":" if ":" in m else "") for m in MATCHERS)
+    assert CHOICES["features --pool"] == POOLS

@@ -38,6 +38,7 @@ LIGHT_COMMANDS: list[list[str]] = [
     ["sai", "{csm}", "{csm}"],
     ["sai", "--measure", "all", "--json", "{csm}", "{csm}"],
     ["wsi", "{csm}"],
+    ["csm", "show", "{csm}"],
     ["plot", "--help"],
     ["mix", "{imageset}", "--method", "mixup", "--factor", "0.5", "-o", "{out}"],
 ]

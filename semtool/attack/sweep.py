@@ -30,6 +30,7 @@ class SweepResult:
     logits: np.ndarray  # (E, N, C) float32
     predictions: np.ndarray  # (E, N) int64
     metrics: list[dict[str, float]]
+    targets: np.ndarray | None = None  # (N,) int64, the target classes of a targeted attack
 
 
 def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilons: Sequence[float], *,
@@ -49,8 +50,10 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilo
         raise UserError(f"--eps: expected non-negative radii, got {','.join(f'{e:g}' for e in eps)}")
     if len(set(eps)) < len(eps):
         raise UserError(f"--eps: each radius once, got {','.join(f'{e:g}' for e in eps)}")
-    if steps < 0:
-        raise UserError(f"--steps: expected 0 or more, got {steps}")
+    if steps < 1:
+        # zero steps would leave every image clean: each row would repeat the clean evaluation
+        raise UserError(f"--steps {steps}: PGD needs at least 1 step (with 0 every row would equal the clean "
+                        "evaluation, which ε = 0 already gives)")
     if step_size is not None and not (step_size > 0 and math.isfinite(step_size)):
         raise UserError(f"--step-size: expected a positive step, got {step_size:g}")
     if targeted is not None and targeted not in TARGETS:
@@ -62,6 +65,7 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilo
     model = model.to(device)
     model.eval()
     chunks_logits: list[np.ndarray] = []
+    chunks_targets: list[np.ndarray] = []
     with progress(n * len(eps), "attack", unit="images") as bar:
         for s in range(0, n, batch_size):
             x = to_pixels(torch.from_numpy(np.ascontiguousarray(images[s:s + batch_size].transpose(0, 3, 1, 2))).to(device))
@@ -69,6 +73,8 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilo
             with torch.no_grad():
                 clean = model(x)
             tgt = TARGETS[targeted](y, clean, gen) if targeted else None
+            if tgt is not None:
+                chunks_targets.append(tgt.cpu().numpy().astype(np.int64))
             per_eps = []
             for e in eps:
                 if e == 0:
@@ -84,4 +90,9 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilo
     logits = np.concatenate(chunks_logits, axis=1) if chunks_logits else np.zeros((len(eps), 0, 0), np.float32)
     preds = logits.argmax(-1).astype(np.int64)
     metrics = [severity(labels, preds[i], groups=groups, visual_groups=visual_groups, csm=csm) for i in range(len(eps))]
-    return SweepResult(np.asarray(eps, np.float64), labels, logits.astype(np.float32), preds, metrics)
+    targets = None
+    if targeted:
+        targets = np.concatenate(chunks_targets) if chunks_targets else np.zeros(0, np.int64)
+        for i, m in enumerate(metrics):  # how often the attack reached its goal at this ε
+            m["target_hit_rate"] = float(np.mean(preds[i] == targets)) if targets.size else math.nan
+    return SweepResult(np.asarray(eps, np.float64), labels, logits.astype(np.float32), preds, metrics, targets)

@@ -221,14 +221,14 @@ def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOption
                     "vectors_bytes": vectors.stat().st_size, "phrases": "mean", "require_all": True}
 
         def word_vectors() -> None:
-            from semtool.semantics.vectors import read_vectors, write_vector_embeddings
+            from semtool.semantics.vectors import read_vectors, vector_embeddings
 
             r = read_vectors(vectors, images.classes, phrases="mean")
             if r.missing:
                 raise UserError(f"--words {vectors}: {len(r.missing)} of {len(images.classes)} classes not found "
                                 f"({', '.join(r.missing[:5])}); 2 vs 2 needs a vector for every class")
-            write_vector_embeddings(files["words"], r, vectors, phrases="mean", force=True, parameters=v_params,
-                                    inputs=[files["features"]])
+            vector_embeddings(r, vectors, phrases="mean").write(files["words"], force=True, parameters=v_params,
+                                                               inputs=[files["features"]])
 
         runner.step(f"word space ({vectors.name})", [files["words"]], v_params, [files["features"]], word_vectors)
     else:
@@ -365,6 +365,15 @@ def _rsm_step(card: Card, runner: Runner, semantic: bool, key: str, opts: CardOp
     from semtool.measure.matching import get_matcher
 
     files = card.files
+    if semantic:
+        from semtool.data.analyses import layer_set_size
+
+        if layer_set_size(files["maps"], card.last) == 1:
+            files.pop(key)
+            card.notes.append(f"the semantic RSM is not computed: the last stage ({card.last}) has one position per "
+                              "image, so there is nothing to match (it would equal the spatio-semantic RSM)")
+            runner.skip("semantic RSM", f"{card.last} has one position per image")
+            return
     spec = get_matcher(opts.matcher).name if semantic else "none"
     params = {"layer": card.last, "kernel": "cosine", "sigma": "median", "semantic": semantic, "matcher": spec,
               "samples": None, "seed": opts.seed, "device": "cpu", "workers": 1, "quality_pairs": 200}

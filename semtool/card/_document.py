@@ -243,8 +243,8 @@ def draw_figures(card: Any, numbers: dict[str, Any]) -> dict[str, Path]:
         csms = [(k, lab) for k, lab in csms if k != "ccsm" or numbers["accuracy"]["model_classes"] <= 100]
     out["csm"] = plot_csm([f[k] for k, _ in csms], fig / "csm.png", labels=[lab for _, lab in csms], force=True)
     out["twovtwo"] = plot_twovtwo([f["twovtwo"]], fig / "twovtwo.png", labels=["2 vs 2"], force=True)
-    out["rsm"] = plot_rsm([f["rsm_spatial"], f["rsm_semantic"]], fig / "rsm.png",
-                          labels=["spatio-semantic", "semantic"], force=True)
+    rsms = [(k, lab) for k, lab in (("rsm_spatial", "spatio-semantic"), ("rsm_semantic", "semantic")) if k in f]
+    out["rsm"] = plot_rsm([f[k] for k, _ in rsms], fig / "rsm.png", labels=[lab for _, lab in rsms], force=True)
     if numbers["attack"]:
         out["attack"] = plot_attack([f["attack"]], fig / "attack.png", labels=["model"], force=True)
     return {k: Path(v) for k, v in out.items()}

@@ -123,6 +123,8 @@ def rsm_rows(card: Any) -> list[dict[str, Any]]:
     rows = []
     for key, what in (("rsm_spatial", "spatio-semantic (flattened maps)"),
                       ("rsm_semantic", "semantic (positions matched)")):
+        if key not in card.files:
+            continue
         with store.open_file(card.files[key], "rsm") as f:
             at = dict(f.attrs)
             labels = f["labels"][...]

@@ -2,7 +2,9 @@
 
 Output rules: data goes to stdout, logs and progress to stderr. On a terminal results
 are a rich table; piped, they are plain values (a bare number for a single value, TSV for
-tables) so that ``x=$(semtool sai a.h5 b.h5)`` works; ``--json`` gives JSON.
+tables) so that ``x=$(semtool sai a.h5 b.h5)`` works; ``--json`` gives JSON, always in one
+layout: a list of records (objects), one per row of the table, each repeating its context
+(the files compared, the options that shape the numbers).
 """
 
 from __future__ import annotations
@@ -32,6 +34,26 @@ MODEL_HELP = ("Model: a semtool model file (.safetensors), torchvision:NAME[:WEI
               "folder or hf:ORG/NAME, or timm:NAME[:none|:PATH] (see 'Your own network' in the README).")
 
 
+#: the values of choice options, for shell completion; written here (the libraries that define
+#: them import torch or SciPy) and kept equal to the libraries' registries by a test
+CHOICES: dict[str, tuple[str, ...]] = {
+    "mix --method": ("magicmix", "sgid", "mixup", "cutmix"),
+    "sai --measure": ("cosine", "ssim", "mse", "mae", "all"),
+    "attack --targeted": ("random", "next", "least-likely"),
+    "rsm --kernel": ("inner", "cosine", "rbf"),
+    "rsm --matcher": ("optimal", "batch-optimal:", "greedy"),
+    "features --pool": ("mean", "max", "cls", "none"),
+}
+
+
+def complete(key: str) -> Callable[[str], list[str]]:
+    """A Typer ``autocompletion`` function offering ``CHOICES[key]`` that start with what was typed."""
+    def values(incomplete: str) -> list[str]:
+        return [v for v in CHOICES[key] if v.startswith(incomplete)]
+
+    return values
+
+
 def guarded(func: Callable) -> Callable:
     """Wrap a command: UserError -> one line + exit 2; a bug -> one line + exit 1."""
 
@@ -41,14 +63,16 @@ def guarded(func: Callable) -> Callable:
 
         try:
             return func(*args, **kwargs)
-        except UserError as exc:
-            flag = option_flag(func, exc.parameter) if exc.parameter else None
-            fail(exc.naming(flag) if flag else str(exc))
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except UserError as exc:
+            _runtime.check_interrupt()  # SIGINT that a library turned into another error
+            flag = option_flag(func, exc.parameter) if exc.parameter else None
+            fail(exc.naming(flag) if flag else str(exc))
         except BrokenPipeError:
             raise typer.Exit(0) from None
         except Exception as exc:
+            _runtime.check_interrupt()
             if _runtime.verbose:
                 raise
             print(f"semtool: internal error: {type(exc).__name__}: {exc} "
@@ -121,6 +145,11 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def records(rows: Sequence[Sequence[Any]], columns: Sequence[str], **context: Any) -> list[dict[str, Any]]:
+    """Table rows as the one JSON layout: a list of records, each with ``context`` first."""
+    return [{**context, **dict(zip(columns, r))} for r in rows]
+
+
 def print_json(obj: Any) -> None:
     def default(o: Any) -> Any:
         try:
@@ -140,7 +169,7 @@ def print_json(obj: Any) -> None:
 def print_value(value: Any, *, label: str = "value", as_json: bool = False) -> None:
     """A single result: the bare value when piped, a labelled line on a terminal."""
     if as_json:
-        print_json({label: value})
+        print_json([{label: value}])
     elif stdout_is_terminal():
         from rich.console import Console
 
@@ -150,25 +179,41 @@ def print_value(value: Any, *, label: str = "value", as_json: bool = False) -> N
 
 
 def print_table(rows: Sequence[Sequence[Any]], columns: Sequence[str], *, title: str | None = None,
-                as_json: bool = False, json_obj: Any = None) -> None:
-    """A table: rich on a terminal, TSV with a header when piped, JSON on request."""
+                as_json: bool = False, json_obj: Any = None,
+                short: dict[str, tuple[str, str]] | None = None) -> None:
+    """A table: rich on a terminal, TSV with a header when piped, JSON on request (the
+    records ``json_obj``, a single record is shown as a list of one; default: the rows).
+
+    ``short`` maps a column to (short header, meaning): the terminal table uses the short
+    header, so that it fits 80 columns, with a legend under it; TSV and JSON keep the names.
+    """
     if as_json:
-        print_json(json_obj if json_obj is not None else [dict(zip(columns, r)) for r in rows])
+        obj = json_obj if json_obj is not None else records(rows, columns)
+        print_json([obj] if isinstance(obj, dict) else obj)
         return
     if stdout_is_terminal():
         from rich.console import Console
         from rich.table import Table
 
+        short = short or {}
         t = Table(title=title)
         for c in columns:
-            t.add_column(str(c))
+            t.add_column(short[c][0] if c in short else str(c))
         for r in rows:
             t.add_row(*[_fmt(v) for v in r])
-        Console().print(t)
+        con = Console()
+        con.print(t)
+        for head, meaning in short.values():
+            con.print(f"  {head}: {meaning}", markup=False, highlight=False)
     else:
         print("\t".join(str(c) for c in columns))
         for r in rows:
             print("\t".join(_fmt(v) for v in r))
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 epoch', '2 epochs'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def wrote(path: Any, summary: str = "") -> None:

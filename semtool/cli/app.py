@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -71,6 +71,37 @@ def make_app(only: Optional[str] = None) -> typer.Typer:
     return app
 
 
+GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+
+
+def normalise_argv(argv: list[str]) -> list[str]:
+    """Options where users put them: ``-q``/``-v`` after the subcommand are moved before it
+    (they are the root's), and ``--json`` before the subcommand is moved after it (it is
+    each command's); nothing after ``--`` is touched."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    head, tail = argv[:end], argv[end:]
+    flags = [a for a in head if a in GLOBAL_FLAGS]
+    rest = [a for a in head if a not in GLOBAL_FLAGS]
+    first = next((i for i, a in enumerate(rest) if not a.startswith("-")), len(rest))
+    if "--json" in rest[:first]:
+        rest = [a for a in rest[:first] if a != "--json"] + rest[first:] + ["--json"]
+    return flags + rest + tail
+
+
+def _plain(message: str) -> str:
+    """A choice option's refusal in plain words: "Invalid value for '--split': Value error,
+    'val' is not one of 'train', 'test'." -> "--split val: choose train or test"."""
+    import re
+
+    m = re.fullmatch(r"Invalid value for '([^']+)': (?:Value error, )?'([^']*)' is not one of (.+)\.", message)
+    if m is None:
+        return message
+    choices = re.findall(r"'([^']*)'", m.group(3))
+    listed = ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else "".join(choices)
+    option = m.group(1).split(" / ")[0]
+    return f"{option} {m.group(2)}: choose {listed}"
+
+
 def _command_of(argv: list[str]) -> Optional[str]:
     """The subcommand a command line runs, when it names one of ours (global options are flags)."""
     for arg in argv:
@@ -91,15 +122,50 @@ COMPLETE_VAR = "_SEMTOOL_COMPLETE"
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors -> one line + exit 2, bugs -> one line + exit 1."""
+    """Entry point: user errors -> one line + exit 2, bugs -> one line + exit 1, SIGINT ->
+    ``semtool: interrupted`` + exit 130."""
     import os
+    import signal
 
+    # Our own SIGINT handler (unless the shell ignores SIGINT, as for `cmd &`): it records
+    # the interrupt, so one that a library swallows ("Exception ignored ... KeyboardInterrupt")
+    # still ends the command as interrupted instead of letting it write its output.
+    # (semtool.__main__ installs it earlier, before the imports; this covers callers of main())
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _runtime.on_sigint)
+    code: Any = 0
     try:
-        _main(argv)
-    except BrokenPipeError:  # `semtool ... | head`: stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
+        try:
+            _main(argv)
+        except SystemExit as done:
+            # finished: a Ctrl-C from here on no longer undoes the finished work
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            code = done.code
+        except BrokenPipeError:  # `semtool ... | head`: stop quietly
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+    except KeyboardInterrupt:
+        _interrupted()
+    sys.exit(code)
+
+
+def _interrupted() -> None:
+    """SIGINT at any moment: remove what this run renamed into place, say where the
+    checkpoint is (if any), exit 130."""
+    import contextlib
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up
+    for path in _runtime.committed:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    ckpt = _runtime.checkpoint
+    where = f"; {ckpt} keeps the work done so far (rerun the same command with --resume)" \
+        if ckpt is not None and os.path.exists(ckpt) else ""
+    print(f"semtool: interrupted{where}", file=sys.stderr, flush=True)
+    sys.exit(130)
 
 
 def _main(argv: list[str] | None) -> None:
@@ -118,7 +184,7 @@ def _main(argv: list[str] | None) -> None:
     try:
         # standalone_mode=False: usage errors come back to us, so that they too are one
         # line on stderr (click would print a usage block and a boxed message).
-        args = sys.argv[1:] if argv is None else list(argv)
+        args = normalise_argv(sys.argv[1:] if argv is None else list(argv))
         app = make_app(None if os.environ.get(COMPLETE_VAR) else _command_of(args))
         rv = app(args=args, prog_name="semtool", standalone_mode=False)
     except UserError as exc:  # raised outside a guarded command (should be rare)
@@ -136,10 +202,10 @@ def _main(argv: list[str] | None) -> None:
             sys.exit(0)
         ctx = getattr(exc, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None and code == 2 else ""
-        message = " ".join(exc.format_message().split())
+        message = _plain(" ".join(exc.format_message().split()))
         print(f"semtool: error: {message}{where}", file=sys.stderr)
         sys.exit(code)
-    except KeyboardInterrupt:
-        print("semtool: interrupted", file=sys.stderr)
-        sys.exit(130)
+    # Typer turns a KeyboardInterrupt inside a command into exit code 130
+    if _runtime.interrupted or rv == 130:
+        raise KeyboardInterrupt
     sys.exit(rv if isinstance(rv, int) else 0)

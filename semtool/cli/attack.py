@@ -8,9 +8,18 @@ from typing import Annotated, Optional
 import typer
 
 from semtool.cli._common import (MODEL_HELP, DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, TrustOpt,
-                                 guarded, parse_floats, print_table, wrote)
+                                 complete, guarded, parse_floats, print_table, wrote)
 
 _COLUMNS = ["eps", "accuracy", "superclass_accuracy", "mistake_superclass_accuracy", "mistake_visual_share"]
+#: the terminal table's short headers (TSV and JSON keep the full names) and their legend
+_SHORT = {
+    "accuracy": ("acc", "fine accuracy"),
+    "superclass_accuracy": ("super", "semantic-superclass accuracy"),
+    "mistake_superclass_accuracy": ("err_super", "semantic-superclass accuracy of the mistakes"),
+    "mistake_visual_share": ("err_visual", "share of mistakes inside the visual superclass (lower is better)"),
+    "idm": ("idm", "IDM against --csm"),
+    "target_hit_rate": ("hit", "share of images predicted as their target class"),
+}
 
 
 @guarded
@@ -18,11 +27,11 @@ def attack(
     model: Annotated[str, typer.Argument(help=MODEL_HELP, show_default=False)],
     data: Annotated[Path, typer.Argument(help="Imageset to attack: a semtool model's classes, or (a pretrained network) a subset of its classes, matched by synset, else name.", show_default=False)],
     eps: Annotated[str, typer.Option("--eps", help="Comma-separated L2 radii in [0, 1] pixel units; 0 is the clean evaluation.")] = "0,0.25,0.5,1",
-    steps: Annotated[int, typer.Option("--steps", help="PGD steps.")] = 20,
+    steps: Annotated[int, typer.Option("--steps", help="PGD steps (at least 1; ε = 0 is the clean evaluation).")] = 20,
     step_size: Annotated[Optional[float], typer.Option("--step-size", help="Step size α for every ε (default 2.5·ε/steps).")] = None,
     random_start: Annotated[bool, typer.Option("--random-start", help="Start from a point uniform in the ε-ball (radius ε·U^(1/d)).")] = False,
     use_best: Annotated[bool, typer.Option("--use-best", help="Return per image the PGD iterate with the highest loss (the start counts; a tie keeps the earlier one), as the robustness library does by default (use_best=True), instead of the last iterate, which torchattacks' PGDL2 returns and semtool by default.")] = False,
-    targeted: Annotated[Optional[str], typer.Option("--targeted", help="Targeted attack toward: random (another class), next ((y+1) mod C) or least-likely (the clean model's lowest logit).")] = None,
+    targeted: Annotated[Optional[str], typer.Option("--targeted", autocompletion=complete("attack --targeted"), help="Targeted attack toward: random (another class), next ((y+1) mod C) or least-likely (the clean model's lowest logit).")] = None,
     csm: Annotated[Optional[Path], typer.Option("--csm", help="Reference csm file (e.g. 'csm wordnet'): also report IDM against it; classes matched by name (all the model's classes, e.g. 'csm wordnet --preset imagenet' for an ImageNet network).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch.")] = 100,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Attack only the first N images.")] = None,
@@ -39,11 +48,13 @@ def attack(
     α·g/‖g‖₂, projection onto the ε-ball, clamp to [0, 1] (the robustness library's CIFAR
     evaluation). Per ε it prints fine accuracy, semantic-superclass accuracy, the
     superclass accuracy of the mistakes and the share of mistakes inside the visual
-    superclass (Abreu, Vaska, Helus 2023), and IDM with --csm. -o writes a predictions
-    file with an ε axis (logits (E, N, C), predictions (E, N)). A pretrained network
-    (torchvision, Hugging Face, timm) is attacked in the stored images' pixels, its resizing
-    and normalisation inside the model; when the imageset holds a subset of its classes,
-    mistakes count over its full output and the file's classes are the model's.
+    superclass (Abreu, Vaska, Helus 2023), IDM with --csm, and with --targeted the
+    share of images the attack drove to their target class. -o writes a predictions file
+    with an ε axis (logits (E, N, C), predictions (E, N); targets (N,) when targeted). A
+    pretrained network (torchvision, Hugging Face, timm) is attacked in the stored images'
+    pixels, its resizing and normalisation inside the model; when the imageset holds a
+    subset of its classes, mistakes count over its full output and the file's classes are
+    the model's.
     """
     from semtool import store
     from semtool.attack import sweep
@@ -70,12 +81,14 @@ def attack(
         params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
                   "targeted": targeted, "use_best": use_best, "batch_size": batch_size, "seed": seed, "limit": limit}
         Predictions(str(output), res.labels, res.predictions, images.classes, res.epsilons, groups["groups"],
-                    groups["visual_groups"], images.synsets, res.logits, attrs={"attack": "pgd-l2"}).write(
+                    groups["visual_groups"], images.synsets, res.logits, attrs={"attack": "pgd-l2"},
+                    targets=res.targets).write(
             output, force=force, command="attack", parameters=params, inputs=[model, data, *([csm] if csm else [])])
-    columns = _COLUMNS + (["idm"] if ref is not None else [])
+    columns = _COLUMNS + (["idm"] if ref is not None else []) + (["target_hit_rate"] if targeted else [])
     rows = [[e] + [m[c] for c in columns[1:]] for e, m in zip(res.epsilons.tolist(), res.metrics)]
     print_table(rows, columns, title=f"L2 PGD ({steps} steps) on {len(res.labels)} images", as_json=as_json,
-                json_obj=[{"eps": e, **m} for e, m in zip(res.epsilons.tolist(), res.metrics)])
+                json_obj=[{"eps": e, **m} for e, m in zip(res.epsilons.tolist(), res.metrics)],
+                short={c: _SHORT[c] for c in columns if c in _SHORT})
     if output is not None:
         wrote(output, f"{len(radii)} ε × {len(res.labels)} images")
 

@@ -13,7 +13,7 @@ from semtool.cli._common import DeviceOpt, ForceOpt, OutputOpt, ResumeOpt, SeedO
 @guarded
 def caption(
     imageset: Annotated[Path, typer.Argument(help="imageset file to caption.", show_default=False)],
-    output: OutputOpt = Path("captions.h5"),
+    output: OutputOpt,
     blip: Annotated[str, typer.Option("--blip", help="BLIP captioner: Hugging Face id or folder "
                                       "(BlipForConditionalGeneration + processor).")] = "Salesforce/blip-image-captioning-base",
     clip: Annotated[str, typer.Option("--clip", help="CLIP scorer: Hugging Face id or folder (CLIPModel + processor).")]

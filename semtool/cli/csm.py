@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from semtool.cli._common import ForceOpt, OutputOpt, TrustOpt, guarded, wrote
+from semtool.cli._common import ForceOpt, JsonOpt, OutputOpt, TrustOpt, guarded, print_table, wrote
 
 csm_app = typer.Typer(
     name="csm",
@@ -16,7 +16,8 @@ csm_app = typer.Typer(
         "Class Similarity Matrices (Filus et al.), each written as a 'csm' file with its class "
         "names, source and measure: from a classifier's weights (ncsm), its confusions (ccsm), "
         "class-mean features (tncsm), WordNet (wordnet), a grouping (groups) or sentence "
-        "embeddings of the class names (text). Compare them with 'semtool sai'."
+        "embeddings of the class names (text). Compare them with 'semtool sai'; read one's values with "
+        "'semtool csm show'."
     ),
 )
 
@@ -140,8 +141,8 @@ def _zoo_ncsm(model: str, output: Path, head: str | None, classes: Path | None, 
 def ccsm(
     predictions: Annotated[Path, typer.Argument(help="A predictions file ('-' for stdin).", show_default=False)],
     output: OutputOpt,
-    epsilon: Annotated[Optional[float], typer.Option("--epsilon", help="Which ε of an attack file "
-                                                     "(default: ε = 0, or the only one).")] = None,
+    eps: Annotated[Optional[float], typer.Option("--eps", help="Which ε of an attack file "
+                                                 "(default: ε = 0, or the only one).")] = None,
     symmetric: Annotated[bool, typer.Option("--symmetric", help="Average the matrix with its transpose.")] = False,
     force: ForceOpt = False,
 ) -> None:
@@ -156,13 +157,13 @@ def ccsm(
 
     store.check_output(output, force=force, kind="csm")
     p = read_predictions(predictions)
-    row = pick_epsilon(p, epsilon)
+    row = pick_epsilon(p, eps)
     m = ccsm_fn(p.labels, p.predicted[row], len(p.classes), symmetric=symmetric)
-    eps = None if p.epsilons is None else float(p.epsilons[row])
+    chosen = None if p.epsilons is None else float(p.epsilons[row])
     write_csm(output, m, p.classes, source="ccsm", measure="confusion", force=force,
               groups=p.groups.index if p.groups else None, group_names=p.groups.names if p.groups else None,
-              parameters={"epsilon": eps, "symmetric": symmetric}, inputs=[str(predictions)])
-    wrote(output, f"{len(p.classes)} classes" + (f", ε = {eps:g}" if eps is not None else ""))
+              parameters={"eps": chosen, "symmetric": symmetric}, inputs=[str(predictions)])
+    wrote(output, f"{len(p.classes)} classes" + (f", ε = {chosen:g}" if chosen is not None else ""))
 
 
 @csm_app.command("tncsm")
@@ -360,3 +361,37 @@ def text(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(csm_app, name="csm")
+
+
+@csm_app.command("show")
+@guarded
+def show(
+    csm: Annotated[Path, typer.Argument(help="A csm file ('-' for stdin).", show_default=False)],
+    epoch: Annotated[Optional[float], typer.Option("--epoch", help="Which matrix of a stack over epochs "
+                                                   "(default: the last epoch).", show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The values of a CSM: one row per class, one column per class.
+
+    On a terminal a table; piped, TSV with a header line (class, then the class names),
+    ready for a spreadsheet or pandas; --json one record per row. A stack over epochs
+    shows its last epoch unless --epoch picks another.
+    """
+    import numpy as np
+
+    from semtool.data.csmio import read_csm
+    from semtool.errors import UserError
+
+    c = read_csm(csm)
+    m, title = c.matrix, f"{c.path} ({c.source or 'csm'}, {c.measure or 'similarity'})"
+    if c.is_stack:
+        k = len(c.epochs) - 1 if epoch is None else np.flatnonzero(np.isclose(c.epochs, epoch))
+        if epoch is not None:
+            if not k.size:
+                raise UserError(f"--epoch {epoch:g}: {c.path} has epochs {', '.join(f'{e:g}' for e in c.epochs)}")
+            k = int(k[0])
+        m, title = m[k], f"{title}, epoch {c.epochs[k]:g}"
+    elif epoch is not None:
+        raise UserError(f"--epoch: {c.path} holds one matrix, not a stack over epochs")
+    rows = [[name, *map(float, row)] for name, row in zip(c.classes, m)]
+    print_table(rows, ["class", *c.classes], title=title, as_json=as_json)

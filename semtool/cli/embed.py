@@ -98,7 +98,7 @@ def _from_vectors(output: Path, names: list[str], vectors: Path, *, phrases: str
     """``embed --vectors``: the requested concepts' vectors from a word-vector file."""
     from semtool import _runtime, store
     from semtool.errors import UserError
-    from semtool.semantics.vectors import PHRASES, read_vectors, write_vector_embeddings
+    from semtool.semantics.vectors import PHRASES, read_vectors, vector_embeddings
 
     if model is not None:
         raise UserError("--vectors and --model exclude each other: the vectors come from the file")
@@ -118,8 +118,8 @@ def _from_vectors(output: Path, names: list[str], vectors: Path, *, phrases: str
     # would take longer than reading the concepts out of it.
     params = {"words": words, "concepts_from": concepts_from, "preset": preset, "vectors": str(vectors),
               "vectors_bytes": vectors.stat().st_size, "phrases": phrases, "require_all": require_all}
-    write_vector_embeddings(output, r, vectors, phrases=phrases, force=force, parameters=params,
-                            inputs=[concepts_from] if concepts_from is not None else [])
+    vector_embeddings(r, vectors, phrases=phrases).write(
+        output, force=force, parameters=params, inputs=[concepts_from] if concepts_from is not None else [])
     wrote(output, f"{len(r.concepts)} concepts × {r.dim} dims from {r.words_in_file} words ({r.format})")
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import MODEL_HELP, DeviceOpt, ForceOpt, TrustOpt, guarded, wrote
+from semtool.cli._common import MODEL_HELP, DeviceOpt, ForceOpt, TrustOpt, complete, guarded, wrote
 
 
 @guarded
@@ -17,7 +17,7 @@ def features(
     data: Annotated[Path, typer.Argument(help="Imageset whose images go through the model.", show_default=False)],
     layers: Annotated[str, typer.Option("--layers", help="Comma-separated layer names or patterns ('layer4', 'layer*.relu'), 'blocks' for the main stages, or 'list' to print the names and exit; 'pixels' adds the input images ([0, 1] at the data's resolution, before the model's normalisation, flattened, not pooled) as the first layer, the pixel baseline of Dharmaretnam & Fyshe (2018).")] = "blocks",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Features file to write (needed unless --layers list).")] = None,
-    pool: Annotated[str, typer.Option("--pool", help="Reduce each output to one vector per image: mean or max over the spatial positions of (N, C, H, W) maps or the tokens of (N, T, D) outputs, cls for the class token (token 0; refused for a layer without tokens), or none to keep (N, C, H, W) / (N, T, D).")] = "mean",
+    pool: Annotated[str, typer.Option("--pool", autocompletion=complete("features --pool"), help="Reduce each output to one vector per image: mean or max over the spatial positions of (N, C, H, W) maps or the tokens of (N, T, D) outputs, cls for the class token (token 0; refused for a layer without tokens), or none to keep (N, C, H, W) / (N, T, D).")] = "mean",
     fp16: Annotated[bool, typer.Option("--fp16", help="Store float16 (half the disk); computed in float32 on the CPU.")] = False,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Also write the clean predictions (logits, probabilities) from the same pass; the data's classes must be among the model's (matched by synset, else name; predictions over all the model's classes).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch (bounds the memory used).")] = 100,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from semtool.cli._common import JsonOpt, guarded, print_json, print_table, print_value, stdin_once
+from semtool.cli._common import JsonOpt, guarded, print_json, print_table, print_value, records, stdin_once
 
 
 @guarded
@@ -33,19 +33,18 @@ def idm(
     p, c, values, mistakes = idm_files(predictions, csm, errors_only=errors_only)
     kind = {"ncsm": "network-based", "wordnet": "WordNet-based"}.get(c.source, c.source or "csm")
     label = f"IDM ({kind}{', errors only' if errors_only else ''})"
+    context = {"predictions": p.path, "csm": c.path, "source": c.source, "errors_only": errors_only,
+               "samples": int(p.labels.size)}
     if p.epsilons is None:
         if as_json:
-            print_json({"predictions": p.path, "csm": c.path, "source": c.source, "errors_only": errors_only,
-                        "idm": values[0], "mistakes": mistakes[0], "samples": int(p.labels.size)})
+            print_json(records([(values[0], mistakes[0])], ("idm", "mistakes"), **context))
         else:
             print_value(values[0], label=label)
         return
     rows = [(float(e), v, k) for e, v, k in zip(p.epsilons, values, mistakes)]
-    print_table(rows, ("epsilon", "idm", "mistakes"), title=f"{label} of {p.path} against {c.path}",
-                as_json=as_json, json_obj={"predictions": p.path, "csm": c.path, "source": c.source,
-                                           "errors_only": errors_only,
-                                           "epsilons": p.epsilons, "idm": values, "mistakes": mistakes,
-                                           "samples": int(p.labels.size)})
+    columns = ("eps", "idm", "mistakes")
+    print_table(rows, columns, title=f"{label} of {p.path} against {c.path}", as_json=as_json,
+                json_obj=records(rows, columns, **context))
 
 
 def register(app: typer.Typer) -> None:

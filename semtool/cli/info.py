@@ -31,7 +31,7 @@ def describe_model(path: str) -> dict[str, Any]:
                                              "epoch", "seed", "metrics") if meta.get(k) is not None},
         "datasets": {name: {"shape": list(shape), "dtype": "tensor"} for name, shape in list_tensors(path).items()},
         "classes": list(meta.get("classes") or []),
-        "provenance": [],
+        "provenance": list(meta.get("provenance") or []),
     }
     for key, names_key, label in (("groups", "group_names", "groups"),
                                   ("visual_groups", "visual_group_names", "visual_groups")):
@@ -51,9 +51,12 @@ def describe_spec(spec: str) -> dict[str, Any]:
                                   "head", "backbone") if meta.get(k) is not None}
     attrs["parameters"] = sum(p.numel() for p in net.parameters())
     attrs["layers_total"] = len(layer_names(net))
-    return {"file": spec, "kind": "model", "schema": 1, "creator": meta["family"], "created_at": "",
-            "attributes": attrs, "datasets": {}, "classes": list(meta["classes"]), "layers": block_names(net),
-            "provenance": []}
+    out = {"file": spec, "kind": "model", "schema": 1, "creator": meta["family"], "created_at": "",
+           "attributes": attrs, "datasets": {}, "classes": list(meta["classes"]), "layers": block_names(net),
+           "provenance": []}
+    if not out["classes"]:  # a backbone
+        del out["classes"]
+    return out
 
 
 def describe(path: str) -> dict[str, Any]:
@@ -128,7 +131,7 @@ def info(
     """
     described = [describe(str(p)) for p in files]
     if as_json:
-        print_json(described if len(described) > 1 else described[0])
+        print_json(described)
         return
     for i, d in enumerate(described):
         if i:

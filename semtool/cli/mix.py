@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from semtool.cli._common import DeviceOpt, ForceOpt, OutputOpt, ResumeOpt, SeedOpt, guarded, wrote
+from semtool.cli._common import DeviceOpt, ForceOpt, OutputOpt, ResumeOpt, SeedOpt, complete, guarded, wrote
 
 METHODS = {
     "magicmix": "MagicMix (Liew et al. 2022): layout of the image, content of the target prompt",
@@ -22,8 +22,8 @@ METHODS = {
 def mix(
     imageset: Annotated[Path, typer.Argument(help="imageset file (images, labels, classes; groups for --targets group).",
                                              show_default=False)],
-    output: OutputOpt = Path("hybrids.h5"),
-    method: Annotated[str, typer.Option("--method", help="How hybrids are made: " + "; ".join(
+    output: OutputOpt,
+    method: Annotated[str, typer.Option("--method", autocompletion=complete("mix --method"), help="How hybrids are made: " + "; ".join(
         f"{k}: {v}" for k, v in METHODS.items()) + ".")] = "magicmix",
     factor: Annotated[float, typer.Option("--factor", help="Mix factor in [0, 1], the target's share: MagicMix ν "
                                           "(0.5 'low', 0.75 'high'); mixup/CutMix λ.")] = 0.5,

@@ -23,7 +23,7 @@ plot_app = typer.Typer(
 # The choices of semtool.report.plots.CSM_ORDERS / CSM_SCALES (a test keeps them equal),
 # spelled out so that --help lists them without importing the plotting module.
 Order = Literal["auto", "groups", "cluster", "none"]
-Scale = Literal["auto", "shared", "minmax"]
+Scale = Literal["auto", "shared", "panel", "minmax"]
 
 FigureOpt = Annotated[Path, typer.Option("--output", "-o", help="Figure file: .png, .svg or .pdf.",
                                          show_default=False)]
@@ -63,10 +63,11 @@ def csm(
         "--snapshot", help="For curves files: which CSM snapshot stack (snapshots/NAME), "
                            "e.g. ncsm or ccsm.")] = "ncsm",
     scale: Annotated[Scale, typer.Option(
-        "--scale", help="Colour scale, one colour bar for all panels: shared (one range over "
-                        "every panel's off-diagonal values), minmax (each panel's off-diagonal "
-                        "normalised to [0, 1], as SAI compares them), or auto (shared when "
-                        "every file holds the same measure, else minmax).")] = "auto",
+        "--scale", help="Colour scale: shared (one range over every panel's off-diagonal values, "
+                        "one colour bar), panel (each panel its own range and colour bar), minmax "
+                        "(each panel's off-diagonal normalised to [0, 1], as SAI compares them; one "
+                        "colour bar), or auto (shared when every file holds the same measure over "
+                        "comparable ranges, each at least half the widest; else panel).")] = "auto",
     label: LabelOpt = None,
     size: SizeOpt = None,
     dpi: DpiOpt = 150,

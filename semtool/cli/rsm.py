@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, guarded,
+from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, complete, guarded,
                                  print_table, wrote)
 
 
@@ -18,16 +18,17 @@ def rsm(
         "--layer", "-l", help="Layer to compare (optional when the file holds one; a wrong name lists them).")] = None,
     output: OptionalOutputOpt = None,
     kernel: Annotated[str, typer.Option(
-        "--kernel", help="inner (⟨Z_i, Z_j⟩), cosine (over Frobenius norms) or rbf (σ by the median "
+        "--kernel", autocompletion=complete("rsm --kernel"), help="inner (⟨Z_i, Z_j⟩), cosine (over Frobenius norms) or rbf (σ by the median "
         "heuristic over the matrix's distances).")] = "cosine",
     sigma: Annotated[str, typer.Option(
         "--sigma", help="rbf's σ (Wald et al. 2024 do not state it): median (√ of the median nonzero squared "
         "distance), authors (√ of the lower median + 0.001, as their code's own_rbf), or a number.")] = "median",
     semantic: Annotated[bool, typer.Option(
         "--semantic", help="Permutation-invariant: match the S spatial/token vectors of each pair first "
+        "(needs maps: 'semtool features --pool none'; a pooled layer is refused) "
         "(Wald et al. 2024); without it, the spatio-semantic RSM of the flattened maps.")] = False,
     matcher: Annotated[str, typer.Option(
-        "--matcher", help="With --semantic: optimal (exact, SciPy linear_sum_assignment), batch-optimal:K "
+        "--matcher", autocompletion=complete("rsm --matcher"), help="With --semantic: optimal (exact, SciPy linear_sum_assignment), batch-optimal:K "
         "(sort both sets by norm, solve blocks of K exactly) or greedy (rows by best entry take their best "
         "free column). Approximate matchers record their fraction of the optimum.")] = "optimal",
     samples: Annotated[Optional[int], typer.Option(

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import ForceOpt, JsonOpt, guarded, print_json, print_table, print_value, stdin_once, wrote
+from semtool.cli._common import (ForceOpt, JsonOpt, complete, guarded, plural, print_json, print_table, print_value, records,
+                                 stdin_once, wrote)
 
 _MEASURES = ("cosine", "ssim", "mse", "mae")
 _HELP_MEASURE = ("cosine (default; 1 = aligned), ssim (scikit-image's SSIM, 7×7 window, needs ≥ 8 classes; "
@@ -20,7 +21,8 @@ def sai(
     files: Annotated[list[Path], typer.Argument(
         help="Two csm files A B (or, with --all-pairs, any number). '-' reads one from stdin.",
         show_default=False)],
-    measure: Annotated[str, typer.Option("--measure", "-m", help=_HELP_MEASURE)] = "cosine",
+    measure: Annotated[str, typer.Option("--measure", "-m", help=_HELP_MEASURE,
+                                         autocompletion=complete("sai --measure"))] = "cosine",
     intersect: Annotated[bool, typer.Option("--intersect", help="Compare only the classes both files share "
                                             "(otherwise differing class names are an error).")] = False,
     all_pairs: Annotated[bool, typer.Option("--all-pairs", help="SAI of every pair of FILES in one process: "
@@ -89,7 +91,7 @@ def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, outpu
         if output is not None:
             raise UserError("-o writes a curves file for stacks of matrices; A and B are single matrices")
         if as_json:
-            print_json({"a": a.path, "b": b.path, "classes": len(classes), "sai": values})
+            print_json([{"a": a.path, "b": b.path, "classes": len(classes), **values}])
         elif len(measures) == 1:
             print_value(values[measures[0]], label=f"SAI ({measures[0]})")
         else:
@@ -108,11 +110,11 @@ def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, outpu
             output, force=force, command="sai",
             parameters={"measures": measures, "intersect": intersect, "ssim_window": ssim_window},
             inputs=[str(a_path), str(b_path)])
-        wrote(output, f"{len(epochs)} epochs")
+        wrote(output, plural(len(epochs), "epoch"))
         return
     rows = [(float(e), *(float(values[m][k]) for m in measures)) for k, e in enumerate(epochs)]
     print_table(rows, ("epoch", *measures), title=f"SAI {a.path} vs {b.path}", as_json=as_json,
-                json_obj={"a": a.path, "b": b.path, "epochs": epochs, "sai": values})
+                json_obj=records(rows, ("epoch", *measures), a=a.path, b=b.path, classes=len(classes)))
 
 
 def _all_pairs(files: list[Path], measure: str, intersect: bool, output: Optional[Path], force: bool,
@@ -141,7 +143,8 @@ def _all_pairs(files: list[Path], measure: str, intersect: bool, output: Optiona
         return
     rows = [(n, *(float(v) for v in row)) for n, row in zip(names, matrix)]
     print_table(rows, ("file", *names), title=f"SAI ({measure})", as_json=as_json,
-                json_obj={"files": names, "measure": measure, "matrix": matrix})
+                json_obj=[{"a": a, "b": b, "classes": len(classes), measure: float(matrix[i, j])}
+                          for i, a in enumerate(names) for j, b in enumerate(names)])
 
 
 def register(app: typer.Typer) -> None:

@@ -103,7 +103,7 @@ def twovtwo(
                     "one_vs_two_p_value"]
     rows = [[_reference_range(r) if c == "one_vs_two_reference" else r[c] for c in columns] for r in shown]
     print_table(rows, columns, title=f"2 vs 2 ({permutations} permutations)", as_json=as_json,
-                json_obj=shown if len(shown) > 1 else shown[0])
+                json_obj=shown)
 
 
 def _reference_range(row: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from semtool.cli._common import JsonOpt, guarded, print_table
+from semtool.cli._common import JsonOpt, guarded, print_table, records
 
 
 @guarded
@@ -42,13 +42,13 @@ def wsi(
     if not c.is_stack:
         v = wsi_fn(c.matrix, quantile=quantile)
         print_table([(v["mean"], v["max"], v["min"])], ("mean", "max", "min"), title=f"WSI {c.path}",
-                    as_json=as_json, json_obj={"file": c.path, "quantile": quantile, **v})
+                    as_json=as_json, json_obj=[{"file": c.path, "quantile": quantile, **v}])
         return
     vals = [wsi_fn(m, quantile=quantile) for m in c.matrix]
     rows = [(float(e), v["mean"], v["max"], v["min"]) for e, v in zip(c.epochs, vals)]
-    print_table(rows, ("epoch", "mean", "max", "min"), title=f"WSI {c.path}", as_json=as_json,
-                json_obj={"file": c.path, "quantile": quantile, "epochs": c.epochs,
-                          **{k: [v[k] for v in vals] for k in ("mean", "max", "min")}})
+    columns = ("epoch", "mean", "max", "min")
+    print_table(rows, columns, title=f"WSI {c.path}", as_json=as_json,
+                json_obj=records(rows, columns, file=c.path, quantile=quantile))
 
 
 def register(app: typer.Typer) -> None:

@@ -282,6 +282,15 @@ class RsmRun:
                    quality_fraction=None if res is None else res.quality_fraction, evaluation=self.info)
 
 
+def layer_set_size(features: str | os.PathLike, layer: str) -> int:
+    """S, the spatial positions (N, C, H, W) or tokens (N, T, D) of one sample of a layer: what a
+    semantic RSM matches (1 for pooled (N, D) features)."""
+    from semtool.kinds.features import layer_shape
+
+    shape = layer_shape(features, layer)
+    return int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1)
+
+
 def rsm_file(features: str | os.PathLike, layer: str | None, *, kernel: str = "cosine", sigma: float | str = "median",
              semantic: bool = False, matcher: str = "optimal", samples: int | None = None, evaluate: bool = False,
              predictions: str | os.PathLike | None = None, workers: int = 1, quality_pairs: int = 200,
@@ -290,17 +299,23 @@ def rsm_file(features: str | os.PathLike, layer: str | None, *, kernel: str = "c
     ``semtool rsm`` computes it. ``matcher`` is a resolved matcher name; ``evaluate`` adds
     retrieval top-1 / F1@1 and, with ``predictions``, the correlation with the Jensen–Shannon
     similarity of the predicted class probabilities."""
+    from semtool import store
     from semtool._progress import progress
     from semtool.analyse.rsm import semantic_rsm, spatio_semantic_rsm
-    from semtool.kinds.features import layer_shape, pick_layer, read_layer
+    from semtool.kinds.features import pick_layer, read_layer
     from semtool.measure.matching import check_optimal_size
     from semtool.measure.rsm import prediction_correlation, retrieval
 
     spec, sigma_value = matcher, sigma
     layer = pick_layer(features, layer)
-    if semantic and spec == "optimal":  # before reading the data: only its shape is needed
-        shape = layer_shape(features, layer)
-        check_optimal_size(int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1))
+    if semantic:  # before reading the data: only its shape is needed
+        set_size = layer_set_size(features, layer)
+        if set_size == 1:
+            raise UserError(f"--semantic: layer '{layer}' of {store.display_name(features)} holds one vector per "
+                            "sample (pooled), so there is nothing to match and the result would equal the plain "
+                            "RSM; extract the maps with 'semtool features --pool none'")
+        if spec == "optimal":
+            check_optimal_size(set_size)
     x, labels, classes = read_layer(str(features), layer)
     n = len(x)
     probs = read_probabilities(str(predictions), n) if predictions is not None else None

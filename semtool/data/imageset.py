@@ -94,6 +94,24 @@ class ImageSet:
         """Images per class, (C,)."""
         return np.bincount(self.labels, minlength=len(self.classes))
 
+    def in_class_order(self, classes: Sequence[str]) -> "ImageSet":
+        """The same images with their classes matched by name into the order ``classes`` (the
+        same names, any order): labels and every per-class field follow. A model's output
+        units, or a training set's labels, then mean the same class as this set's labels."""
+        if list(classes) == list(self.classes) or sorted(classes) != sorted(self.classes):
+            return self
+        where = {c: i for i, c in enumerate(classes)}
+        new_of_old = np.array([where[c] for c in self.classes], dtype=np.int64)
+        old_of_new = np.argsort(new_of_old)
+
+        def per_class(values):
+            return None if values is None else (
+                values[old_of_new] if isinstance(values, np.ndarray) else [values[i] for i in old_of_new])
+
+        return dataclasses.replace(self, labels=new_of_old[self.labels], classes=list(classes),
+                                   synsets=per_class(self.synsets), groups=per_class(self.groups),
+                                   visual_groups=per_class(self.visual_groups))
+
     def subset(self, index: np.ndarray) -> "ImageSet":
         """The same classes and groups, only the samples at ``index``."""
         return dataclasses.replace(

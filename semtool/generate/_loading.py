@@ -79,7 +79,8 @@ def resolve_dtype(dtype: str, device):
 
 
 def model_source(model: str, parts: tuple[str, ...], option: str = "--model") -> str:
-    """A local folder (checked for its component subfolders) or a Hugging Face id."""
+    """A local folder (checked for its component subfolders) or a Hugging Face id (in the
+    local cache, or fetchable now: else refused at once)."""
     p = Path(model).expanduser()
     if p.exists() or model.startswith((".", "/", "~")):
         if p.is_file():
@@ -91,6 +92,9 @@ def model_source(model: str, parts: tuple[str, ...], option: str = "--model") ->
             raise UserError(f"{option} {model}: folder lacks {', '.join(missing)} (expected a diffusers-format "
                             f"folder with {', '.join(s + '/' for s in parts)})")
         return str(p)
+    from semtool import _hub
+
+    _hub.require(model, option=option, probe=f"{parts[0]}/config.json" if parts else "config.json")
     return model
 
 

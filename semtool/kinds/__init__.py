@@ -11,7 +11,8 @@ naming the file, each ``write`` produces a file the next command reads:
 >>> read("run.h5")                             # any kind: the record its kind names
 
 Image sets (``imageset``) are :class:`semtool.data.imageset.ImageSet`, written in
-batches; hybrids and captions are written by the generators as they go.
+batches; the generators write hybrids and captions as they go (resumably), and these
+records read them (and write small ones whole, from Python).
 """
 
 from __future__ import annotations
@@ -21,17 +22,19 @@ from typing import Any
 
 from semtool.kinds._groups import GROUPINGS, Grouping
 from semtool.kinds.csm import Csm
+from semtool.kinds.captions import Captions
 from semtool.kinds.curves import Curves
 from semtool.kinds.embeddings import Embeddings
 from semtool.kinds.features import Features
+from semtool.kinds.hybrids import Hybrids
 from semtool.kinds.predictions import Predictions
 from semtool.kinds.rsm import Rsm
 from semtool.kinds.twovtwo import TwoVsTwo
 
 #: The record of each kind that has one.
 RECORDS: dict[str, type] = {
-    "csm": Csm, "curves": Curves, "embeddings": Embeddings, "features": Features,
-    "predictions": Predictions, "rsm": Rsm, "twovtwo": TwoVsTwo,
+    "captions": Captions, "csm": Csm, "curves": Curves, "embeddings": Embeddings, "features": Features,
+    "hybrids": Hybrids, "predictions": Predictions, "rsm": Rsm, "twovtwo": TwoVsTwo,
 }
 
 
@@ -51,5 +54,5 @@ def read(path: str | os.PathLike) -> Any:
     return RECORDS[kind].read(path)
 
 
-__all__ = ["GROUPINGS", "RECORDS", "Csm", "Curves", "Embeddings", "Features", "Grouping", "Predictions", "Rsm",
-           "TwoVsTwo", "read"]
+__all__ = ["GROUPINGS", "RECORDS", "Captions", "Csm", "Curves", "Embeddings", "Features", "Grouping", "Hybrids",
+           "Predictions", "Rsm", "TwoVsTwo", "read"]

@@ -41,8 +41,10 @@ class Curves:
                 if key.startswith(("provenance", "snapshots")) or key == "epochs":
                     return
                 if isinstance(obj, h5py.Dataset) and obj.ndim == 1 and obj.dtype.kind in "fiu":
-                    if obj.shape[0] == epochs.size:
-                        series[key] = np.asarray(obj[...], dtype=np.float64)
+                    values = np.asarray(obj[...], dtype=np.float64)
+                    # an all-NaN series (older train runs without --eval wrote them) was never measured
+                    if obj.shape[0] == epochs.size and np.isfinite(values).any():
+                        series[key] = values
 
             f.visititems(visit)
             have = f["snapshots"] if "snapshots" in f else {}

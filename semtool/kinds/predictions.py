@@ -34,6 +34,8 @@ class Predictions:
     logits: np.ndarray | None = None
     label: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: a targeted attack's target class per ε and image (E, N), when the file has them
+    targets: np.ndarray | None = None
 
     @classmethod
     def read(cls, path: str | os.PathLike, *, logits: bool = False) -> "Predictions":
@@ -55,6 +57,7 @@ class Predictions:
             groupings = read_groupings(f, len(classes), name)
             synsets = store.read_strings(f["synsets"]) if "synsets" in f else None
             label = store.read_attr(f, "label")
+            targets = f["targets"][...].astype(np.int64) if "targets" in f else None
         if pred.ndim == 1:
             pred = pred[None, :]
         if pred.ndim != 2 or pred.shape[1] != labels.size:
@@ -67,7 +70,7 @@ class Predictions:
                 raise UserError(f"{name}: a {what} lies outside its {c} classes")
         check_unique(classes, name)
         return cls(name, labels, pred, classes, eps, groupings["groups"], groupings["visual_groups"], synsets,
-                   raw if logits else None, label)
+                   raw if logits else None, label, targets=targets)
 
     def write(self, path: str | os.PathLike, *, force: bool = False, parameters: dict[str, Any] | None = None,
               inputs: Sequence[str | os.PathLike] = (), command: str | None = None) -> None:
@@ -87,6 +90,8 @@ class Predictions:
             if self.logits is not None:
                 f.create_dataset("logits", data=self.logits, chunks=True, compression="gzip")
             f.create_dataset("predictions", data=pred)
+            if self.targets is not None:
+                f.create_dataset("targets", data=np.asarray(self.targets, dtype=np.int64))
             write_groupings(f, self.groups, self.visual_groups)
             if self.synsets is not None:
                 store.write_strings(f, "synsets", self.synsets)
@@ -97,10 +102,10 @@ class Predictions:
 
 
 def pick_epsilon(p: Predictions, epsilon: float | None) -> int:
-    """Row of ``p.predicted`` for ``--epsilon``: default the clean one (ε = 0) or the only one."""
+    """Row of ``p.predicted`` for ``--eps``: default the clean one (ε = 0) or the only one."""
     if p.epsilons is None:
         if epsilon is not None:
-            raise UserError(f"--epsilon: {p.path} has no ε axis (clean predictions only)")
+            raise UserError(f"--eps: {p.path} has no ε axis (clean predictions only)")
         return 0
     have = ", ".join(f"{e:g}" for e in p.epsilons)
     if epsilon is None:
@@ -109,10 +114,10 @@ def pick_epsilon(p: Predictions, epsilon: float | None) -> int:
         zero = np.flatnonzero(p.epsilons == 0)
         if zero.size:
             return int(zero[0])
-        raise UserError(f"{p.path}: holds several ε ({have}); choose one with --epsilon")
+        raise UserError(f"{p.path}: holds several ε ({have}); choose one with --eps")
     hit = np.flatnonzero(np.isclose(p.epsilons, epsilon, rtol=1e-9, atol=1e-12))
     if not hit.size:
-        raise UserError(f"--epsilon: {p.path} has no ε = {epsilon:g} (it has {have})")
+        raise UserError(f"--eps: {p.path} has no ε = {epsilon:g} (it has {have})")
     return int(hit[0])
 
 

@@ -28,7 +28,7 @@ def checkpoint_path(output: str | os.PathLike) -> Path:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    with store.atomic_path(path, force=True) as tmp:  # replaced every epoch
+    with store.atomic_path(path, force=True, checkpoint=True) as tmp:  # replaced every epoch
         torch.save({"format": FORMAT, **state}, str(tmp))
 
 

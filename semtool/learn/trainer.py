@@ -54,7 +54,7 @@ SCHEDULES = ("cosine", "step")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 # Options that define the optimisation trajectory: a checkpoint resumes only with the same.
 _TRAJECTORY = ("architecture", "epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule", "augment",
-               "hybrids", "hybrid_prob", "hybrid_target_weight", "seed", "cifar_stem", "track_every")
+               "hybrids", "hybrid_prob", "hybrid_target_weight", "seed", "cifar_stem", "track_every", "init")
 
 
 @dataclass
@@ -86,6 +86,8 @@ class TrainOptions:
     track_every: float = 1.0
     resume: bool = False
     force: bool = False
+    init: str | None = None  # a pretrained network to fine-tune (a model specification)
+    trust_remote_code: bool = False
 
     def trajectory(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -143,13 +145,21 @@ def _validate(opts: TrainOptions, dist: _Dist) -> None:
         raise UserError(f"--schedule: expected one of {', '.join(SCHEDULES)}, got '{opts.schedule}'")
     if opts.amp not in AMP_MODES:
         raise UserError(f"--amp: expected one of {', '.join(AMP_MODES)}, got '{opts.amp}'")
-    check_architecture(opts.architecture, cifar_stem=opts.cifar_stem)
+    if opts.init is None:
+        check_architecture(opts.architecture, cifar_stem=opts.cifar_stem)
+    elif opts.cifar_stem:
+        raise UserError("--cifar-stem: not with --init (a pretrained network keeps its stem; it resizes its input)")
     store.check_distinct({"-o": opts.output, "--curves": opts.curves},
                          [("DATA", opts.data), ("--eval", opts.eval), *(("--hybrids", p) for p in opts.hybrids),
                           *(("--track-against", p) for p in opts.track_against)])
     store.check_output(opts.output, force=opts.force or opts.resume)
     if str(opts.output) == "-":
         raise UserError("-o: a model file needs a path, not '-'")
+    if Path(opts.output).suffix.lower() != ".safetensors":
+        # one extension for every command: a .pt name would promise a PyTorch pickle, which
+        # the readers of .pt files (torch.load) would then fail to open
+        raise UserError(f"-o {opts.output}: semtool writes models as safetensors; name the file "
+                        f"{Path(opts.output).with_suffix('.safetensors').name}")
     if opts.curves:
         store.check_output(opts.curves, force=opts.force or opts.resume, kind="curves")
     ckpt = checkpoint_path(opts.output)
@@ -188,7 +198,8 @@ class _Trainer:
         self.classes = self.train_set.classes
         self.eval_set: ImageSet | None = None
         if opts.eval:
-            self.eval_set = read_imageset(opts.eval, min_classes=1)
+            # the training classes in another order: matched by name
+            self.eval_set = read_imageset(opts.eval, min_classes=1).in_class_order(self.classes)
             check_same_classes(self.classes, self.eval_set.classes, str(opts.eval), str(opts.data))
             if self.eval_set.images.shape[1:] != self.train_set.images.shape[1:]:
                 raise UserError(f"{opts.eval}: images of shape {self.eval_set.images.shape[1:]}, "
@@ -223,8 +234,15 @@ class _Trainer:
         mean = [float(imgs[..., c].mean() / 255.0) for c in range(imgs.shape[3])]
         std = [max(float(imgs[..., c].std() / 255.0), 1e-3) for c in range(imgs.shape[3])]
         torch.manual_seed(opts.seed)
-        model = build_classifier(opts.architecture, len(self.classes), in_channels=imgs.shape[3],
-                                 input_size=imgs.shape[1:3], mean=mean, std=std, cifar_stem=opts.cifar_stem)
+        self.init_meta: dict[str, Any] | None = None
+        if opts.init:  # fine-tuning: the network's own preprocessing and weights, a new head if classes differ
+            from semtool.models._open import init_from
+
+            model, self.init_meta = init_from(opts.init, list(self.classes), imgs.shape[3],
+                                              trust_remote_code=opts.trust_remote_code)
+        else:
+            model = build_classifier(opts.architecture, len(self.classes), in_channels=imgs.shape[3],
+                                     input_size=imgs.shape[1:3], mean=mean, std=std, cifar_stem=opts.cifar_stem)
         self.head = head_key(model)
         model.to(dev)
         if self.channels_last:
@@ -431,27 +449,41 @@ class _Trainer:
                 curves_path = self._write_curves()
             metrics = {k: last.get(k, self.history.get(k, [math.nan])[-1])
                        for k in ("loss", "accuracy/train", "accuracy/eval", "accuracy/superclass")}
-            meta = model_metadata(self.model, architecture=opts.architecture, input_size=self.train_set.input_size,
+            arch = self.init_meta["architecture"] if self.init_meta else opts.architecture
+            meta = model_metadata(self.model, architecture=arch, input_size=self.train_set.input_size,
                                   cifar_stem=opts.cifar_stem, epoch=opts.epochs, seed=opts.seed,
                                   metrics={k: v for k, v in metrics.items() if not math.isnan(v)},
                                   **self.train_set.class_info())
+            if opts.init:
+                meta["init"] = opts.init  # how load_model rebuilds the architecture
+            # the whole chain (the data's own steps, this train step with the inputs' SHA-256)
+            # travels with the model into every file made from it
+            meta["provenance"] = store.provenance_chain(command="train", parameters=dataclasses.asdict(opts),
+                                                        inputs=self._inputs())
             save_model(opts.output, self.model, meta)
             self.ckpt.unlink(missing_ok=True)
         _debug_hash(self.model, dist)
         return TrainResult(Path(opts.output), curves_path, self.history, self.epoch_seconds, self.tracking_seconds,
                            wrote_files=dist.main)
 
+    def _inputs(self) -> list[str]:
+        opts = self.opts
+        return [opts.data, *([opts.eval] if opts.eval else []), *opts.hybrids, *opts.track_against]
+
     def _write_curves(self) -> Path:
         opts = self.opts
         params = dataclasses.asdict(opts)
-        inputs = [opts.data, *([opts.eval] if opts.eval else []), *opts.hybrids, *opts.track_against]
-        with store.create(opts.curves, "curves", force=True, command="train", parameters=params, inputs=inputs) as f:
-            for k, v in self.history.items():
-                f.create_dataset(k, data=np.asarray(v, dtype=np.float64))
-            for k, v in self.snapshots.items():
-                f.create_dataset(f"snapshots/{k}", data=np.stack(v).astype(np.float64))
-            store.write_strings(f, "classes", self.classes)
-            f.attrs["label"] = opts.label or Path(opts.output).stem
+        from semtool.kinds import Curves
+
+        # only what was measured: without --eval there is no eval accuracy, CCSM or IDM,
+        # and an all-NaN series would only draw empty plot panels
+        series = {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()
+                  if k != "epochs" and np.isfinite(np.asarray(v, dtype=np.float64)).any()}
+        snapshots = {k: np.stack(v).astype(np.float64) for k, v in self.snapshots.items()
+                     if np.isfinite(np.stack(v)).any()}
+        Curves(str(opts.curves), np.asarray(self.history.get("epochs", []), dtype=np.float64), series,
+               snapshots, list(self.classes), opts.label or Path(opts.output).stem).write(
+            opts.curves, force=True, command="train", parameters=params, inputs=self._inputs())
         return Path(opts.curves)
 
 

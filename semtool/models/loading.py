@@ -50,13 +50,23 @@ def in_model_classes(data: Any, meta: dict[str, Any], data_path: str, model_path
     from semtool.models.classes import match_classes
 
     if meta["family"] == "file":
-        check_same_classes(list(meta["classes"]), data.classes, data_path, model_path)
-        return data
+        matched = data.in_class_order(meta["classes"])  # the same names in another order: matched by name
+        if matched is not data:
+            from semtool import _runtime
+
+            _runtime.log(f"note: {data_path} lists the model's classes in another order; matched by name")
+        check_same_classes(list(meta["classes"]), matched.classes, data_path, model_path)
+        return matched
     classes = list(meta["classes"])
     idx = match_classes(classes, data.classes, model_synsets=meta.get("synsets"), data_synsets=data.synsets,
                         what=str(data_path), model=str(model_path))
     if list(classes) == list(data.classes):
         return data
+    if len(set(idx.tolist())) < len(classes):
+        from semtool import _runtime
+
+        _runtime.log(f"note: {data_path} holds {len(idx)} of the model's {len(classes)} classes; predictions are "
+                     f"over all {len(classes)} (a CCSM from them has {len(classes) - len(idx)} empty rows)")
     grouped = {}
     for key in ("groups", "visual_groups"):
         g = getattr(data, key)

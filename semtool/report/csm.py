@@ -19,8 +19,13 @@ from semtool.report._arrays import cluster_order, group_order, match_classes, mi
 #: Class orders for ``plot csm``: auto = groups when the file has them, else cluster.
 CSM_ORDERS = ("auto", "groups", "cluster", "none")
 #: Colour scales for several CSMs side by side: auto = shared when every panel holds the
-#: same measure, else minmax (raw cosines and confusion rates share no meaningful range).
-CSM_SCALES = ("auto", "shared", "minmax")
+#: same measure over comparable ranges, else one per panel (raw cosines and confusion rates
+#: share no meaningful range, and an early NCSM's narrow range would wash out in a late
+#: one's); minmax normalises each panel as SAI compares them.
+CSM_SCALES = ("auto", "shared", "panel", "minmax")
+#: auto shares one scale only while every panel's off-diagonal span is at least this share
+#: of the widest one
+_COMPARABLE_SPAN = 0.5
 
 # What each CSM source is, for titles and colour-bar labels: (title, value label).
 _CSM_SOURCES = {
@@ -173,14 +178,14 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
     """Heatmaps of CSMs side by side: one class order (the first's), one colour scale.
 
     The diagonal is drawn grey and left out of the colour scale. ``scale='shared'`` spans
-    all panels' off-diagonal values; ``'minmax'`` normalises each panel's off-diagonal to
-    [0, 1] first (what SAI compares); ``'auto'`` is shared when every panel holds the same
-    measure, else minmax. Either way one colour bar serves every panel.
+    all panels' off-diagonal values with one colour bar; ``'panel'`` gives each panel its
+    own range and colour bar; ``'minmax'`` normalises each panel's off-diagonal to [0, 1]
+    first (what SAI compares), one colour bar; ``'auto'`` is shared when every panel holds
+    the same measure over comparable ranges (each span at least half the widest), else
+    per panel. Every axis is labelled (class, or true / predicted class for a CCSM).
     """
     if scale not in CSM_SCALES:
         raise UserError(f"--scale: expected one of {', '.join(CSM_SCALES)}; got '{scale}'")
-    if scale == "auto":
-        scale = "shared" if len({_csm_titles(p)[1] for p in panels}) == 1 else "minmax"
     first = panels[0]
     idx, starts, gnames = csm_order(first, order)
     names = [first.classes[i] for i in idx]
@@ -189,7 +194,11 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
         m = p.matrix if p is first else p.matrix[np.ix_(*(2 * [match_classes(first.classes, p.classes, p.name)]))]
         m = m[np.ix_(idx, idx)]
         mats.append(minmax_offdiag(m) if scale == "minmax" else m)
-    vmin, vmax = (0.0, 1.0) if scale == "minmax" else offdiag_limits(mats)
+    if scale == "auto":
+        spans = [hi - lo for lo, hi in (offdiag_limits([m]) for m in mats)]
+        same = len({_csm_titles(p)[1] for p in panels}) == 1 and min(spans) >= _COMPARABLE_SPAN * max(spans)
+        scale = "shared" if same else "panel"
+    limits = [(0.0, 1.0) if scale == "minmax" else offdiag_limits(mats if scale == "shared" else [m]) for m in mats]
     c = len(names)
     side = float(np.clip(3.0 + 0.045 * c, 3.6, 7.5))
     n = len(panels)
@@ -203,18 +212,16 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
         for k, (ax, p, m) in enumerate(zip(axes, panels, mats)):
             shown = m.copy()
             np.fill_diagonal(shown, np.nan)
-            im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=vmin, vmax=vmax,
+            im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=limits[k][0], vmax=limits[k][1],
                            interpolation="nearest", aspect="equal")
-            _class_ticks(ax, names, "xy" if k == 0 else "x")
-            if k:
+            _class_ticks(ax, names, "xy" if k == 0 or scale == "panel" else "x")
+            if k and scale != "panel":
                 ax.set_yticks([])
-            if _style.label_fontsize(c) is None:
-                ax.set_xlabel(f"{c} classes (labels omitted)")
-            if (p.source or "").lower() == "ccsm":  # rows: true class, columns: predicted
-                omitted = _style.label_fontsize(c) is None
-                ax.set_xlabel("predicted class" + (f" ({c}, labels omitted)" if omitted else ""))
-                if k == 0:
-                    ax.set_ylabel("true class")
+            # every axis says what it holds: rows and columns of a CCSM are true and predicted classes
+            omitted = f" ({c} classes, labels omitted)" if _style.label_fontsize(c) is None else ""
+            ccsm = (p.source or "").lower() == "ccsm"
+            ax.set_xlabel(("predicted class" if ccsm else "class") + omitted)
+            ax.set_ylabel(("true class" if ccsm else "class") + omitted)
             layout.draw_boundaries(ax, starts, c)
             if gnames:
                 _group_labels(ax, starts, c, gnames, left=k == 0)
@@ -225,11 +232,14 @@ def csm_figure(panels: Sequence[CSMPanel], *, order: str = "auto", scale: str = 
             who = labels[k] if labels else (p.label or Path(p.name).stem)
             sub = who + (f" · epoch {p.epoch:.4g}" if p.epoch is not None else "")
             ax.set_title(f"{t}\n{sub}", loc="center")
+            if scale == "panel":
+                fig.colorbar(im, ax=ax, shrink=0.85 if n == 1 else 0.7, label=value, pad=0.02)
         if scale == "minmax":
             cb_label = "off-diagonal min–max normalised (as SAI compares)"
         else:
             cb_label = values.pop() if len(values) == 1 else "similarity"
-        fig.colorbar(im, ax=list(axes), shrink=0.85 if n == 1 else 0.7, label=cb_label, pad=0.02)
+        if scale != "panel":
+            fig.colorbar(im, ax=list(axes), shrink=0.85 if n == 1 else 0.7, label=cb_label, pad=0.02)
         if title:
             layout.suptitle(fig, title)
         layout.fit_all_titles(fig, axes)

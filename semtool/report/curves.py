@@ -53,16 +53,26 @@ def curve_panels(runs: Sequence[Run], patterns: Sequence[str] | None) -> list[tu
         for k in r.series:
             if k not in available:
                 available.append(k)
-    panels = []
+    panels, absent = [], []
     for pat in (patterns or DEFAULT_CURVE_PANELS):
         hit = [k for k in available if matches(k, pat)]
         if hit:
             panels.append((pat, hit))
         elif patterns:
             raise UserError(f"--series '{pat}': no series matches (available: {', '.join(available)})")
+        else:
+            absent.append(_CURVE_PANELS[pat][0].split(":")[0])
     if not panels:
         raise UserError(f"no accuracy, SAI, IDM or WSI series in the curves (available: {', '.join(available)}); "
                         "choose some with --series")
+    missing = [f"{r.label}: {k}" for r in runs for _, names in panels for k in names if k not in r.series]
+    if absent or missing:
+        from semtool import _runtime
+
+        said = ([f"no {', '.join(absent)} series, so no panel for them (train measures eval accuracy, CCSM and "
+                 "IDM only with --eval, SAI only with --track-against)"] if absent else []) + \
+            ([f"runs without a series the others have, not drawn: {'; '.join(missing)}"] if missing else [])
+        _runtime.log("note: " + "; ".join(said))
     return panels
 
 
@@ -90,8 +100,10 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
                   size: tuple[float, float] | None = None, title: str | None = None) -> Any:
     """SAI / IDM / WSI / accuracy over epochs: one panel per series group, one colour per run.
 
-    With one run every series gets its own colour; with several, the colour names the run
-    (one legend for the figure) and the dash names the series (a legend per panel).
+    With one run every series gets its own colour and marker; with several, the colour names
+    the run (one legend for the figure) and the marker and dash name the series (a legend per
+    panel), so that a one-epoch run (a single point, no dash to see) stays readable beside
+    a long one.
     """
     panels = curve_panels(runs, patterns)
     rows, cols = layout.grid(len(panels))
@@ -117,6 +129,7 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
                     st = _style.run_style(i if multi else j)
                     if multi:
                         st["linestyle"] = _style.LINESTYLES[j % len(_style.LINESTYLES)]
+                        st["marker"] = _style.MARKERS[j % len(_style.MARKERS)]
                     layout.plot_series(ax, r.x, r.series[s], label=None if multi else series_label(s, names), **st)
             ax.set_title(ptitle)
             ax.set_xlabel("epoch")
@@ -124,16 +137,19 @@ def curves_figure(runs: Sequence[Run], *, patterns: Sequence[str] | None = None,
             if all(np.allclose(r.x[np.isfinite(r.x)], np.round(r.x[np.isfinite(r.x)])) for r in runs):
                 from matplotlib.ticker import MaxNLocator
 
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no ticks at epoch 1.5
+                # no ticks at epoch 1.5; min_n_ticks=1: a one-epoch run gets its one integer tick
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
             ax.grid(True)
             if multi and len(names) > 1:
                 handles = [Line2D([], [], color="0.2", linestyle=_style.LINESTYLES[j % len(_style.LINESTYLES)],
-                                  label=series_label(s, names)) for j, s in enumerate(names)]
+                                  marker=_style.MARKERS[j % len(_style.MARKERS)], label=series_label(s, names))
+                           for j, s in enumerate(names)]
                 layout.legend_outside(ax, handles=handles)
             elif not multi and len(names) > 1:
                 layout.legend_outside(ax)
-        if multi:
-            handles = layout.run_handles(runs)
+        if multi:  # runs by colour alone: markers name the series here
+            handles = [Line2D([], [], color=_style.run_style(i)["color"], label=layout.legend_label(r.label))
+                       for i, r in enumerate(runs)]
             layout.figure_legend(fig, handles, f"outside {'lower' if title else 'upper'} center", 4)
         if title:
             layout.suptitle(fig, title)

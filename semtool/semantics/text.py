@@ -64,8 +64,11 @@ def load_text_model(model: str | None = None, *, device: str = "cpu"):
     local = os.path.isdir(name)
     if not local and (Path(name).suffix or name.startswith((".", "/"))):
         raise UserError(f"--model: no such folder '{name}'")
+    from semtool import _hub
     from semtool._runtime import resolve_device
 
+    if not local:
+        _hub.require(name, option="--model")
     dev = resolve_device(device)
     try:
         tok = AutoTokenizer.from_pretrained(name)

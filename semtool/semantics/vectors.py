@@ -42,7 +42,7 @@ import os
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import BinaryIO, Sequence
+from typing import Any, BinaryIO, Sequence
 
 import numpy as np
 
@@ -347,20 +347,11 @@ def read_vectors(path: str | os.PathLike, concepts: Sequence[str], *, phrases: s
     return WordVectors(np.stack(vectors), names, matched, how, missing, fmt, dim, n, compressed)
 
 
-def write_vector_embeddings(output: str | os.PathLike, r: WordVectors, vectors: str | os.PathLike, *, phrases: str,
-                            force: bool = False, parameters: dict | None = None, inputs: Sequence = ()) -> None:
-    """An 'embeddings' file of :func:`read_vectors`' result (``embed --vectors``, ``report --words``):
+def vector_embeddings(r: WordVectors, vectors: str | os.PathLike, *, phrases: str) -> Any:
+    """The 'embeddings' record of :func:`read_vectors`' result (``embed --vectors``, ``report --words``):
     the raw vectors, the concepts, the form each was matched by, and the file they came from."""
-    from semtool import store
+    from semtool.kinds import Embeddings
 
-    with store.create(output, "embeddings", force=force, command="embed", parameters=parameters,
-                      inputs=inputs) as f:
-        f.create_dataset("vectors", data=r.vectors)
-        store.write_strings(f, "concepts", r.concepts)
-        store.write_strings(f, "matched", r.matched)
-        store.write_strings(f, "match", r.match)
-        f.attrs["source"] = "vectors"
-        f.attrs["vectors_file"] = str(vectors)
-        f.attrs["format"] = r.format + (" (gzip)" if r.compressed else "")
-        f.attrs["phrases"] = phrases
-        f.attrs["words_in_file"] = r.words_in_file
+    return Embeddings(str(vectors), r.vectors, r.concepts, "vectors", matched=r.matched, match=r.match,
+                      attrs={"vectors_file": str(vectors), "format": r.format + (" (gzip)" if r.compressed else ""),
+                             "phrases": phrases, "words_in_file": r.words_in_file})

@@ -21,6 +21,7 @@ from semtool.store._io import (
     length_of,
     looks_like_model,
     open_file,
+    provenance_chain,
     read_attr,
     read_provenance,
     read_stdin,
@@ -36,6 +37,6 @@ from semtool.store._kinds import GROUPINGS, KINDS, STREAMABLE, schema_of
 __all__ = [
     "GROUPINGS", "HDF5_SIGNATURE", "KINDS", "MODEL", "STREAMABLE", "Resumable", "atomic_path", "check_distinct", "check_kind",
     "check_output", "create", "describe", "display_name", "init_root", "kind_of", "length_of", "looks_like_model",
-    "open_file", "read_attr", "read_provenance", "read_stdin", "read_strings", "refuse_hdf5", "schema_of",
+    "open_file", "provenance_chain", "read_attr", "read_provenance", "read_stdin", "read_strings", "refuse_hdf5", "schema_of",
     "sha256_of", "write_strings", "wrong_kind_message",
 ]

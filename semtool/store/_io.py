@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import h5py
 import numpy as np
 
-from semtool import __version__
+from semtool import __version__, _runtime
 from semtool.errors import UserError
 from semtool.store._hints import MODEL, wrong_kind_message
 from semtool.store._kinds import KINDS, STREAMABLE
@@ -307,6 +307,10 @@ def _input_record(path: str | os.PathLike) -> tuple[dict[str, Any], list[dict[st
     try:
         f = _open_h5(path)
     except UserError:
+        model_chain = _model_provenance(path)
+        if model_chain is not None:
+            rec["kind"] = MODEL
+            chain = model_chain
         return rec, chain
     with f:
         k = f.attrs.get("semtool_kind")
@@ -314,6 +318,51 @@ def _input_record(path: str | os.PathLike) -> tuple[dict[str, Any], list[dict[st
             rec["kind"] = str(k)
             chain = read_provenance(f)
     return rec, chain
+
+
+def _model_provenance(path: str | os.PathLike) -> list[dict[str, Any]] | None:
+    """The provenance chain a semtool model file keeps in its safetensors header metadata
+    (``semtool`` JSON, key ``provenance``); None for anything that is not a semtool model.
+    Read here from the header's bytes (8-byte length, then JSON), without safetensors."""
+    if str(path) == "-":
+        return None
+    try:
+        with open(path, "rb") as fh:
+            n = int.from_bytes(fh.read(8), "little")
+            if not 2 <= n <= 100_000_000:
+                return None
+            meta = json.loads(fh.read(n)).get("__metadata__") or {}
+        if meta.get("semtool_kind") != MODEL:
+            return None
+        steps = json.loads(meta.get("semtool", "{}")).get("provenance") or []
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [s for s in steps if isinstance(s, dict)]
+
+
+def provenance_chain(*, command: str, parameters: dict[str, Any] | None = None,
+                     inputs: Sequence[str | os.PathLike] = (), argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The steps that made an output, oldest first: every input's own chain (HDF5 files'
+    provenance groups, model files' metadata; each step once), then this step with its
+    inputs' paths, kinds and SHA-256. What ``init_root`` writes, and what ``train`` keeps in
+    a model's metadata."""
+    records, chain, seen = [], [], set()
+    for p in inputs:
+        rec, steps = _input_record(p)
+        records.append(rec)
+        for s in steps:
+            key = (s.get("created_at"), s.get("command"), _json(s.get("argv")))
+            if key not in seen:
+                seen.add(key)
+                chain.append(s)
+    return chain + [{
+        "command": command,
+        "argv": list(argv if argv is not None else _argv()),
+        "parameters": json.loads(_json(parameters or {})),
+        "inputs": records,
+        "creator": f"semtool {__version__}",
+        "created_at": _now(),
+    }]
 
 
 def init_root(f: h5py.File, kind: str, *, command: str | None = None,
@@ -326,32 +375,15 @@ def init_root(f: h5py.File, kind: str, *, command: str | None = None,
     f.attrs["semtool_schema"] = KINDS[kind][0]
     f.attrs["creator"] = f"semtool {__version__}"
     f.attrs["created_at"] = _now()
-    records, chain, seen = [], [], set()
-    for p in inputs:
-        rec, steps = _input_record(p)
-        records.append(rec)
-        for s in steps:
-            key = (s["created_at"], s["command"], _json(s["argv"]))
-            if key not in seen:
-                seen.add(key)
-                chain.append(s)
     prov = f.require_group("provenance")
     start = len(prov.keys())
-    for i, s in enumerate(chain + [{
-        "command": command or kind,
-        "argv": list(argv if argv is not None else _argv()),
-        "parameters": parameters or {},
-        "inputs": records,
-        "creator": f"semtool {__version__}",
-        "created_at": _now(),
-    }]):
+    steps = provenance_chain(command=command or kind, parameters=parameters, inputs=inputs, argv=argv)
+    for i, s in enumerate(steps):
         g = prov.create_group(f"{start + i:04d}")
-        g.attrs["command"] = s["command"]
-        g.attrs["argv"] = _json(s["argv"])
-        g.attrs["parameters"] = _json(s["parameters"])
-        g.attrs["inputs"] = _json(s["inputs"])
-        g.attrs["creator"] = s["creator"]
-        g.attrs["created_at"] = s["created_at"]
+        for key in ("command", "creator", "created_at"):
+            g.attrs[key] = str(s.get(key, ""))
+        for key, empty in (("argv", []), ("parameters", {}), ("inputs", [])):
+            g.attrs[key] = _json(s.get(key, empty))
 
 
 def _apply_umask(path: str | os.PathLike) -> None:
@@ -370,12 +402,15 @@ def _argv() -> list[str]:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, force: bool = False, checkpoint: bool = False) -> Iterator[Path]:
     """A temporary path in the target's folder, renamed to ``path`` when the body succeeds.
 
-    Any file format can be written this way (HDF5, safetensors, figures): on an exception
-    or SIGKILL nothing appears under the final name. The file gets the mode a plain
-    ``open()`` would give, and an output that appeared meanwhile is refused unless ``force``.
+    Any file format can be written this way (HDF5, safetensors, figures): on an exception,
+    SIGINT (even one a library swallowed) or SIGKILL nothing appears under the final name.
+    The file gets the mode a plain ``open()`` would give, and an output that appeared
+    meanwhile is refused unless ``force``. An output is remembered so that the CLI removes
+    it when the command is interrupted after all; a ``checkpoint`` (kept for ``--resume``)
+    is written even then and is what the interrupted message names.
     """
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
@@ -385,11 +420,22 @@ def atomic_path(path: str | os.PathLike, *, force: bool = False) -> Iterator[Pat
         if target.exists() and not force:  # appeared while we worked
             raise UserError(f"{target}: exists; use --force to overwrite")
         _apply_umask(tmp)
-        os.replace(tmp, target)
+        _commit(tmp, target, checkpoint=checkpoint)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _commit(tmp: str | os.PathLike, target: Path, *, checkpoint: bool = False) -> None:
+    """Rename a finished temporary file into place, unless SIGINT arrived meanwhile."""
+    if checkpoint:
+        os.replace(tmp, target)
+        _runtime.checkpoint = target
+        return
+    _runtime.check_interrupt()
+    os.replace(tmp, target)
+    _runtime.committed.append(target)
 
 
 @contextlib.contextmanager
@@ -408,6 +454,7 @@ def create(path: str | os.PathLike, kind: str, *, force: bool = False, command: 
         with h5py.File(buf, "w") as f:
             init_root(f, kind, command=command, parameters=parameters, inputs=inputs)
             yield f
+        _runtime.check_interrupt()
         sys.stdout.flush()
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.buffer.flush()
@@ -457,6 +504,7 @@ class Resumable:
             with h5py.File(self.partial, "w") as f:
                 init_root(f, kind, command=command, parameters=parameters, inputs=inputs)
         self.file = h5py.File(self.partial, "a")
+        _runtime.checkpoint = self.partial
 
     def checkpoint(self) -> None:
         """Flush everything written so far to disk: after it the partial file is complete
@@ -493,7 +541,8 @@ class Resumable:
     def finish(self) -> Path:
         self.file.close()
         _apply_umask(self.partial)
-        os.replace(self.partial, self.target)
+        _commit(self.partial, self.target)
+        _runtime.checkpoint = None
         return self.target
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -117,3 +118,76 @@ def test_cuda_without_cuda(setup, cli):
     proc = cli("attack", d / "m.safetensors", d / "test.h5", "--device", "cuda", "-o", d / "y.h5")
     assert_user_error(proc, "--device")
     assert not (d / "y.h5").exists()
+
+
+def test_zero_steps_is_refused(setup, cli):
+    """Zero PGD steps would repeat the clean evaluation in every row."""
+    d, *_ = setup
+    proc = cli("attack", d / "m.safetensors", d / "test.h5", "--eps", "0,0.5", "--steps", "0", "-o", d / "z.h5")
+    assert_user_error(proc, "--steps 0", "clean evaluation")
+    assert not (d / "z.h5").exists()
+
+
+def test_targeted_reports_the_target_hit_rate_per_eps(setup, cli):
+    d, *_ = setup
+    proc = cli("attack", d / "m.safetensors", d / "test.h5", "--eps", "0,1,4", "--steps", "5", "--targeted", "next",
+               "-o", d / "t.h5", "--json", "--device", "cpu", env=ENV)
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = json.loads(proc.stdout)
+    with store.open_file(d / "t.h5", "predictions") as f:
+        labels, preds, targets = f["labels"][...], f["predictions"][...], f["targets"][...]
+    np.testing.assert_array_equal(targets, (labels + 1) % 10)  # 'next': (y + 1) mod C
+    for e, row in enumerate(rows):
+        assert row["target_hit_rate"] == pytest.approx(np.mean(preds[e] == targets))
+    assert rows[2]["target_hit_rate"] > rows[0]["target_hit_rate"]
+
+
+def test_terminal_table_fits_80_columns_with_a_legend(setup):
+    import os
+    import pty
+    import re
+    import subprocess
+    import sys
+
+    d, *_ = setup
+    leader, follower = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "semtool", "attack", d / "m.safetensors", d / "test.h5", "--eps",
+                           "0,0.5", "--steps", "1", "--targeted", "random", "--csm", d / "ref.h5", "--device", "cpu"],
+                          stdout=follower, stderr=subprocess.PIPE, env={**os.environ, **ENV, "COLUMNS": "200"},
+                          timeout=300)
+    os.close(follower)
+    out = b""
+    try:
+        while chunk := os.read(leader, 1 << 16):
+            out += chunk
+    except OSError:  # the terminal's other end is closed: all read
+        pass
+    os.close(leader)
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", out.decode()).splitlines()
+    assert max(len(ln) for ln in lines) <= 80, "\n".join(lines)
+    assert any("err_visual: share of mistakes inside the visual superclass" in ln for ln in lines)
+    assert any("hit: share of images predicted as their target class" in ln for ln in lines)
+
+
+def test_data_classes_in_another_order_are_matched_by_name(setup, cli, tmp_path):
+    """The imageset lists the model's classes in another order: its labels are matched to the
+    model's outputs by name (as sai matches CSMs), so the sweep equals the one on the original."""
+    from semtool.data.imageset import read_imageset, write_imageset
+
+    d, *_ = setup
+    data = read_imageset(d / "test.h5")
+    perm = np.random.default_rng(1).permutation(10)
+    where = np.argsort(perm)  # new index of each old class
+    shuffled = dataclasses.replace(data, classes=[data.classes[i] for i in perm], labels=where[data.labels],
+                                   groups=data.groups[perm], visual_groups=data.visual_groups[perm])
+    write_imageset(tmp_path / "shuffled.h5", shuffled, command="test", parameters={})
+    runs = [cli("attack", d / "m.safetensors", path, "--eps", "0,0.5", "--steps", "2", "-o", out, "--json",
+                "--device", "cpu", env=ENV) for path, out in ((d / "test.h5", tmp_path / "a.h5"),
+                                                              (tmp_path / "shuffled.h5", tmp_path / "b.h5"))]
+    assert [p.returncode for p in runs] == [0, 0], runs[1].stderr.decode()
+    assert "matched by name" in runs[1].stderr.decode()
+    assert json.loads(runs[0].stdout) == json.loads(runs[1].stdout)
+    with store.open_file(tmp_path / "a.h5") as a, store.open_file(tmp_path / "b.h5") as b:
+        for key in ("labels", "predictions", "groups"):
+            np.testing.assert_array_equal(a[key][...], b[key][...])

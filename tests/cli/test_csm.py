@@ -122,12 +122,12 @@ def test_ccsm_epsilon(cli, tmp_path, rng):
     labels = rng.integers(0, 12, 300)
     preds = np.stack([np.where(rng.random(300) < k, labels, rng.integers(0, 12, 300)) for k in (0.8, 0.3)])
     predictions_file(tmp_path / "p.h5", labels, preds, NAMES, epsilons=[0.0, 0.5])
-    assert cli("csm", "ccsm", tmp_path / "p.h5", "--epsilon", "0.5", "--symmetric", "-o", tmp_path / "c.h5").returncode == 0
+    assert cli("csm", "ccsm", tmp_path / "p.h5", "--eps", "0.5", "--symmetric", "-o", tmp_path / "c.h5").returncode == 0
     np.testing.assert_allclose(read_csm(tmp_path / "c.h5").matrix, ccsm(labels, preds[1], 12, symmetric=True), atol=0)
     assert cli("csm", "ccsm", tmp_path / "p.h5", "-o", tmp_path / "c0.h5").returncode == 0  # default ε = 0
     np.testing.assert_allclose(read_csm(tmp_path / "c0.h5").matrix, ccsm(labels, preds[0], 12), atol=0)
-    proc = cli("csm", "ccsm", tmp_path / "p.h5", "--epsilon", "0.25", "-o", tmp_path / "bad.h5")
-    assert_user_error(proc, "--epsilon", "0.25", "0, 0.5")
+    proc = cli("csm", "ccsm", tmp_path / "p.h5", "--eps", "0.25", "-o", tmp_path / "bad.h5")
+    assert_user_error(proc, "--eps", "0.25", "0, 0.5")
     assert not (tmp_path / "bad.h5").exists()
 
 
@@ -256,3 +256,18 @@ def test_bfloat16_tensor_reads_as_float32(tmp_path):
     w = torch.randn(5, 3).bfloat16()
     save_file({"fc.weight": w}, str(tmp_path / "b.safetensors"))
     np.testing.assert_array_equal(read_tensor(tmp_path / "b.safetensors", "fc.weight"), w.float().numpy())
+
+
+def test_show_prints_the_values(cli, tmp_path, rng):
+    """csm show: TSV when piped (the values to 6 significant digits), every digit with --json,
+    a stack's last epoch unless --epoch picks another."""
+    s = rng.random((3, 4, 4))
+    csm_file(tmp_path / "s.h5", s, NAMES[:4], epochs=[1, 2, 3])
+    lines = cli("csm", "show", tmp_path / "s.h5").stdout.decode().splitlines()
+    assert lines[0].split("\t") == ["class", *NAMES[:4]]
+    assert [ln.split("\t")[0] for ln in lines[1:]] == NAMES[:4]
+    np.testing.assert_allclose([[float(v) for v in ln.split("\t")[1:]] for ln in lines[1:]], s[2], rtol=1e-5)
+    rows = json.loads(cli("csm", "show", tmp_path / "s.h5", "--epoch", "2", "--json").stdout)
+    assert [r["class"] for r in rows] == NAMES[:4]
+    np.testing.assert_array_equal([[r[c] for c in NAMES[:4]] for r in rows], s[1])
+    assert_user_error(cli("csm", "show", tmp_path / "s.h5", "--epoch", "7"), "--epoch 7", "1, 2, 3")

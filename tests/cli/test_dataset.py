@@ -9,6 +9,7 @@ import pytest
 
 from semtool.data.fashion_mnist import CLASSES, DEBIAN_ROOT
 from semtool.data.imageset import read_imageset
+from tests.conftest import assert_user_error
 from tests.data.archives import FINE, write_cifar100
 
 needs_fashion = pytest.mark.skipif(
@@ -76,3 +77,12 @@ def test_folder_cli(tmp_path, cli):
     assert proc.returncode == 0, proc.stderr
     data = read_imageset(out)
     assert data.images.shape == (6, 6, 5, 3) and data.synsets == ["cat.n.01", "dog.n.01"]
+
+
+@pytest.mark.parametrize("source", ["fashion-mnist", "cifar100"])
+def test_unknown_split_is_named_in_plain_words(tmp_path, cli, source):
+    args = ["dataset", source] + ([str(tmp_path)] if source == "cifar100" else []) + ["--split", "val",
+                                                                                     "-o", tmp_path / "x.h5"]
+    proc = cli(*args)
+    assert_user_error(proc, "--split val: choose train or test")
+    assert "Value error" not in proc.stderr.decode() and not (tmp_path / "x.h5").exists()

@@ -43,3 +43,23 @@ def test_missing_things_come_with_their_fix(monkeypatch, tmp_path):
             wordnet.wordnet()
     finally:
         wordnet.wordnet.cache_clear()
+
+
+def test_default_models_found_or_missing_with_the_fetch_command(cli, tmp_path):
+    """A Hugging Face cache laid out as the hub writes it (refs/main -> snapshots/<commit>/)
+    holding BLIP's config only: BLIP is found, the other defaults are missing."""
+    snap = tmp_path / "hub" / "models--Salesforce--blip-image-captioning-base"
+    (snap / "refs").mkdir(parents=True)
+    (snap / "refs" / "main").write_text("0" * 40)
+    (snap / "snapshots" / ("0" * 40)).mkdir(parents=True)
+    (snap / "snapshots" / ("0" * 40) / "config.json").write_text("{}")
+    proc = cli("doctor", "--json", env={"HF_HOME": str(tmp_path), "HF_HUB_CACHE": str(tmp_path / "hub")})
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["check"]: r for r in json.loads(proc.stdout)}
+    assert rows["BLIP"]["ok"] and "in the Hugging Face cache" in rows["BLIP"]["detail"]
+    for name, repo in [("Stable Diffusion", "stable-diffusion-v1-5/stable-diffusion-v1-5"),
+                       ("CLIP", "openai/clip-vit-base-patch32")]:
+        assert not rows[name]["ok"] and rows[name]["fix"] == f"hf download {repo}"
+    from semtool.semantics.text import offline_minilm_folder
+
+    assert rows["MiniLM"]["ok"] == (offline_minilm_folder() is not None)

@@ -30,11 +30,12 @@ def attack(tmp_path, rng):
 def test_per_epsilon_matches_measure(cli, attack, errors_only):
     d, labels, preds, m = attack
     args = ["idm", d / "p.h5", "--csm", d / "csm.h5", "--json"] + (["--errors-only"] if errors_only else [])
-    out = json.loads(cli(*args).stdout)
-    assert out["epsilons"] == [0.0, 0.5, 1.0]
+    out = json.loads(cli(*args).stdout)  # one record per ε, each with its context
+    assert [r["eps"] for r in out] == [0.0, 0.5, 1.0]
     ref = [idm(labels, p, m, errors_only=errors_only) for p in preds]
-    assert out["idm"] == pytest.approx(ref, abs=1e-14)
-    assert out["mistakes"] == [int((p != labels).sum()) for p in preds]
+    assert [r["idm"] for r in out] == pytest.approx(ref, abs=1e-14)
+    assert [r["mistakes"] for r in out] == [int((p != labels).sum()) for p in preds]
+    assert all(r["errors_only"] == errors_only and r["samples"] == 200 for r in out)
 
 
 def test_clean_predictions_bare_number(cli, tmp_path, rng):

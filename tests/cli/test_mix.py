@@ -94,8 +94,21 @@ def test_model_id_not_cached(cli, grouped_imageset, tmp_path):
     out = tmp_path / "out.h5"
     proc = cli("mix", grouped_imageset, "-o", out, "--model", "nobody/no-such-model", "--device", "cpu",
                env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
-    assert_user_error(proc, "nobody/no-such-model", "pass --model /path/to/folder or connect")
+    assert_user_error(proc, "nobody/no-such-model", "HF_HUB_OFFLINE", "hf download nobody/no-such-model",
+                      "pass --model /path/to/folder")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("env", [{"HF_HUB_OFFLINE": "1"}, {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"}])
+def test_default_model_missing_offline_fails_before_loading(cli, grouped_imageset, tmp_path, env):
+    """The default Stable Diffusion id, neither cached nor fetchable (offline mode, or a Hub
+    that refuses connections): refused by the cache check, not by the libraries' retries."""
+    out = tmp_path / "out.h5"
+    proc = cli("-v", "mix", grouped_imageset, "-o", out, "--device", "cpu",
+               env={"HF_HOME": str(tmp_path / "hf"), "TRANSFORMERS_OFFLINE": "0", **env})
+    assert_user_error(proc, "stable-diffusion-v1-5/stable-diffusion-v1-5", "not in the local Hugging Face cache",
+                      "hf download stable-diffusion-v1-5/stable-diffusion-v1-5")
+    assert not out.exists() and not list(tmp_path.glob(".out.h5*"))
 
 
 @pytest.mark.parametrize("missing", ["unet", "vae"])

@@ -48,7 +48,7 @@ def test_abreu2023_regroup(cifar_train, tmp_path, cli):
     red = data.images[:, 0, 0, 0]
     np.testing.assert_array_equal(red, [FINE.index(data.classes[lab]) for lab in data.labels])
     assert data.synsets[data.classes.index("pickup_truck")] == "pickup.n.01"
-    info = json.loads(cli("info", out, "--json").stdout)
+    [info] = json.loads(cli("info", out, "--json").stdout)
     assert info["groups"]["D"] == ["sunflower", "table", "caterpillar", "tiger", "pickup_truck"]
     assert [s["command"] for s in info["provenance"]] == ["dataset cifar100", "regroup"]
 

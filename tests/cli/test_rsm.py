@@ -37,7 +37,7 @@ def test_semantic_rsm_file_and_evaluation_equal_the_library(cli, data):
         np.testing.assert_allclose(f["matrix"][...], ref, rtol=1e-10)
         np.testing.assert_array_equal(f["labels"][...], data["labels"])
         assert (f.attrs["layer"], f.attrs["kernel"], f.attrs["matcher"]) == ("conv", "rbf", "optimal")
-    shown = json.loads(proc.stdout)
+    [shown] = json.loads(proc.stdout)
     want = {**retrieval(ref, data["labels"]), **prediction_correlation(ref, softmax(data["logits"].astype(np.float32)))}
     for key, value in want.items():
         assert shown[key] == pytest.approx(value, rel=1e-9)
@@ -77,6 +77,9 @@ def test_bad_inputs_are_one_line_and_leave_no_file(cli, data, rng):
     assert_user_error(cli("rsm", data["feats"], "--layer", "nope", "-o", out), "nope", "conv, fc")
     assert_user_error(cli("rsm", data["feats"], "--layer", "conv", "--semantic", "--matcher", "batch-optimal:0",
                           "-o", out), "batch-optimal:0")
+    # a pooled layer (N, D) has one vector per sample: --semantic would silently equal the plain RSM
+    assert_user_error(cli("rsm", data["feats"], "--layer", "fc", "--semantic", "--evaluate"),
+                      "--semantic", "'fc'", "--pool none")
     big = d / "big.h5"  # S = 100·100 spatial vectors: the optimal matcher's S×S matrices exceed the bound
     features_file(big, {"map": np.ones((2, 1, 100, 100), np.float32)}, [0, 1], CLASSES[:2])
     assert_user_error(cli("rsm", big, "--semantic", "-o", out), "batch-optimal")

@@ -43,14 +43,14 @@ def test_permuted_copy_is_one(cli, tmp_path, rng):
     csm_file(tmp_path / "a.h5", a, NAMES)
     csm_file(tmp_path / "p.h5", take_classes(a, p), [NAMES[i] for i in p])
     proc = cli("sai", tmp_path / "a.h5", tmp_path / "p.h5", "--json")
-    assert json.loads(proc.stdout)["sai"]["cosine"] == 1.0
+    assert json.loads(proc.stdout)[0]["cosine"] == 1.0
 
 
 def test_all_measures_json(cli, pair):
     d, a, b = pair
-    out = json.loads(cli("sai", d / "a.h5", d / "b.h5", "-m", "all", "--json").stdout)
+    [out] = json.loads(cli("sai", d / "a.h5", d / "b.h5", "-m", "all", "--json").stdout)
     for m in ("cosine", "ssim", "mse", "mae"):
-        assert out["sai"][m] == pytest.approx(sai(a, b, m), abs=1e-12)
+        assert out[m] == pytest.approx(sai(a, b, m), abs=1e-12)
 
 
 def test_ssim_window_gaussian(cli, pair):
@@ -87,8 +87,9 @@ def test_all_pairs_matrix_in_one_process(cli, tmp_path, rng):
         p = rng.permutation(12)
         files.append(csm_file(tmp_path / f"f{k}.h5", take_classes(m, p), [NAMES[i] for i in p]))
     ref = pairwise_sai([normalised(m) for m in mats], "cosine")
-    out = json.loads(cli("sai", "--all-pairs", *files, "--json").stdout)
-    np.testing.assert_allclose(out["matrix"], ref, rtol=0, atol=1e-12)
+    out = json.loads(cli("sai", "--all-pairs", *files, "--json").stdout)  # a record per pair
+    assert [(r["a"], r["b"]) for r in out] == [(str(a), str(b)) for a in files for b in files]
+    np.testing.assert_allclose([r["cosine"] for r in out], ref.reshape(-1), rtol=0, atol=1e-12)
     tsv = cli("sai", "--all-pairs", *files).stdout.decode().splitlines()
     assert len(tsv) == 5 and tsv[0].split("\t")[1:] == [str(f) for f in files]
     assert cli("sai", "--all-pairs", *files, "-o", tmp_path / "all.h5").returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -112,6 +113,38 @@ def test_tracked_values_equal_the_measures_on_the_snapshots(trained):
         np.testing.assert_allclose(series["accuracy/superclass"][e], np.mean(g[lab] == g[pred]))
 
 
+def test_provenance_travels_from_the_data_through_the_model_into_what_is_made_from_it(trained, cli):
+    """The model keeps its train step (argv, options, inputs' SHA-256) and the steps that made
+    its data; a file made from the model carries the whole chain, and info prints it."""
+    import json
+
+    from semtool.models import read_model_metadata
+
+    d, _, _ = trained
+    chain = read_model_metadata(d / "m.safetensors")["provenance"]
+    step = chain[-1]
+    assert step["command"] == "train" and "train" in step["argv"] and "--track-against" in step["argv"]
+    assert step["parameters"]["epochs"] == 2 and step["parameters"]["seed"] == 3
+    shas = {Path(r["path"]).name: (r["kind"], r["sha256"]) for r in step["inputs"]}
+    for name, kind in (("train.h5", "imageset"), ("test.h5", "imageset"), ("groups.h5", "csm"), ("rand.h5", "csm")):
+        assert shas[name] == (kind, store.sha256_of(d / name))
+    with store.open_file(d / "train.h5") as f:
+        data_steps = store.read_provenance(f)
+    assert chain[0] == data_steps[0]  # the data's own step comes first
+    ncsm = d / "ncsm.h5"
+    assert cli("csm", "ncsm", d / "m.safetensors", "-o", ncsm).returncode == 0
+    with store.open_file(ncsm, "csm") as f:
+        made = store.read_provenance(f)
+    assert [s["command"] for s in made][-2:] == ["train", "csm ncsm"] and made[:-1] == chain
+    assert made[-1]["inputs"][0]["kind"] == "model"
+    info = cli("info", ncsm)
+    assert info.returncode == 0
+    lines = info.stdout.decode().split("provenance:")[1].splitlines()
+    assert any(" train " in ln and "--curves" in ln for ln in lines) and "csm ncsm" in lines[-1]
+    shown = json.loads(cli("info", "--json", d / "m.safetensors").stdout)[0]["provenance"]
+    assert [s["command"] for s in shown] == [s["command"] for s in chain]
+
+
 def _small(d, n=300):
     fmnist_imageset(d / "train.h5", "train", n=n, size=14)
     fmnist_imageset(d / "test.h5", "test", n=100, size=14)
@@ -177,6 +210,7 @@ def test_ddp_two_cpu_processes(tmp_path):
     assert h0 == h1
     assert sorted(p.name for p in out.iterdir()) == ["c.h5", "m.safetensors"]  # written once, no leftovers
     assert err.count("epoch 1/1") == 1 and err.count("wrote ") == 2
+    assert "(convnet, 1 epoch)" in err and "1 epochs" not in err
     from semtool.learn.trainer import weights_digest
     from semtool.models import load_model
 
@@ -216,3 +250,31 @@ def test_bad_input(data, cli, args, fragments):
     assert proc.stdout == b""
     assert not (data / "out.safetensors").exists() and not (data / "c.h5").exists()
     assert not list(data.glob(".out*"))
+
+
+@pytest.mark.parametrize("name", ["model.pt", "model.pth", "model", "model.h5"])
+def test_model_output_must_be_safetensors(data, cli, name):
+    """One extension for every command: a model is written only under a .safetensors name,
+    refused before training starts."""
+    proc = cli("train", data / "two.h5", "-o", data / name, "--epochs", "1", env=ENV)
+    assert_user_error(proc, f"-o {data / name}", "model.safetensors")
+    assert not (data / name).exists() and not list(data.glob(f".{name}*"))
+
+
+def test_without_eval_the_curves_hold_only_what_was_measured(data, cli, tmp_path):
+    """No --eval: no eval accuracy, CCSM or IDM was measured, so none is written (an all-NaN
+    series would draw an empty panel); the NCSM-based series are there."""
+    out, curves = tmp_path / "m.safetensors", tmp_path / "c.h5"
+    proc = cli("train", data / "two.h5", "-o", out, "--curves", curves, "--epochs", "1", "--device", "cpu", env=ENV)
+    assert proc.returncode == 0, proc.stderr.decode()
+    with store.open_file(curves, "curves") as f:
+        names = []
+        f.visititems(lambda name, obj: names.append(name) if hasattr(obj, "shape") and name != "classes" else None)
+        for name in names:
+            assert np.isfinite(f[name][...]).any(), name
+        assert {"loss", "accuracy/train", "wsi/mean", "snapshots/ncsm"} <= set(names)
+        assert not {"accuracy/eval", "idm/network", "sai/ncsm_vs_ccsm", "snapshots/ccsm"} & set(names)
+    plot = cli("plot", "curves", curves, "-o", tmp_path / "c.png")
+    assert plot.returncode == 0, plot.stderr.decode()
+    err = plot.stderr.decode()
+    assert "Warning" not in err and "warning" not in err, err

@@ -74,7 +74,7 @@ def test_one_vs_two(cli, spaces, rng):
     proc = cli("twovtwo", spaces["feats"], spaces["emb"], "--layers", "conv", "--one-vs-two", preds,
                "--permutations", "30", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
-    shown = json.loads(proc.stdout)
+    [shown] = json.loads(proc.stdout)
     ref = one_vs_two(spaces["conv"], labels, logits.astype(np.float32).argmax(axis=1),
                      correlation_matrix(spaces["words"]), permutations=30)
     assert shown["one_vs_two_tests"] == ref.tests
@@ -188,7 +188,7 @@ def test_common_equals_the_intersection_written_by_hand(cli, spaces, rng):
     # B lacks 'ship' (concept 5) and holds two concepts the features lack, in its own order.
     b_order = [3, 0, 4, 2, 1]
     emb = d / "emb_more.h5"
-    write_embeddings(emb, np.concatenate([words[b_order[:2]], extra[:1], words[b_order[2:]], extra[1:]]),
+    embeddings_file(emb, np.concatenate([words[b_order[:2]], extra[:1], words[b_order[2:]], extra[1:]]),
                      [CLASSES[i] for i in b_order[:2]] + ["lion"] + [CLASSES[i] for i in b_order[2:]] + ["bus"])
     # Predictions over more classes than the features hold (as a pretrained network's are).
     logits = 5 * np.eye(8)[labels]
@@ -196,7 +196,7 @@ def test_common_equals_the_intersection_written_by_hand(cli, spaces, rng):
     for i, p in mistakes.items():                      # 'ship', 13 a class the features lack
         logits[i, p] = 10
     preds = d / "preds_common.h5"
-    write_predictions(preds, logits, labels, CLASSES + ["lion", "zebra"])
+    predictions_file(preds, labels, np.asarray(logits).argmax(axis=1), CLASSES + ["lion", "zebra"], logits=logits)
     out = d / "common.h5"
     proc = cli("twovtwo", spaces["feats"], emb, "--common", "--one-vs-two", preds, "--permutations", "40",
                "--seed", "2", "-o", out, "--json")
@@ -209,8 +209,8 @@ def test_common_equals_the_intersection_written_by_hand(cli, spaces, rng):
     # By hand: the features of the five shared concepts, the embeddings of those five.
     keep = labels < 5
     feats5, emb5, hand = d / "feats5.h5", d / "emb5.h5", d / "hand.h5"
-    write_features(feats5, {"conv": spaces["conv"][keep], "fc": spaces["fc"][keep]}, labels[keep], CLASSES[:5])
-    write_embeddings(emb5, words[b_order], [CLASSES[i] for i in b_order])
+    features_file(feats5, {"conv": spaces["conv"][keep], "fc": spaces["fc"][keep]}, labels[keep], CLASSES[:5])
+    embeddings_file(emb5, words[b_order], [CLASSES[i] for i in b_order])
     proc = cli("twovtwo", feats5, emb5, "--permutations", "40", "--seed", "2", "-o", hand, "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     with store.open_file(out, "twovtwo") as f, store.open_file(hand, "twovtwo") as g:
@@ -232,12 +232,13 @@ def test_common_equals_the_intersection_written_by_hand(cli, spaces, rng):
 def test_common_bad_input(cli, spaces, rng):
     d, out = spaces["dir"], spaces["dir"] / "out.h5"
     three = d / "three.h5"
-    write_embeddings(three, rng.normal(size=(5, 4)), CLASSES[:3] + ["lion", "bus"])
+    embeddings_file(three, rng.normal(size=(5, 4)), CLASSES[:3] + ["lion", "bus"])
     assert_user_error(cli("twovtwo", spaces["feats"], three, "--common", "-o", out),
                       "--common", "share 3 concepts", "at least 4")
     assert_user_error(cli("twovtwo", spaces["feats"], three, "-o", out), "3 of 6", "--common")
     fewer = d / "fewer_classes.h5"
-    write_predictions(fewer, rng.normal(size=(18, 5)), spaces["labels"] % 5, CLASSES[:5])
+    fewer_logits = rng.normal(size=(18, 5))
+    predictions_file(fewer, spaces["labels"] % 5, fewer_logits.argmax(axis=1), CLASSES[:5], logits=fewer_logits)
     assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--one-vs-two", fewer, "-o", out),
                       "lack 1 of the features' 6 (ship)")
     assert not out.exists()

@@ -112,4 +112,4 @@ def test_wsi_refuses_a_ccsm(cli, files):
     assert_user_error(proc, str(files / "ccsm.h5"), "'ccsm' csm", "NCSM", "semtool csm ncsm MODEL")
     assert proc.stdout == b""
     ok = cli("wsi", files / "ncsm.h5", "--json")
-    assert ok.returncode == 0 and "mean" in json.loads(ok.stdout)
+    assert ok.returncode == 0 and "mean" in json.loads(ok.stdout)[0]

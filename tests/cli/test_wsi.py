@@ -16,7 +16,7 @@ from tests.conftest import assert_user_error
 def test_single_and_stack(cli, tmp_path, rng):
     m = rng.random((12, 12))
     csm_file(tmp_path / "m.h5", m, NAMES)
-    out = json.loads(cli("wsi", tmp_path / "m.h5", "--json", "--quantile", "0.9").stdout)
+    [out] = json.loads(cli("wsi", tmp_path / "m.h5", "--json", "--quantile", "0.9").stdout)
     ref = wsi(m, quantile=0.9)
     assert [out[k] for k in ("mean", "max", "min")] == pytest.approx([ref[k] for k in ("mean", "max", "min")], abs=1e-14)
     s = rng.random((3, 12, 12))

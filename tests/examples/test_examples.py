@@ -248,6 +248,20 @@ def test_semantic_rsm_retrieval_offline(tmp_path, env):
     assert_png(out / "rsm.png")
 
 
+def test_batch_compare_shows_semtool_errors(tmp_path, env):
+    """A bad model file: the script stops and the user sees semtool's own one-line error."""
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    ref = tmp_path / "ref.h5"
+    with store.create(ref, "csm", parameters={}) as f:
+        f["matrix"] = np.eye(3)
+        store.write_strings(f, "classes", ["a", "b", "c"])
+    proc = subprocess.run(["bash", str(ROOT / "examples/batch_compare.sh"), "--out", str(tmp_path / "o"), str(bad)],
+                          cwd=ROOT, env={**env, "REFERENCE": str(ref)}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert f"semtool: error: {bad}" in proc.stderr
+
+
 def test_batch_compare_offline(tmp_path, env):
     out = tmp_path / "batch"
     bash("examples/batch_compare.sh", "--offline", "--out", out, env=env)
@@ -265,3 +279,34 @@ def test_batch_compare_offline(tmp_path, env):
     m = np.array([[float(v) for v in r[1:]] for r in pairs[1:]])
     assert m.shape == (4, 4) and np.allclose(m, m.T) and np.allclose(np.diag(m), 1)
     assert m[0, 3] == pytest.approx(float(rows[1][1]), abs=1e-5)
+
+
+def test_dsi_pretrained_dry_run(tmp_path, env):
+    import torch
+
+    out = tmp_path / "dsi-pretrained"
+    bash("examples/dsi_pretrained.sh", "--dry-run", "--out", out, env=env)
+    rows = [r.split("\t") for r in (out / "dsi.tsv").read_text().splitlines()]
+    assert [r[0] for r in rows[1:]] == ["torchvision:squeezenet1_1", "torchvision:mobilenet_v3_small"]
+    # the NCSM is the cosine between the class templates of the weights file placed in the cache
+    cached, = (out / "torch-home" / "hub" / "checkpoints").glob("squeezenet1_1-*.pth")
+    w = torch.load(cached, weights_only=True)["classifier.1.weight"].reshape(1000, -1).double().numpy()
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    ncsm, = read(out / "ncsm-squeezenet1_1.h5", "csm", "matrix")
+    np.testing.assert_allclose(ncsm, w @ w.T, atol=1e-5)
+    wordnet = csm_matrix(out / "wordnet.h5", classes_of(out / "ncsm-squeezenet1_1.h5"))
+    assert float(rows[1][3]) == pytest.approx(sai(ncsm, wordnet), abs=5e-4)
+    # the wnid folders are ImageNet's first four classes; predictions span all 1000 outputs
+    labels, logits = read(out / "predictions-squeezenet1_1.h5", "predictions", "labels", "logits")
+    assert sorted(set(labels.tolist())) == [0, 1, 2, 3] and logits.shape == (1, 24, 1000)
+
+
+def test_semantic_rsm_backbones_dry_run(tmp_path, env):
+    out = tmp_path / "rsm-backbones"
+    bash("examples/semantic_rsm_backbones.sh", "--dry-run", "--out", out, env=env)
+    with store.open_file(out / "tokens.h5", "features") as f:
+        assert f["layers/encoder.layer.1"].shape == (32, 17, 32)  # (N, T, D): class token + 16 patches
+    rows = [r.split("\t") for r in (out / "retrieval.tsv").read_text().splitlines()]
+    assert [r[0] for r in rows[1:]] == ["spatial", "semantic", "greedy"]
+    m, labels = read(out / "rsm-semantic.h5", "rsm", "matrix", "labels")
+    assert float(rows[2][1]) == pytest.approx(retrieval(m, labels)["top1"], abs=5e-4)

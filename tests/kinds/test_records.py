@@ -102,3 +102,28 @@ def test_features_rsm_twovtwo_embeddings_curves_round_trip(tmp_path, rng):
     np.testing.assert_array_equal(back.snapshots["ncsm"], c.snapshots["ncsm"])
     assert Curves.read(tmp_path / "c.h5", snapshots=False).snapshots == {}
     assert isinstance(read(tmp_path / "c.h5"), Curves)
+
+
+def test_hybrids_and_captions_round_trip_and_unfinished_files(tmp_path, rng):
+    from semtool.kinds import Captions, Hybrids
+
+    h = Hybrids("", rng.integers(0, 255, (4, 8, 8, 3), dtype=np.uint8), np.array([0, 1, 2, 3]),
+                np.array([1, 0, 3, 2]), np.arange(4), CLASSES, {"method": "mixup", "factor": 0.5})
+    h.write(tmp_path / "h.h5")
+    _same(h, Hybrids.read(tmp_path / "h.h5"), ["images", "base_labels", "target_labels", "source_index", "classes"])
+    import h5py
+
+    with h5py.File(tmp_path / "h.h5", "r+") as f:  # a generator's unfinished file: two rows done
+        f["done"] = np.array([True, False, True, False])
+    np.testing.assert_array_equal(Hybrids.read(tmp_path / "h.h5").base_labels, [0, 2])
+
+    c = Captions("", ["a cat", "a dog"], np.array([0.3, 0.2], np.float32), np.array([1.24, 1.24], np.float32),
+                 [["a cat", "cat"], ["a dog", "dog"]], np.array([[0.3, 0.1], [0.2, 0.1]], np.float32),
+                 np.array([0, 1]), CLASSES[:2], "abc")
+    c.write(tmp_path / "c.h5")
+    back = Captions.read(tmp_path / "c.h5", candidates=True)
+    _same(c, back, ["best", "best_score", "guidance", "candidates", "scores", "labels", "classes", "images_sha256"])
+    with h5py.File(tmp_path / "c.h5", "r+") as f:
+        f["done"] = np.array([True, False])
+    with pytest.raises(UserError, match="unfinished"):
+        Captions.read(tmp_path / "c.h5")

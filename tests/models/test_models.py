@@ -121,7 +121,7 @@ def test_info_reads_a_model_file(tmp_path, cli):
     path = save_model(tmp_path / "m.safetensors", m, meta)
     proc = cli("info", "--json", path)
     assert proc.returncode == 0, proc.stderr
-    d = json.loads(proc.stdout)
+    [d] = json.loads(proc.stdout)
     assert d["kind"] == "model" and d["classes"] == ["cat", "dog", "ship"]
     assert d["attributes"]["architecture"] == "convnet" and d["attributes"]["epoch"] == 2
     assert d["groups"] == {"animal": ["cat", "dog"], "thing": ["ship"]}

@@ -39,12 +39,26 @@ def test_csm_panels_share_one_colour_scale(rng):
     assert clims[0] == pytest.approx(plots.offdiag_limits([a, b]))
     fig = plots.csm_figure(panels, order="none", scale="minmax")
     assert all(ax.images[0].get_clim() == (0.0, 1.0) for ax in fig.axes if ax.images)
-    # auto: shared for one measure (as above), minmax once the measures differ
-    auto = plots.csm_figure(panels, order="none")
-    assert [ax.images[0].get_clim() for ax in auto.axes if ax.images] == clims
+    # auto: one measure over comparable ranges shares a scale; b spans 0.3 of a's range, so
+    # each panel gets its own (a shared one would wash b out), as it does once the measures differ
+    comparable = [panels[0], plots.CSMPanel(0.8 * a + 0.1, classes, "ncsm", "cosine", name="c")]
+    shared = [ax.images[0].get_clim() for ax in plots.csm_figure(comparable, order="none").axes if ax.images]
+    assert shared[0] == shared[1] == pytest.approx(plots.offdiag_limits([a, 0.8 * a + 0.1]))
+    for which in (panels, [panels[0], plots.CSMPanel(b, classes, "wordnet", "path", name="w")]):
+        auto = plots.csm_figure(which, order="none")
+        assert [ax.images[0].get_clim() for ax in auto.axes if ax.images] == \
+            [pytest.approx(plots.offdiag_limits([p.matrix])) for p in which]
+        assert len([ax for ax in auto.axes if not ax.images]) == 2  # a colour bar each
     panels[1].source, panels[1].measure = "wordnet", "path"
-    mixed = plots.csm_figure(panels, order="none")
-    assert all(ax.images[0].get_clim() == (0.0, 1.0) for ax in mixed.axes if ax.images)
+
+
+def test_csm_panels_label_every_axis(rng):
+    m = F.planted_blocks(F.FASHION_GROUPS, rng)
+    panels = [plots.CSMPanel(m, F.FASHION, "ncsm", "cosine", name="a"),
+              plots.CSMPanel(m / 2, F.FASHION, "ccsm", "confusion", name="b")]
+    axes = [ax for ax in plots.csm_figure(panels, order="none").axes if ax.images]
+    assert [(ax.get_xlabel(), ax.get_ylabel()) for ax in axes] == [("class", "class"),
+                                                                     ("predicted class", "true class")]
 
 
 def test_group_order_sorts_stably_with_ungrouped_last():
@@ -439,3 +453,33 @@ def test_attack_titles_and_legend_fit_the_figure(tmp_path, rng, size):
     box = leg.get_window_extent(renderer)
     assert _inside(box, page) and not any(box.overlaps(ax.get_window_extent(renderer)) for ax in axes)
     assert [_squash(t.get_text()) for t in leg.get_texts()][:3] == [_squash(n) for n in long]
+
+
+def test_curves_series_differ_by_marker_and_colour_and_one_epoch_has_an_integer_tick(capsys):
+    """Two runs: colour names the run, marker and dash the series, so a one-epoch run (one
+    point per series, no dash to see) stays readable beside a six-epoch one."""
+    one = plots.Run("one", np.array([1.0]), {"wsi/max": np.array([0.3]), "wsi/min": np.array([-0.2])})
+    six = plots.Run("six", np.arange(1.0, 7.0), {"wsi/max": np.linspace(0.3, 0.5, 6),
+                                                 "wsi/min": np.linspace(-0.2, -0.4, 6)})
+    fig = plots.curves_figure([one, six], patterns=["wsi"])
+    lines = {(ln.get_color(), ln.get_marker(), str(ln.get_linestyle())) for ln in fig.axes[0].get_lines()}
+    assert len(lines) == 4
+    assert len({m for _, m, _ in lines}) == 2 and len({c for c, _, _ in lines}) == 2
+    fig = plots.curves_figure([one])
+    ticks = [t for ax in fig.axes if ax.get_lines() for t in ax.get_xticks()]
+    assert 1.0 in ticks and all(t == round(t) for t in ticks)  # epochs, not 0.95 … 1.05
+
+
+def test_absent_series_are_left_out_and_said_once(capsys):
+    """A run without --eval/--track-against has no SAI or IDM: their panels are left out with
+    one note; a run lacking a series another has is named in the same note."""
+    run = plots.Run("solo", np.arange(1.0, 4.0), {"accuracy/train": np.array([0.2, 0.3, 0.4]),
+                                                  "wsi/mean": np.zeros(3)})
+    fig = plots.curves_figure([run])
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["Accuracy: train", "WSI: weight similarity indices: mean"]
+    err = capsys.readouterr().err
+    assert err.count("note:") == 1 and "no SAI, IDM" in err
+    other = plots.Run("full", np.arange(1.0, 4.0), {**run.series, "sai/wordnet/ncsm": np.ones(3)})
+    plots.curves_figure([run, other], patterns=["sai", "wsi"])
+    err = capsys.readouterr().err
+    assert err.count("note:") == 1 and "solo: sai/wordnet/ncsm" in err

@@ -120,7 +120,7 @@ def test_cli_info_reads_stdin_and_json(tmp_path, cli):
     _csm(p)
     proc = cli("info", "-", "--json", input=p.read_bytes())
     assert proc.returncode == 0, proc.stderr
-    d = json.loads(proc.stdout)
+    [d] = json.loads(proc.stdout)
     assert d["kind"] == "csm" and d["classes"] == ["cat", "dög", "ship"]
     assert d["datasets"]["matrix"] == {"shape": [3, 3], "dtype": "float64"}
 
