@@ -69,6 +69,10 @@ class Runner:
         t = time.perf_counter()
         work()
         dt = time.perf_counter() - t
+        # A finished step's files are kept if the card is interrupted later (the CLI removes the
+        # outputs of an interrupted command): they are what a rerun resumes from.
+        done = {Path(o).resolve() for o in outputs}
+        _runtime.committed[:] = [p for p in _runtime.committed if Path(p).resolve() not in done]
         self.ran.append(name)
         self.seconds[name] = dt
         _runtime.log(f"{head}: {dt:.1f} s")
