@@ -4,16 +4,16 @@
 #   Fashion-MNIST (Debian package) -> imagesets -> semantic regrouping (preset fashion-mnist)
 #   -> mixup hybrids toward the other classes of each image's semantic group (factors 0.5, 0.75)
 #   -> a small convnet trained without and with hybrids (p = 0.5), tracked every epoch against
-#      WordNet and against the grouping -> L2 PGD sweep (eps 0 .. 2) -> class similarity
-#      matrices (NCSM, CCSM, WordNet, MiniLM text), SAI table, IDM, WSI -> per-layer features,
-#      2 vs 2 against MiniLM -> semantic vs spatio-semantic RSM retrieval -> figures -> REPORT.md
+#      WordNet and against the grouping -> one 'semtool report' card per model (NCSM, CCSM,
+#      TNCSM, WordNet, SAI, IDM, WSI, 2 vs 2 per layer against MiniLM, semantic vs
+#      spatio-semantic RSMs, L2 PGD sweep eps 0 .. 2) -> the training comparison -> REPORT.md
 #
 # Usage: bash scripts/demo.sh [--quick] [--out DIR]
 #   --quick   the same steps with tiny sizes (under 2 minutes; used by the test suite)
 # Environment: SEMTOOL, PYTHON (default .venv/bin/semtool, .venv/bin/python), DEMO_OUT (demo-out),
 #   FASHION_ROOT (folder with the Fashion-MNIST IDX .gz files), and the sizes (defaults below)
-#   (DEMO_TRAIN_PER_CLASS, DEMO_TEST_PER_CLASS, DEMO_EPOCHS, DEMO_ATTACK_N, DEMO_RSM_N).
-# Re-running replaces every file (--force): the demo is idempotent.
+#   (DEMO_TRAIN_PER_CLASS, DEMO_TEST_PER_CLASS, DEMO_EPOCHS, DEMO_RSM_N).
+# Re-running replaces every file (--force; a card reuses the steps whose inputs did not change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,13 +32,13 @@ done
 S=${SEMTOOL:-.venv/bin/semtool}
 PY=${PYTHON:-.venv/bin/python}
 if [ "$QUICK" = 1 ]; then
-  TRAIN_PC=${DEMO_TRAIN_PER_CLASS:-40}; TEST_PC=${DEMO_TEST_PER_CLASS:-20}
-  EPOCHS=${DEMO_EPOCHS:-2}; ATTACK_N=${DEMO_ATTACK_N:-100}; RSM_N=${DEMO_RSM_N:-40}
+  TRAIN_PC=${DEMO_TRAIN_PER_CLASS:-40}; TEST_PC=${DEMO_TEST_PER_CLASS:-10}
+  EPOCHS=${DEMO_EPOCHS:-2}; RSM_N=${DEMO_RSM_N:-40}
   PERMS=50; ATTACK_STEPS=5
 else
   # sized for <= 10 minutes on 2 CPU cores: measured 6.3 min wall, 8 CPU-minutes (2 cores, some other load)
   TRAIN_PC=${DEMO_TRAIN_PER_CLASS:-1000}; TEST_PC=${DEMO_TEST_PER_CLASS:-100}
-  EPOCHS=${DEMO_EPOCHS:-6}; ATTACK_N=${DEMO_ATTACK_N:-500}; RSM_N=${DEMO_RSM_N:-200}
+  EPOCHS=${DEMO_EPOCHS:-6}; RSM_N=${DEMO_RSM_N:-200}
   PERMS=1000; ATTACK_STEPS=20
 fi
 EPS=0,0.25,0.5,1,2
@@ -46,7 +46,7 @@ EPS=0,0.25,0.5,1,2
 mkdir -p "$OUT"
 START=$(date +%s)
 STEP=0
-TOTAL=14
+TOTAL=10
 step() {
   STEP=$((STEP + 1))
   echo
@@ -91,58 +91,18 @@ step "train convnet WITH hybrids (p = 0.5, both mix factors)"
 run train "$OUT/train.h5" -o "$OUT/hybrids.safetensors" --curves "$OUT/hybrids-curves.h5" \
     --label hybrids --hybrids "$OUT/mixup-0.5.h5" --hybrids "$OUT/mixup-0.75.h5" --hybrid-prob 0.5 "${TRACK[@]}"
 
-step "L2 PGD attack, eps in {$EPS} ($ATTACK_STEPS steps, $ATTACK_N test images): where do the mistakes go?"
 for m in baseline hybrids; do
-  run attack "$OUT/$m.safetensors" "$OUT/test.h5" --eps "$EPS" --steps "$ATTACK_STEPS" --limit "$ATTACK_N" \
-      --csm "$OUT/wordnet.h5" --device cpu -o "$OUT/$m-attack.h5" --force
+  step "semtool report: the semantic-alignment card of the $m model (CSMs, SAI, IDM, WSI, 2 vs 2, RSMs, L2 PGD at eps in {$EPS})"
+  run report "$OUT/$m.safetensors" "$OUT/test.h5" -o "$OUT/card-$m" --attack "$EPS" --attack-steps "$ATTACK_STEPS" \
+      --permutations "$PERMS" --rsm-samples "$RSM_N" --device cpu
 done
 
-step "network class similarity matrices: NCSM (classifier weights), CCSM (clean confusions), text (MiniLM)"
-for m in baseline hybrids; do
-  run csm ncsm "$OUT/$m.safetensors" -o "$OUT/$m-ncsm.h5" --force
-  run csm ccsm "$OUT/$m-attack.h5" --eps 0 -o "$OUT/$m-ccsm.h5" --force
-done
-run csm text --classes-from "$OUT/train.h5" -o "$OUT/text.h5" --force
-
-step "SAI: every pair of matrices (cosine after min-max normalisation; 1 = aligned)"
-run sai --all-pairs "$OUT/baseline-ncsm.h5" "$OUT/hybrids-ncsm.h5" "$OUT/baseline-ccsm.h5" "$OUT/hybrids-ccsm.h5" \
-    "$OUT/wordnet.h5" "$OUT/groups.h5" "$OUT/text.h5" -o "$OUT/sai-pairs.h5" --force
-
-step "IDM (how far mistakes land from the truth, by WordNet) and WSI (spread of the NCSM)"
-for m in baseline hybrids; do
-  echo "    -- $m"
-  run idm "$OUT/$m-attack.h5" --csm "$OUT/wordnet.h5"
-  run wsi "$OUT/$m-ncsm.h5"
-done
-
-step "features of each block (test images) + MiniLM embeddings of the class names -> 2 vs 2 per layer"
-run embed --concepts-from "$OUT/train.h5" -o "$OUT/minilm.h5" --force
-for m in baseline hybrids; do
-  run features "$OUT/$m.safetensors" "$OUT/test.h5" --layers blocks --device cpu -o "$OUT/$m-features.h5" --force
-  run twovtwo "$OUT/$m-features.h5" "$OUT/minilm.h5" --layers all --permutations "$PERMS" -o "$OUT/$m-twovtwo.h5" --force
-done
-
-step "semantic vs spatio-semantic RSM of the last block's feature maps ($RSM_N test images): retrieval"
-run features "$OUT/baseline.safetensors" "$OUT/test.h5" --layers block3 --pool none --limit "$RSM_N" \
-    --predictions "$OUT/baseline-rsm-predictions.h5" --device cpu -o "$OUT/baseline-maps.h5" --force
-run rsm "$OUT/baseline-maps.h5" --semantic --evaluate --predictions "$OUT/baseline-rsm-predictions.h5" \
-    -o "$OUT/rsm-semantic.h5" --force
-run rsm "$OUT/baseline-maps.h5" --evaluate --predictions "$OUT/baseline-rsm-predictions.h5" \
-    -o "$OUT/rsm-spatial.h5" --force
-
-step "figures"
+step "figures comparing the two runs: training curves, and where the mistakes go under attack"
 mkdir -p "$OUT/figures"
 run plot curves "$OUT/baseline-curves.h5" "$OUT/hybrids-curves.h5" --series accuracy --series 'sai/*/ncsm' \
     --series idm --series wsi -o "$OUT/figures/curves.png" --force
-run plot attack "$OUT/baseline-attack.h5" "$OUT/hybrids-attack.h5" --label baseline --label hybrids \
+run plot attack "$OUT/card-baseline/attack.h5" "$OUT/card-hybrids/attack.h5" --label baseline --label hybrids \
     -o "$OUT/figures/attack.png" --force
-run plot csm "$OUT/baseline-ncsm.h5" "$OUT/hybrids-ncsm.h5" "$OUT/wordnet.h5" "$OUT/text.h5" \
-    --label "NCSM baseline" --label "NCSM hybrids" --label WordNet --label "MiniLM text" \
-    -o "$OUT/figures/csm.png" --force
-run plot twovtwo "$OUT/baseline-twovtwo.h5" "$OUT/hybrids-twovtwo.h5" --label baseline --label hybrids \
-    -o "$OUT/figures/twovtwo.png" --force
-run plot rsm "$OUT/rsm-spatial.h5" "$OUT/rsm-semantic.h5" --label "spatio-semantic" --label "semantic" \
-    -o "$OUT/figures/rsm.png" --force
 
 step "REPORT.md"
 "$PY" scripts/demo_report.py "$OUT" --train-per-class "$TRAIN_PC" --test-per-class "$TEST_PC" \

@@ -1,8 +1,10 @@
-"""Write demo-out/REPORT.md from the files `scripts/demo.sh` produced.
+"""Write demo-out/REPORT.md: what only the demo has, beside the two models' `semtool report` cards.
 
-Every number is read from the result files through :mod:`semtool.store` and recomputed
-with :mod:`semtool.measure` where the file holds raw predictions; nothing is parsed from
-the command line's printed tables. Usage::
+The cards (card-baseline/, card-hybrids/) hold every measure of each model; this page adds
+the comparison the demo is about: training with and without hybrids (the curves) and where
+each model's mistakes go under attack (the cards' attack files), and puts the cards'
+headline numbers side by side (their summary.json). Numbers are read from the files through
+:mod:`semtool.store` and :mod:`semtool.measure`; nothing is parsed from printed tables. Usage::
 
     python scripts/demo_report.py DEMO_OUT [--train-per-class N --test-per-class N
                                             --epochs E --seconds S --quick]
@@ -11,13 +13,13 @@ the command line's printed tables. Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 
 from semtool import store
-from semtool.measure import align, idm, take_classes, wsi
 from semtool.measure.attack_metrics import attack_metrics, mistake_chance
 
 MODELS = ("baseline", "hybrids")
@@ -53,17 +55,6 @@ def read_attack(path: Path) -> dict:
     return d
 
 
-def read_csm(path: Path) -> tuple[np.ndarray, list[str]]:
-    with store.open_file(path, "csm") as f:
-        return f["matrix"][()], store.read_strings(f["classes"])
-
-
-def csm_for(classes: list[str], path: Path) -> np.ndarray:
-    m, names = read_csm(path)
-    _, idx, _ = align(classes, names, names=("predictions", path.name))
-    return take_classes(m, idx)
-
-
 def binomial_se(p: float, n: int) -> float:
     return math.sqrt(p * (1 - p) / n) if n > 0 and not math.isnan(p) else float("nan")
 
@@ -94,7 +85,8 @@ def main() -> None:
         with store.open_file(out / f"mixup-{fac}.h5", "hybrids") as f:
             n_hybrids[fac] = len(f["base_labels"])
     curves = {m: read_curves(out / f"{m}-curves.h5") for m in MODELS}
-    attacks = {m: read_attack(out / f"{m}-attack.h5") for m in MODELS}
+    attacks = {m: read_attack(out / f"card-{m}" / "attack.h5") for m in MODELS}
+    cards = {m: json.loads((out / f"card-{m}" / "summary.json").read_text(encoding="utf-8")) for m in MODELS}
     n_attack = len(attacks["baseline"]["labels"])
     eps = attacks["baseline"]["epsilons"]
 
@@ -121,8 +113,11 @@ def main() -> None:
       "*baseline* without hybrids; *hybrids* adds, with probability p = 0.5 per training image, a hybrid of "
       "its class with the soft label 50 % base / 50 % target class. Both tracked every epoch against WordNet "
       "and against the grouping (`--track-against`).")
-    w(f"- **Attack** (`attack`): L2 PGD ({a.attack_steps} steps) on the first {n_attack:,} test images, ε ∈ "
-      f"{{{', '.join(f'{e:g}' for e in eps)}}} in [0, 1] pixel units (ε = 0 is the clean evaluation).")
+    w(f"- **Cards** (`semtool report`, one per model: [baseline](card-baseline/report.html), "
+      f"[hybrids](card-hybrids/report.html)): every class similarity matrix, SAI, IDM, WSI, 2 vs 2 per layer "
+      f"against MiniLM, semantic vs spatio-semantic RSMs, and L2 PGD ({a.attack_steps} steps) on the "
+      f"{n_attack:,} test images, ε ∈ {{{', '.join(f'{e:g}' for e in eps)}}} in [0, 1] pixel units "
+      "(ε = 0 is the clean evaluation).")
     w("")
 
     # ---- 1. accuracy and tracking ---------------------------------------------------------
@@ -234,7 +229,7 @@ def main() -> None:
         if v != "within noise":
             return "is reproduced" if (sign > 0) == v.startswith("higher") else "is **not** reproduced (it goes the other way)"
         if np.all(sign * d > 0):
-            return (f"points the seed's way at every attacked ε (by {fmt(float(np.min(np.abs(d))), 2)} to "
+            return (f"points the paper's way at every attacked ε (by {fmt(float(np.min(np.abs(d))), 2)} to "
                     f"{fmt(float(np.max(np.abs(d))), 2)}) but each difference is within about two standard errors: "
                     "suggestive, not shown")
         return "is **not** reproduced"
@@ -249,116 +244,36 @@ def main() -> None:
       f"{fmt(met['hybrids']['accuracy'][0])} with hybrids against {fmt(met['baseline']['accuracy'][0])} without.")
     w("")
 
-    # ---- 3. CSMs, SAI table, IDM, WSI -------------------------------------------------------
-    w("## 3. Class similarity matrices and how they agree")
+    # ---- 3. the two cards side by side ------------------------------------------------------
+    w("## 3. The two cards side by side")
     w("")
-    w("![csm](figures/csm.png)")
-    w("")
-    with store.open_file(out / "sai-pairs.h5", "csm") as f:
-        sai_m = f["matrix"][()]
-        names = [Path(p).stem for p in store.read_strings(f["classes"])]
-    w("SAI (cosine, 1 = aligned) between every pair (`sai --all-pairs`): NCSM = cosine between the classifier's "
-      "class weights; CCSM = clean confusions (ε = 0); wordnet = path similarity; groups = 1 inside a semantic "
-      "group; text = cosine of MiniLM sentence embeddings of the class names.")
-    w("")
-    w(table([""] + names, [[n] + [fmt(v) for v in row] for n, row in zip(names, sai_m)]))
-    w("")
-    rows = []
-    for m in MODELS:
-        d = attacks[m]
-        wn = csm_for(d["classes"], out / "wordnet.h5")
-        nc = csm_for(d["classes"], out / f"{m}-ncsm.h5")
-        clean = d["predictions"][int(np.argmin(np.abs(eps)))]  # ε = 0: the clean evaluation
-        ws = wsi(read_csm(out / f"{m}-ncsm.h5")[0])
-        rows.append([m, fmt(idm(d["labels"], clean, wn)), fmt(idm(d["labels"], clean, wn, errors_only=True)),
-                     fmt(idm(d["labels"], clean, nc)), fmt(ws["mean"]), fmt(ws["max"]), fmt(ws["min"])])
-    w(table(["model", "IDM (WordNet)", "IDM (WordNet), mistakes only", "IDM (own NCSM)",
-             "mean WSI", "max WSI", "min WSI"], rows))
-    w("")
-    c = len(classes)
-    w(f"IDM on the clean predictions of the {n_attack:,} attacked test images: a mistake scores r / (C − 1), r the "
-      "rank of the predicted class among the other classes by similarity to the true one (a correct answer "
-      "scores 0), and IDM = 1 − the mean score, so higher means mistakes land on classes closer to the truth. "
-      f"The *mistakes only* column is the fair one between models of different accuracy: random mistakes give "
-      f"about {fmt(1 - c / (2 * (c - 1)))}, always the most similar class {fmt(1 - 1 / (c - 1))}. WSI summarises "
-      "the NCSM: the mean of its off-diagonal cosines, and the mean of each class's top (max) / bottom (min) 5 %.")
-    w("")
-    w(f"WordNet-based IDM per ε: " + "; ".join(
-        f"{m}: " + ", ".join(f"{fmt(idm(attacks[m]['labels'], attacks[m]['predictions'][i], csm_for(attacks[m]['classes'], out / 'wordnet.h5')), 2)}"
-                             for i in range(len(eps))) for m in MODELS) + " (ε = " + ", ".join(f"{e:g}" for e in eps) + ").")
+    w("Each model's card (`semtool report`) reads every number against its chance level; the headline numbers "
+      "of both (from their summary.json):")
     w("")
 
-    # ---- 4. 2 vs 2 --------------------------------------------------------------------------
-    w("## 4. Which layers agree with MiniLM? (2 vs 2, Dharmaretnam & Fyshe 2018)")
-    w("")
-    rows = []
-    for m in MODELS:
-        with store.open_file(out / f"{m}-twovtwo.h5", "twovtwo") as f:
-            layers = store.read_strings(f["layers"])
-            acc, p, null = f["accuracy"][()], f["p_value"][()], f["null"][()]
-            tests = int(np.asarray(f["tests"][()]).reshape(-1)[0])
-            perms = null.shape[-1]
-        for i, layer in enumerate(layers):
-            rows.append([m, layer, fmt(float(acc[i])), fmt(float(np.percentile(null[i], 95))), fmt(float(p[i]))])
-    w(table(["model", "layer", "2 vs 2 accuracy", "null 95th percentile", "p-value"], rows))
-    w("")
-    w(f"Per layer, the test images' mean-pooled block outputs are compared with MiniLM embeddings of the "
-      f"{len(classes)} class names: {tests} concept pairs, chance 0.5, {perms} permutations for the null "
-      f"(smallest possible p-value {1 / (1 + perms):.3f}). With only {len(classes)} concepts the test has "
-      "little power: accuracies near 0.5 mean *no evidence*, not *no alignment*.")
-    w("")
-    w("![twovtwo](figures/twovtwo.png)")
-    w("")
-    by_model: dict[str, list[tuple[str, float, float]]] = {}
-    for r in rows:
-        by_model.setdefault(r[0], []).append((r[1], float(r[2]), float(r[4])))
-    parts = []
-    for m, layer_rows in by_model.items():
-        accs = [x[1] for x in layer_rows]
-        trend = "rises with depth" if all(b > a for a, b in zip(accs, accs[1:])) else "does not rise steadily with depth"
-        sig = [x[0] for x in layer_rows if x[2] < 0.05]
-        parts.append(f"for the {m} model, 2 vs 2 accuracy {trend} ({', '.join(fmt(a) for a in accs)}) and "
-                     + (f"it is significant (p < 0.05) at {', '.join(sig)}" if sig else "no layer is significant at p < 0.05"))
-    w("*Reading*: " + "; ".join(parts) + ". Dharmaretnam & Fyshe's finding (agreement with "
-      "a word space grows with depth) is " + ("consistent with this" if all("rises" in p for p in parts) else
-                                              "only partly visible here") + ".")
-    w("")
+    def pick(card: dict, key: str, **match) -> float | None:
+        rows = [r for r in card[key] if all(r.get(k) == v for k, v in match.items())]
+        return rows[0][{"sai": "sai", "idm": "idm"}[key]] if rows else None
 
-    # ---- 5. RSMs ----------------------------------------------------------------------------
-    w("## 5. Semantic vs spatio-semantic RSM (Wald et al. 2024)")
+    def rsm_top1(card: dict, key: str) -> float | None:
+        return next((r["top1"] for r in card["rsm"] if r["rsm"] == key), None)
+
+    heads = [("SAI(NCSM, WordNet)", lambda c: pick(c, "sai", csm="ncsm", measure="cosine")),
+             ("SAI(CCSM, WordNet)", lambda c: pick(c, "sai", csm="ccsm", measure="cosine")),
+             ("SAI(TNCSM, WordNet)", lambda c: pick(c, "sai", csm="tncsm", measure="cosine")),
+             ("IDM (WordNet), mistakes only", lambda c: pick(c, "idm", csm="wordnet_all", errors_only=True)),
+             ("mean WSI", lambda c: c["wsi"]["mean"] if c["wsi"] else None),
+             ("2 vs 2, last stage", lambda c: c["twovtwo"][-1]["accuracy"]),
+             ("semantic RSM retrieval top-1", lambda c: rsm_top1(c, "rsm_semantic")),
+             ("spatio-semantic RSM retrieval top-1", lambda c: rsm_top1(c, "rsm_spatial"))]
+    w(table(["measure"] + list(MODELS), [[name] + [fmt(get(cards[m])) for m in MODELS] for name, get in heads]))
     w("")
-    rows = []
-    for kind in ("spatial", "semantic"):
-        with store.open_file(out / f"rsm-{kind}.h5", "rsm") as f:
-            at = dict(f.attrs)
-            labels = f["labels"][()]
-            layer = at.get("layer", "?")
-        rows.append(["semantic (positions matched)" if kind == "semantic" else "spatio-semantic (flattened)",
-                     fmt(float(at.get("eval_top1", np.nan))), fmt(float(at.get("eval_f1_at_1", np.nan))),
-                     fmt(float(at.get("eval_pearson", np.nan))), fmt(float(at.get("eval_spearman", np.nan)))])
-    counts = np.bincount(labels)
-    chance = float(np.sum(counts * (counts - 1)) / (len(labels) * (len(labels) - 1)))
-    w(table(["RSM", "retrieval top-1", "F1@1", "Pearson with prediction similarity",
-             "Spearman with prediction similarity"], rows))
-    w("")
-    w(f"{len(labels)} test images, the baseline model's `{layer}` feature maps, cosine kernel. Retrieval top-1: "
-      f"how often an image's nearest other image has its class (chance ≈ {fmt(chance)}). The correlations "
-      "compare the RSM with the Jensen–Shannon similarity of the model's predicted class probabilities. "
-      "The semantic RSM ignores *where* a feature sits in the map (it matches positions first).")
-    w("")
-    w("![rsm](figures/rsm.png)")
-    w("")
-    top_sp, top_se = float(rows[0][1]), float(rows[1][1])
-    r_sp, r_se = float(rows[0][3]), float(rows[1][3])
-    se = binomial_se(top_sp, len(labels))
-    w(f"*Reading*: retrieval top-1 is {fmt(top_se)} for the semantic RSM and {fmt(top_sp)} for the spatio-semantic "
-      f"one (standard error ≈ {fmt(se)} at {len(labels)} images), so the difference is "
-      + ("within noise" if abs(top_se - top_sp) < 2 * se else ("in favour of the semantic RSM" if top_se > top_sp
-                                                               else "in favour of the spatio-semantic RSM"))
-      + f"; the correlation with the predictions is {fmt(r_se)} against {fmt(r_sp)}. Fashion-MNIST's objects are "
-      "centred and aligned, so there is little spatial variation for the matching to undo: Wald et al.'s gains "
-      "are on natural images. F1@1 is low by construction (one retrieved neighbour recalls 1 of the about "
-      f"{int(np.median(counts)) - 1} other images of its class).")
+    c0 = cards["baseline"]
+    sai_row = [r for r in c0["sai"] if r["csm"] == "ncsm" and r["measure"] == "cosine"][0]
+    w(f"Chance levels (baseline card): SAI(NCSM, WordNet) after shuffling WordNet's classes {fmt(sai_row['chance'])} "
+      f"(95th percentile {fmt(sai_row['null_95'])}); 2 vs 2 0.5; retrieval top-1 "
+      f"{fmt(c0['rsm'][0]['top1_chance'])}. The class similarity matrices, 2 vs 2 per layer and the RSMs are in "
+      "each card's report.html with their figures.")
     w("")
 
     # ---- 6. limits --------------------------------------------------------------------------

@@ -122,15 +122,10 @@ def _zoo_ncsm(model: str, output: Path, head: str | None, classes: Path | None, 
     from semtool.errors import UserError
     from semtool.measure.csm import ncsm as ncsm_fn
     from semtool.models import open_model
+    from semtool.models import classifier_weight
 
     net, meta = open_model(model, trust_remote_code=trust_remote_code, needs_logits="csm ncsm")
-    state = net.state_dict()
-    key = head if head is None or head.startswith("net.") else f"net.{head}"
-    key = key or meta["head"]
-    if key not in state or state[key].dim() < 2:
-        raise UserError(f"--head: {model} has no classifier weight '{head}' (its head: {meta['head']})")
-    # a 1×1 convolution head (SqueezeNet) is a (C, D, 1, 1) weight: its rows are the templates
-    weight = state[key].detach().float().cpu().reshape(state[key].shape[0], -1).numpy()
+    key, weight = classifier_weight(net, meta, head)
     names = read_class_list(classes) if classes is not None else list(meta["classes"])
     if weight.shape[0] != len(names):
         raise UserError(f"{model}: head '{key}' has {weight.shape[0]} rows but there are {len(names)} class names")

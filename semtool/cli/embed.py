@@ -98,8 +98,7 @@ def _from_vectors(output: Path, names: list[str], vectors: Path, *, phrases: str
     """``embed --vectors``: the requested concepts' vectors from a word-vector file."""
     from semtool import _runtime, store
     from semtool.errors import UserError
-    from semtool.kinds import Embeddings
-    from semtool.semantics.vectors import PHRASES, read_vectors
+    from semtool.semantics.vectors import PHRASES, read_vectors, vector_embeddings
 
     if model is not None:
         raise UserError("--vectors and --model exclude each other: the vectors come from the file")
@@ -119,9 +118,7 @@ def _from_vectors(output: Path, names: list[str], vectors: Path, *, phrases: str
     # would take longer than reading the concepts out of it.
     params = {"words": words, "concepts_from": concepts_from, "preset": preset, "vectors": str(vectors),
               "vectors_bytes": vectors.stat().st_size, "phrases": phrases, "require_all": require_all}
-    Embeddings(str(output), r.vectors, r.concepts, "vectors", matched=r.matched, match=r.match,
-               attrs={"vectors_file": str(vectors), "format": r.format + (" (gzip)" if r.compressed else ""),
-                      "phrases": phrases, "words_in_file": r.words_in_file}).write(
+    vector_embeddings(r, vectors, phrases=phrases).write(
         output, force=force, parameters=params, inputs=[concepts_from] if concepts_from is not None else [])
     wrote(output, f"{len(r.concepts)} concepts × {r.dim} dims from {r.words_in_file} words ({r.format})")
 

@@ -27,22 +27,10 @@ def idm(
     r the rank of w among the other classes by decreasing similarity to c in the CSM (ties
     share their average rank). Attack files give one value per ε.
     """
-    import numpy as np
-
-    from semtool.data.csmio import read_csm, read_predictions
-    from semtool.errors import UserError
-    from semtool.measure.align import align, take_classes
-    from semtool.measure.idm import idm as idm_fn
+    from semtool.data.analyses import idm_files
 
     stdin_once(predictions, csm)
-    p = read_predictions(predictions)
-    c = read_csm(csm)
-    if c.is_stack:
-        raise UserError(f"{c.path}: a stack of matrices; idm needs one CSM (write one epoch with csm ncsm)")
-    _, ic, _ = align(p.classes, c.classes, names=(p.path, c.path))
-    m = take_classes(c.matrix, ic)
-    values = [idm_fn(p.labels, row, m, errors_only=errors_only) for row in p.predicted]
-    mistakes = [int(np.count_nonzero(row != p.labels)) for row in p.predicted]
+    p, c, values, mistakes = idm_files(predictions, csm, errors_only=errors_only)
     kind = {"ncsm": "network-based", "wordnet": "WordNet-based"}.get(c.source, c.source or "csm")
     label = f"IDM ({kind}{', errors only' if errors_only else ''})"
     context = {"predictions": p.path, "csm": c.path, "source": c.source, "errors_only": errors_only,

@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
-import numpy as np
 import typer
 
 from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, complete, guarded,
                                  print_table, wrote)
 
 
-def read_probabilities(path: str, n: int) -> np.ndarray:
-    """Predicted class probabilities (N, C): softmax of a predictions file's clean logits.
-
-    The file is validated by the shared reader; an attack file's ε = 0 row is used; the
-    sample count must be ``n``.
-    """
-    from semtool.errors import UserError
-    from semtool.kinds.predictions import Predictions, pick_epsilon
-    from semtool.measure.rsm import softmax
-
-    pred = Predictions.read(path, logits=True)
-    if pred.labels.size != n:
-        raise UserError(f"--predictions {pred.path}: {pred.labels.size} samples, but the features hold {n}")
-    row = pick_epsilon(pred, None)
-    if pred.logits is None:
-        raise UserError(f"--predictions {pred.path}: holds no logits (needed for class probabilities)")
-    return softmax(pred.logits if pred.logits.ndim == 2 else pred.logits[row])
-
-
-# ------------------------------------------------------------------------ command
 @guarded
 def rsm(
     features: Annotated[Path, typer.Argument(help="A features file (from `semtool features`).", show_default=False)],
@@ -82,12 +61,9 @@ def rsm(
     """
     from semtool import store
     from semtool.errors import UserError
-    from semtool.measure.matching import check_optimal_size, get_matcher
-    from semtool.analyse.rsm import semantic_rsm, spatio_semantic_rsm
-    from semtool.kinds import Rsm
-    from semtool.kinds.features import layer_shape, pick_layer, read_layer
-    from semtool.measure.rsm import SIGMAS, check_kernel, prediction_correlation, retrieval
-    from semtool._progress import progress
+    from semtool.data.analyses import rsm_file
+    from semtool.measure.matching import get_matcher
+    from semtool.measure.rsm import SIGMAS, check_kernel
 
     if output is None and not evaluate:
         raise UserError("nothing to do: give -o FILE and/or --evaluate")
@@ -110,50 +86,17 @@ def rsm(
         raise UserError("--predictions is used by --evaluate; add --evaluate")
     if output is not None:
         store.check_output(output, force=force, kind="rsm")
-    layer = pick_layer(features, layer)
-    if semantic:  # before reading the data: only its shape is needed
-        shape = layer_shape(features, layer)
-        set_size = int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1)
-        if set_size == 1:
-            raise UserError(f"--semantic: layer '{layer}' of {store.display_name(features)} holds one vector per "
-                            "sample (pooled), so there is nothing to match and the result would equal the plain "
-                            "RSM; extract the maps with 'semtool features --pool none'")
-        if spec == "optimal":
-            check_optimal_size(set_size)
-    x, labels, classes = read_layer(str(features), layer)
-    n = len(x)
-    probs = read_probabilities(str(predictions), n) if predictions is not None else None
-    index = np.arange(n)
-    if samples is not None and samples < n:
-        index = np.sort(np.random.default_rng(seed).choice(n, size=samples, replace=False))
-        x, labels = x[index], labels[index]
-
-    info: dict[str, Any] = {}
-    if semantic:
-        total = len(x) * (len(x) - 1) // 2
-        with progress(total, f"rsm {spec}", unit="pairs") as bar:
-            res = semantic_rsm(x, kernel=kernel, matcher=spec, device=device, workers=workers,
-                               quality_pairs=quality_pairs, seed=seed, on_progress=bar.advance, sigma=sigma_value)
-        matrix = res.matrix
-        if res.quality_fraction.size:
-            info["matcher_fraction_mean"] = float(np.nanmean(res.quality_fraction))
-            info["matcher_fraction_min"] = float(np.nanmin(res.quality_fraction))
-    else:
-        res = None
-        matrix = spatio_semantic_rsm(x, kernel=kernel, device=device, sigma=sigma_value)
-    if evaluate:
-        info.update({k: v for k, v in retrieval(matrix, labels).items()})
-        if probs is not None:
-            info.update(prediction_correlation(matrix, probs[index]))
+    run = rsm_file(features, layer, kernel=kernel, sigma=sigma_value, semantic=semantic, matcher=spec,
+                   samples=samples, evaluate=evaluate, predictions=predictions, workers=workers,
+                   quality_pairs=quality_pairs, seed=seed, device=device)
+    matrix, labels, index, classes, layer, res, info = (run.matrix, run.labels, run.index, run.classes, run.layer,
+                                                        run.result, run.info)
 
     if output is not None:
         params = {"layer": layer, "kernel": kernel, "sigma": sigma, "semantic": semantic, "matcher": spec, "samples": samples,
                   "seed": seed, "device": device, "workers": workers, "quality_pairs": quality_pairs}
         inputs = [features] + ([predictions] if predictions is not None else [])
-        Rsm(str(output), matrix, labels, classes, index, layer, kernel, spec, semantic,
-            quality_pairs=None if res is None else res.quality_pairs,
-            quality_fraction=None if res is None else res.quality_fraction, evaluation=info).write(
-            output, force=force, command="rsm", parameters=params, inputs=inputs)
+        run.record(output).write(output, force=force, command="rsm", parameters=params, inputs=inputs)
         wrote(output, f"{len(matrix)}×{len(matrix)}, {kernel}, matcher {spec}")
     if "matcher_fraction_mean" in info and not evaluate:
         from semtool import _runtime

@@ -72,12 +72,9 @@ def sai(
 
 
 def _aligned(a_path: Path, b_path: Path, intersect: bool):
-    from semtool.data.csmio import read_csm
-    from semtool.measure.align import align, take_classes
+    from semtool.data.csmio import read_aligned
 
-    a, b = read_csm(a_path), read_csm(b_path)
-    ia, ib, classes = align(a.classes, b.classes, intersect=intersect, names=(a.path, b.path))
-    return a, b, take_classes(a.matrix, ia), take_classes(b.matrix, ib), classes
+    return read_aligned(a_path, b_path, intersect=intersect)
 
 
 def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, output: Optional[Path],

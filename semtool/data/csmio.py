@@ -32,6 +32,17 @@ def read_csm(path: str | os.PathLike) -> Csm:
     return Csm.read(path)
 
 
+def read_aligned(a_path: str | os.PathLike, b_path: str | os.PathLike, *, intersect: bool = False
+                 ) -> tuple[Csm, Csm, np.ndarray, np.ndarray, list[str]]:
+    """Two csm files with B's classes in A's order (``intersect``: only the shared ones):
+    (A, B, A's matrix, B's matrix, classes) -- what ``sai`` compares."""
+    from semtool.measure.align import align
+
+    a, b = read_csm(a_path), read_csm(b_path)
+    ia, ib, classes = align(a.classes, b.classes, intersect=intersect, names=(a.path, b.path))
+    return a, b, take_classes(a.matrix, ia), take_classes(b.matrix, ib), classes
+
+
 def read_reference(path: str | os.PathLike, classes: Sequence[str], *,
                    option: str = "--track-against") -> tuple[str, np.ndarray]:
     """A csm file's single matrix reordered to ``classes`` (matched by name), and its name (the stem).

@@ -85,3 +85,17 @@ def idm(labels: np.ndarray, predictions: np.ndarray, csm: np.ndarray, *, errors_
 
 # The name this function had before it took the paper's: kept so that scripts keep working.
 decision_margins = dissimilarity_metric
+
+
+def idm_chance(n_classes: int, *, accuracy: float = 0.0) -> float:
+    """IDM when every mistake lands on a uniformly random other class (no ties).
+
+    The rank r of a random wrong class is uniform on 1 … C − 1, so E[DM | mistake] =
+    E[r] / (C − 1) = C / (2 (C − 1)); over all samples, mistakes are a 1 − ``accuracy``
+    share: IDM = 1 − (1 − accuracy) · C / (2 (C − 1)). With ``accuracy`` 0 this is the
+    errors-only chance level.
+    """
+    c = int(n_classes)
+    if c < 2:
+        return float("nan")
+    return float(1.0 - (1.0 - accuracy) * c / (2.0 * (c - 1)))

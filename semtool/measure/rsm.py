@@ -199,6 +199,17 @@ def retrieval(rsm: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     return {"top1": float(hit[valid].mean()), "f1_at_1": float(f1[valid].mean()), "queries": int(valid.sum())}
 
 
+def retrieval_chance(labels: np.ndarray) -> float:
+    """Top-1 retrieval of a random neighbour: Σ_c n_c (n_c − 1) / (N (N − 1)), the chance
+    that a uniformly drawn other sample shares the query's class."""
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    n = labels.size
+    if n < 2:
+        return float("nan")
+    counts = np.bincount(labels).astype(np.float64)
+    return float(np.sum(counts * (counts - 1)) / (n * (n - 1)))
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)
     z = z - z.max(axis=-1, keepdims=True)

@@ -221,3 +221,34 @@ def pairwise_sai(normed: Sequence[np.ndarray], measure: str = "cosine", *, ssim_
         for j in range(i, f):
             out[i, j] = out[j, i] = fn(normed[i], normed[j])
     return out
+
+
+def sai_null(a: np.ndarray, b: np.ndarray, measure: str = "cosine", *, permutations: int = 100,
+             seed: int = 0) -> np.ndarray:
+    """SAI of ``a`` against ``b`` with B's classes shuffled: the chance level of :func:`sai`.
+
+    Each draw relabels B's classes by one permutation π (rows and columns together,
+    B[π][:, π]) and computes SAI(A, B_π): what SAI reads when the two matrices share the
+    value distribution but no class structure. Min–max normalised matrices are non-negative,
+    so this level is well above 0 for the cosine; compare a SAI with it, not with 0.
+
+    Parameters
+    ----------
+    a, b : (C, C) arrays in the same class order.
+    permutations : number of draws.
+    seed : seeds numpy's default generator.
+
+    Returns
+    -------
+    (permutations,) float64
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    fn = SAI_MEASURES[measure]
+    na = normalised(a)
+    out = np.empty(permutations)
+    for i in range(permutations):
+        p = rng.permutation(b.shape[0])
+        out[i] = fn(na, normalised(b[np.ix_(p, p)]))
+    return out

@@ -24,6 +24,7 @@ _LAZY = {
     "save_model": "semtool.models._io",
     "resolve_device": "semtool.models._device",
     "open_model": "semtool.models._open",
+    "classifier_weight": "semtool.models._open",
     "Pretrained": "semtool.models._pretrained",
     "Preprocess": "semtool.models._pretrained",
     "parse_spec": "semtool.models.spec",

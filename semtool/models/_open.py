@@ -44,6 +44,22 @@ def open_model(spec: str | os.PathLike, *, device: Any = "cpu", trust_remote_cod
     return model.to(device), meta
 
 
+def classifier_weight(net: Any, meta: dict[str, Any], head: str | None = None) -> tuple[str, Any]:
+    """(state-dict key, (C, D) float32 array) of a loaded classifier's final weight: the class
+    templates of the NCSM (Filus et al.). ``head`` overrides the metadata's key (with or
+    without the wrapper's ``net.`` prefix); a 1×1 convolution head (SqueezeNet, (C, D, 1, 1))
+    gives its rows."""
+    state = net.state_dict()
+    key = meta["head"] if head is None else head
+    if key is not None and key not in state and f"net.{key}" in state:
+        key = f"net.{key}"
+    if key is None or key not in state or state[key].dim() < 2:
+        raise UserError(f"--head: model '{meta.get('spec', '?')}' has no classifier weight '{head or key}' "
+                        f"(its head: {meta['head']})")
+    w = state[key]
+    return key, w.detach().float().cpu().reshape(w.shape[0], -1).numpy()
+
+
 def replace_head(model: Any, num_classes: int) -> str:
     """Give a zoo classifier a fresh (global-RNG) output layer of ``num_classes``; returns its weight key.
 

@@ -146,6 +146,16 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
     """
     if pool not in POOLS:
         raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+    yield from iter_outputs(model, images, {n: (n, pool) for n in layers}, batch_size=batch_size, device=device,
+                            fp16=fp16, logits=logits)
+
+
+def iter_outputs(model: torch.nn.Module, images: np.ndarray, requests: dict[str, tuple[str, str]], *,
+                 batch_size: int = 100, device: Any = "cpu", fp16: bool = False,
+                 logits: bool = False) -> Iterator[tuple[int, dict[str, np.ndarray], np.ndarray | None]]:
+    """:func:`iter_features` with one pooling per output: ``requests`` maps an output name to
+    (layer, pool), so one pass can give a layer both pooled and whole (``semtool report``)."""
+    layers = list(dict.fromkeys(layer for layer, _ in requests.values()))
     model = model.to(device).eval()
     net_layers = [n for n in layers if n != PIXELS]
     extractor = None
@@ -162,8 +172,8 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
             if extractor is not None:
                 with autocast if autocast is not None else contextlib.nullcontext():
                     out.update(extractor(x))
-            feats = {n: (out[n].float() if n == PIXELS else _pool(out[n].float(), pool, n)).cpu().numpy().astype(dtype)
-                     for n in layers}
+            feats = {key: (out[n].float() if n == PIXELS else _pool(out[n].float(), p, n)).cpu().numpy().astype(dtype)
+                     for key, (n, p) in requests.items()}
             lg = out["__logits__"].float().cpu().numpy() if logits else None
             yield s, feats, lg
 

@@ -42,7 +42,7 @@ import os
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import BinaryIO, Sequence
+from typing import Any, BinaryIO, Sequence
 
 import numpy as np
 
@@ -345,3 +345,13 @@ def read_vectors(path: str | os.PathLike, concepts: Sequence[str], *, phrases: s
         raise UserError(f"{path}: none of the {len(concepts)} concepts found ({shown}"
                         + (", ..." if len(concepts) > 10 else "") + ")")
     return WordVectors(np.stack(vectors), names, matched, how, missing, fmt, dim, n, compressed)
+
+
+def vector_embeddings(r: WordVectors, vectors: str | os.PathLike, *, phrases: str) -> Any:
+    """The 'embeddings' record of :func:`read_vectors`' result (``embed --vectors``, ``report --words``):
+    the raw vectors, the concepts, the form each was matched by, and the file they came from."""
+    from semtool.kinds import Embeddings
+
+    return Embeddings(str(vectors), r.vectors, r.concepts, "vectors", matched=r.matched, match=r.match,
+                      attrs={"vectors_file": str(vectors), "format": r.format + (" (gzip)" if r.compressed else ""),
+                             "phrases": phrases, "words_in_file": r.words_in_file})

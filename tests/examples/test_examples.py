@@ -91,28 +91,35 @@ def column(table: list[list[str]], name: str) -> np.ndarray:
 # ---- make demo --quick ------------------------------------------------------------------
 
 def test_quick_demo(tmp_path, env):
+    import json
+
     out = tmp_path / "demo"
     stdout = bash("scripts/demo.sh", "--quick", "--out", out, env=env)
     assert stdout.rstrip().splitlines()[-1] == f"{out}/REPORT.md"
-    assert stdout.count("==> [") == 14  # every step announced
+    assert stdout.count("==> [") == 10  # every step announced
+    assert stdout.count("$ semtool report ") == 2  # one card per model
 
     # every file opens as its kind, and `semtool info` reads one of each kind
     kinds = {}
-    for p in sorted(out.glob("*.h5")):
+    for p in sorted(out.glob("*.h5")) + sorted(out.glob("card-*/*.h5")):
         kinds.setdefault(store.kind_of(p), p)
     assert set(kinds) >= {"imageset", "hybrids", "csm", "curves", "predictions", "features",
                           "embeddings", "twovtwo", "rsm"}
     for p in kinds.values():
         proc = subprocess.run([env["SEMTOOL"], "info", str(p)], env=env, capture_output=True, text=True)
         assert proc.returncode == 0 and p.name in proc.stdout + proc.stderr, proc.stderr
-    for fig in ("curves", "attack", "csm", "twovtwo", "rsm"):
+    for fig in ("curves", "attack"):
         assert_png(out / "figures" / f"{fig}.png")
+    for m in ("baseline", "hybrids"):
+        for fig in ("csm", "twovtwo", "rsm", "attack"):
+            assert_png(out / f"card-{m}" / "figures" / f"{fig}.png")
 
     report = (out / "REPORT.md").read_text()
-    for fig in ("curves", "attack", "csm", "twovtwo", "rsm"):
+    for fig in ("curves", "attack"):
         assert f"(figures/{fig}.png)" in report
+    assert "(card-baseline/report.html)" in report and "(card-hybrids/report.html)" in report
     tables = markdown_tables(report)
-    acc, per_epoch, attack, pairs, idm_wsi, twovtwo, rsm = tables
+    acc, per_epoch, attack, cards = tables
     for name in ("train accuracy", "test accuracy", "test semantic-group accuracy",
                  "SAI(NCSM, WordNet)", "SAI(NCSM, groups)"):
         assert np.all((column(acc, name) >= 0) & (column(acc, name) <= 1)), name
@@ -123,18 +130,18 @@ def test_quick_demo(tmp_path, env):
     for name in ("accuracy", "semantic-group accuracy", "semantic-group accuracy of the mistakes"):
         assert np.all((column(attack, name) >= 0) & (column(attack, name) <= 1)), name
     assert sorted(set(column(attack, "ε"))) == [0, 0.25, 0.5, 1, 2]
-    sai_values = np.array([[float(v) for v in r[1:]] for r in pairs[1:]])
-    assert np.all((sai_values >= 0) & (sai_values <= 1 + 1e-9)) and np.allclose(np.diag(sai_values), 1)
-    ncsm_b = csm_matrix(out / "baseline-ncsm.h5", classes_of(out / "wordnet.h5"))
-    j = pairs[0].index("wordnet")
-    assert float(pairs[1][j]) == pytest.approx(sai(ncsm_b, csm_matrix(out / "wordnet.h5", classes_of(out / "wordnet.h5"))), abs=5e-4)
-    assert float(idm_wsi[1][idm_wsi[0].index("mean WSI")]) == pytest.approx(wsi(ncsm_b)["mean"], abs=5e-4)
-    assert np.all((column(idm_wsi, "IDM (WordNet)") >= 0) & (column(idm_wsi, "IDM (WordNet)") <= 1))
-    assert np.all((column(twovtwo, "2 vs 2 accuracy") >= 0) & (column(twovtwo, "2 vs 2 accuracy") <= 1))
-    assert np.all((column(twovtwo, "p-value") > 0) & (column(twovtwo, "p-value") <= 1))
-    assert np.all((column(rsm, "retrieval top-1") >= 0) & (column(rsm, "retrieval top-1") <= 1))
-    m, labels = read(out / "rsm-semantic.h5", "rsm", "matrix", "labels")
-    assert float(rsm[2][1]) == pytest.approx(retrieval(m, labels)["top1"], abs=5e-4)
+    # the cards' headline numbers: their summary.json, which is sai/wsi/retrieval on their files
+    card = out / "card-baseline"
+    summary = json.loads((card / "summary.json").read_text())
+    rows = {r[0]: r[1:] for r in cards[1:]}
+    wn = classes_of(card / "wordnet.h5")
+    ncsm_b = csm_matrix(card / "ncsm.h5", wn)
+    assert float(rows["SAI(NCSM, WordNet)"][0]) == pytest.approx(sai(ncsm_b, csm_matrix(card / "wordnet.h5", wn)),
+                                                                 abs=5e-4)
+    assert float(rows["mean WSI"][0]) == pytest.approx(wsi(ncsm_b)["mean"], abs=5e-4)
+    assert float(rows["2 vs 2, last stage"][0]) == pytest.approx(summary["twovtwo"][-1]["accuracy"], abs=5e-4)
+    m, labels = read(card / "rsm-semantic.h5", "rsm", "matrix", "labels")
+    assert float(rows["semantic RSM retrieval top-1"][0]) == pytest.approx(retrieval(m, labels)["top1"], abs=5e-4)
     assert re.search(r"\d+ training images \(\d+ per class", report)  # sizes stated
 
 
