@@ -122,6 +122,21 @@ def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+def _channels_last(model: torch.nn.Module, name: str) -> bool:
+    """Whether layer ``name`` outputs (N, H, W, C) maps: the stages of torchvision's and timm's
+    Swin Transformers after their patch embedding's convolution (and their final norm). They
+    are turned to (N, C, H, W) like every other map, so pooling reduces H and W, not W and C."""
+    net = getattr(model, "net", model)
+    from torchvision.models.swin_transformer import SwinTransformer
+
+    if isinstance(net, SwinTransformer):
+        return (name.startswith("features.") or name == "features" or name.startswith("norm")) and \
+            not name.startswith("features.0.0")
+    if getattr(net, "output_fmt", None) == "NHWC":  # timm's Swin family
+        return name.split(".")[0] in ("layers", "norm", "patch_embed") and not name.startswith("patch_embed.proj")
+    return False
+
+
 def _pool(t: torch.Tensor, pool: str, name: str) -> torch.Tensor:
     if pool == "cls":
         if t.dim() != 3:
@@ -161,6 +176,7 @@ def iter_outputs(model: torch.nn.Module, images: np.ndarray, requests: dict[str,
     extractor = None
     if net_layers or logits:
         extractor = (_hooks_extractor if _hooked(model) else _graph_extractor)(model, net_layers, logits)
+    nhwc = {n for n in net_layers if _channels_last(model, n)}
     dtype = np.float16 if fp16 else np.float32
     autocast = torch.autocast("cuda", dtype=torch.float16) if fp16 and torch.device(device).type == "cuda" else None
     with torch.no_grad():
@@ -172,6 +188,9 @@ def iter_outputs(model: torch.nn.Module, images: np.ndarray, requests: dict[str,
             if extractor is not None:
                 with autocast if autocast is not None else contextlib.nullcontext():
                     out.update(extractor(x))
+            for n in nhwc:
+                if out[n].dim() == 4:
+                    out[n] = out[n].permute(0, 3, 1, 2)
             feats = {key: (out[n].float() if n == PIXELS else _pool(out[n].float(), p, n)).cpu().numpy().astype(dtype)
                      for key, (n, p) in requests.items()}
             lg = out["__logits__"].float().cpu().numpy() if logits else None

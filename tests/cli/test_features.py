@@ -135,3 +135,30 @@ def test_pixels_layer_comes_first_and_its_2v2_is_the_pair_loop(setup, cli, rng):
                    for g in range(groups)])
     assert rows[0]["groups"] == groups
     assert rows[0]["accuracy"] == pytest.approx(ref, abs=1e-12)
+
+
+def test_swin_stages_are_stored_channels_first(rng):
+    """torchvision's Swin stages output (N, H, W, C); features stores (N, C, H, W) like every
+    other map, so mean pooling averages positions (not W and C)."""
+    from torchvision.models.swin_transformer import SwinTransformer
+
+    from semtool.models._build import Classifier
+    from semtool.models.features import iter_features
+
+    torch.manual_seed(0)
+    swin = SwinTransformer(patch_size=[2, 2], embed_dim=8, depths=[1, 1], num_heads=[1, 1], window_size=[2, 2],
+                           num_classes=10)
+    model = Classifier(swin, [0.5], [0.25], 1, 3)
+    images = rng.integers(0, 256, size=(3, 8, 8, 1), dtype=np.uint8)
+    layer = "features.1"
+    got = {p: next(iter_features(model, images, [layer], pool=p, batch_size=3))[1][layer] for p in ("none", "mean")}
+    # the stage's own output, through a hook on the module, is channels-last
+    seen = {}
+    handle = swin.features[1].register_forward_hook(lambda _m, _i, o: seen.__setitem__("x", o))
+    with torch.no_grad():
+        model.eval()(torch.from_numpy(images.transpose(0, 3, 1, 2).copy()).float() / 255)
+    handle.remove()
+    nhwc = seen["x"].numpy()
+    assert nhwc.shape == (3, 4, 4, 8)
+    np.testing.assert_allclose(got["none"], nhwc.transpose(0, 3, 1, 2), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got["mean"], nhwc.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
