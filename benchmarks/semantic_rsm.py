@@ -40,7 +40,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from semtool.measure.rsm import as_sets, semantic_rsm
+from semtool.analyse.rsm import semantic_rsm
+from semtool.measure.rsm import as_sets
 
 N, S_SIDE, C = 256, 7, 256
 FMNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")

@@ -58,3 +58,47 @@ parse_args() {
 }
 
 usage() { awk 'NR > 1 { if (!/^#/) exit; sub(/^# ?/, ""); print }' "$1"; }
+
+# tiny_imagenet_folder DIR PER_CLASS: an ImageNet-style folder of wnid-named classes (the first
+# four of ImageNet-1k: tench, goldfish, great white shark, tiger shark), PER_CLASS 48×48 PNGs
+# each, every class its own colour plus noise; dry runs read it where real runs read ImageNet's
+# validation folder.
+tiny_imagenet_folder() {
+  "$PY" - "$1" "$2" <<'PYEOF'
+import sys
+from pathlib import Path
+import numpy as np
+from PIL import Image
+root, n = Path(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+for k, wnid in enumerate(["n01440764", "n01443537", "n01484850", "n01491361"]):
+    (root / wnid).mkdir(parents=True, exist_ok=True)
+    colour = np.array([[60, 120, 200], [230, 140, 30], [120, 120, 130], [90, 160, 90]][k])
+    for i in range(n):
+        px = np.clip(colour + rng.normal(0, 40, (48, 48, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(px).save(root / wnid / f"{wnid}_{i}.png")
+print(f"    {4 * n} images in {root}")
+PYEOF
+}
+
+# random_torchvision_weights TORCH_HOME NAME:WEIGHTS...: seeded random state dicts saved under
+# the weights' own file names in TORCH_HOME/hub/checkpoints, where torchvision's weights API
+# finds them offline (dry runs only: the real runs use the real files).
+random_torchvision_weights() {
+  local home=$1; shift
+  (cd "$REPO" && TORCH_HOME="$home" PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PY" - "$@" <<'PYEOF'
+import sys
+import torch
+import torchvision.models as tvm
+from semtool.models import weights_file
+for item in sys.argv[1:]:
+    name, weights = item.split(":")
+    w = tvm.get_model_weights(name)[weights]
+    path = weights_file(w)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    torch.save(tvm.get_model(name, weights=None).state_dict(), path)
+    print(f"    random {name} weights as {path}")
+PYEOF
+  )
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed 000 — semantic mixing augmentation (Abreu, Vaska, Helus 2023), the whole experiment.
+# Semantic mixing augmentation (Abreu, Vaska, Helus 2023), the whole experiment.
 #
 # Reproduces: CIFAR-100 regrouped into five arbitrary semantic groups (Table 1: one class of
 #   each of five visual superclasses per group); MagicMix (Liew et al. 2022) hybrids of every

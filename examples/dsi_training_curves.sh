@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed 001 — Deep Similarity Inspector (Filus et al.): how a network's class similarity
+# Deep Similarity Inspector (Filus et al.): how a network's class similarity
 # aligns with WordNet while it trains.
 #
 # Reproduces: a ResNet-18 trained on CIFAR-100 (100 classes) with the class similarity

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed 004 — semantic RSMs (Wald et al. 2024): compare samples by *what* their feature maps
+# Semantic RSMs (Wald et al. 2024): compare samples by *what* their feature maps
 # contain, not *where*.
 #
 # Reproduces: on the last block's feature maps of N test images, the spatio-semantic RSM

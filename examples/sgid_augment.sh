@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed 002 — SGID, semantic-guided image augmentation (Li, Xu, Wang 2023), a replication.
+# SGID, semantic-guided image augmentation (Li, Xu, Wang 2023), a replication.
 #
 # Reproduces: every training image captioned by BLIP (10 beam-search + 10 nucleus-sampled
 #   captions), the best caption picked by CLIP's image-text cosine s; one img2img variant per

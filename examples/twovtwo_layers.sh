@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed 003 — 2 vs 2 and 1 vs 2 tests (Dharmaretnam & Fyshe 2018): in which layer does a
+# 2 vs 2 and 1 vs 2 tests (Dharmaretnam & Fyshe 2018): in which layer does a
 # CNN's similarity structure over concepts agree with a word-embedding space?
 #
 # Reproduces: per layer of a trained classifier, the test images' mean-pooled activations

@@ -176,14 +176,14 @@ def main() -> None:
                    "shows up" if rise > 0 and abs(s_b[-1] - s_b[1]) <= abs(rise) else
                    "does **not** show up")
         w(f"Over the epochs, SAI(NCSM, WordNet) of the baseline {shape(s_b)}; with hybrids it {shape(s_h)}. "
-          f"Seed 001's finding (SAI rises in the first epochs, then stabilises) {verdict} here: one seed, "
+          f"The finding of Filus et al. (SAI rises in the first epochs, then stabilises) {verdict} here: one seed, "
           f"{len(s_b)} epochs, one measurement per epoch (the paper tracks many times per epoch, on more data).")
     else:
         w("Too few epochs to say anything about the shape of the SAI curve.")
     w("")
 
     # ---- 2. attack --------------------------------------------------------------------------
-    w("## 2. Where do the mistakes go under attack? (seed 000's question)")
+    w("## 2. Where do the mistakes go under attack? (the question of Abreu et al. 2023)")
     w("")
     met = {m: attack_metrics(d["labels"], d["predictions"], d["groups"], d["visual_groups"])
            for m, d in attacks.items()}
@@ -241,7 +241,7 @@ def main() -> None:
 
     h1 = half("mistake_superclass_accuracy", +1, verdict(d_sem, se_sem))
     h2 = half("mistake_visual_share", -1, verdict(d_vis, se_vis))
-    w("Seed 000's finding has two halves: hybrids raise the superclass accuracy of the mistakes, and lower the "
+    w("The finding of Abreu et al. (2023) has two halves: hybrids raise the superclass accuracy of the mistakes, and lower the "
       "share of mistakes inside the visual superclass. "
       + ("Here both halves are reproduced, on one seed (see the limits below). " if h1 == h2 == "is reproduced"
          else f"Here the first half {h1}; the second {h2}. ")
@@ -366,7 +366,7 @@ def main() -> None:
     w("")
     w(f"- One seed, {a.epochs} epochs, {n_train:,} training images: differences of a few hundredths are within "
       "run-to-run noise. Re-run with other `--seed`s before believing a difference.")
-    w("- The demo uses mixup hybrids and a small convnet on 10 grey classes; seed 000 used MagicMix hybrids, "
+    w("- The demo uses mixup hybrids and a small convnet on 10 grey classes; Abreu et al. (2023) used MagicMix hybrids, "
       "a ResNet-50, 100 epochs and 25 CIFAR-100 classes (`examples/abreu2023_cifar100.sh`).")
     w("- Fashion-MNIST's semantic groups here are a preset written for the demo, not a published grouping; "
       "WordNet's path similarity between clothing synsets is coarse (many ties).")

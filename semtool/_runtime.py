@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import dataclass
 
 quiet: bool = False
 verbose: bool = False
@@ -47,6 +49,31 @@ def on_sigint(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place in a torchrun job: global ``rank``, ``world`` size, ``local`` rank on its machine."""
+
+    rank: int = 0
+    world: int = 1
+    local: int = 0
+
+    @property
+    def main(self) -> bool:
+        """Rank 0: the process that writes the combined file and prints."""
+        return self.rank == 0
+
+    @property
+    def on(self) -> bool:
+        """Several processes: a distributed run."""
+        return self.world > 1
+
+
+def ranks() -> Ranks:
+    """The distributed rank from torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK); (0, 1, 0) alone."""
+    env = os.environ
+    return Ranks(int(env.get("RANK", "0")), int(env.get("WORLD_SIZE", "1")), int(env.get("LOCAL_RANK", "0")))
+
+
 def log(message: str) -> None:
     """A progress or status line on stderr (never stdout: stdout carries data)."""
     if not quiet:
@@ -70,14 +97,12 @@ def resolve_device(name: str = "auto"):
     else the CPU; a bare ``cuda`` is this rank's GPU too. A device this machine cannot
     use is a one-line UserError naming the option.
     """
-    import os
-
     import torch
 
     from semtool.errors import UserError
 
     name = (name or "auto").strip().lower()
-    local = int(os.environ.get("LOCAL_RANK", "0"))
+    local = ranks().local
     if name == "auto":
         if not torch.cuda.is_available():
             return torch.device("cpu")

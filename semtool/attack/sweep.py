@@ -20,7 +20,7 @@ from semtool.attack.pgd import TARGETS, pgd_l2
 from semtool.errors import UserError
 from semtool.measure.attack_metrics import severity
 from semtool.models._build import to_pixels
-from semtool.report.progress import progress
+from semtool._progress import progress
 
 
 @dataclass

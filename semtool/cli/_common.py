@@ -67,7 +67,8 @@ def guarded(func: Callable) -> Callable:
             raise
         except UserError as exc:
             _runtime.check_interrupt()  # SIGINT that a library turned into another error
-            fail(str(exc))
+            flag = option_flag(func, exc.parameter) if exc.parameter else None
+            fail(exc.naming(flag) if flag else str(exc))
         except BrokenPipeError:
             raise typer.Exit(0) from None
         except Exception as exc:
@@ -79,6 +80,28 @@ def guarded(func: Callable) -> Callable:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def option_flag(command: Callable, parameter: str) -> str | None:
+    """The long flag (``--quantile``) of ``command``'s option for ``parameter``; None without one."""
+    import inspect
+    import typing
+
+    from typer.models import OptionInfo
+
+    param = inspect.signature(command).parameters.get(parameter)
+    if param is None:
+        return None
+    try:
+        hint = typing.get_type_hints(command, include_extras=True).get(parameter)
+    except Exception:  # an annotation that does not resolve: no flag to name
+        hint = None
+    for info in (*getattr(hint, "__metadata__", ()), param.default):
+        if isinstance(info, OptionInfo):
+            # With Annotated, Typer reads the first declaration from ``default``.
+            decls = [d for d in (info.default, *(info.param_decls or ())) if isinstance(d, str) and d.startswith("-")]
+            return next((d for d in decls if d.startswith("--")), decls[0] if decls else None)
+    return None
 
 
 def fail(message: str) -> None:

@@ -62,6 +62,11 @@ def in_model_classes(data: Any, meta: dict[str, Any], data_path: str, model_path
                         what=str(data_path), model=str(model_path))
     if list(classes) == list(data.classes):
         return data
+    if len(set(idx.tolist())) < len(classes):
+        from semtool import _runtime
+
+        _runtime.log(f"note: {data_path} holds {len(idx)} of the model's {len(classes)} classes; predictions are "
+                     f"over all {len(classes)} (a CCSM from them has {len(classes) - len(idx)} empty rows)")
     grouped = {}
     for key in ("groups", "visual_groups"):
         g = getattr(data, key)
@@ -73,16 +78,15 @@ def in_model_classes(data: Any, meta: dict[str, Any], data_path: str, model_path
                                **grouped)
 
 
-def group_arrays(data: Any, meta: dict[str, Any]) -> dict[str, Any]:
-    """Per-class semantic/visual groups: the imageset's, else the model file's."""
-    import numpy as np
+def groupings(data: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    """Per-class semantic and visual groups (:class:`~semtool.kinds.Grouping` or None, keyed
+    ``groups`` / ``visual_groups``): the imageset's, else the model file's."""
+    from semtool.kinds import GROUPINGS, Grouping
 
     out: dict[str, Any] = {}
-    for key in ("groups", "visual_groups"):
-        g = getattr(data, key)
-        names = getattr(data, f"{key[:-1]}_names" if key == "groups" else "visual_group_names")
-        if g is None and meta.get(key) is not None:
-            g, names = np.asarray(meta[key], np.int64), meta.get(f"{key[:-1]}_names" if key == "groups" else "visual_group_names")
-        out[key] = g
-        out["group_names" if key == "groups" else "visual_group_names"] = names
+    for key, names_key in GROUPINGS.items():
+        if getattr(data, key) is not None:
+            out[key] = Grouping.of(getattr(data, key), getattr(data, names_key))
+        else:
+            out[key] = Grouping.of(meta.get(key), meta.get(names_key))
     return out

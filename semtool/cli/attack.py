@@ -56,12 +56,11 @@ def attack(
     subset of its classes, mistakes count over its full output and the file's classes are
     the model's.
     """
-    import numpy as np
-
     from semtool import store
     from semtool.attack import sweep
-    from semtool.cli._models import group_arrays, load_model_and_data
+    from semtool.cli._models import groupings, load_model_and_data
     from semtool.data.csmio import read_reference
+    from semtool.kinds import Predictions
     from semtool.errors import UserError
 
     radii = parse_floats(eps, "--eps")
@@ -72,31 +71,19 @@ def attack(
     net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=True, limit=limit,
                                                  trust_remote_code=trust_remote_code, needs_logits="attack")
     ref = read_reference(csm, images.classes, option="--csm")[1] if csm else None
-    groups = group_arrays(images, meta)
+    groups = groupings(images, meta)
     res = sweep(net, images.images, images.labels, radii, steps=steps, step_size=step_size, random_init=random_start,
-                targeted=targeted, batch_size=batch_size, device=dev, seed=seed, groups=groups["groups"],
-                visual_groups=groups["visual_groups"], csm=ref, use_best=use_best)
+                targeted=targeted, batch_size=batch_size, device=dev, seed=seed,
+                groups=None if groups["groups"] is None else groups["groups"].index,
+                visual_groups=None if groups["visual_groups"] is None else groups["visual_groups"].index, csm=ref,
+                use_best=use_best)
     if output is not None:
         params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
                   "targeted": targeted, "use_best": use_best, "batch_size": batch_size, "seed": seed, "limit": limit}
-        with store.create(output, "predictions", force=force, command="attack", parameters=params,
-                          inputs=[model, data, *([csm] if csm else [])]) as f:
-            f.create_dataset("labels", data=res.labels)
-            store.write_strings(f, "classes", images.classes)
-            f.create_dataset("epsilons", data=res.epsilons)
-            f.create_dataset("logits", data=res.logits, chunks=True, compression="gzip")
-            f.create_dataset("predictions", data=res.predictions)
-            if res.targets is not None:
-                f.create_dataset("targets", data=res.targets)
-            for key in ("groups", "visual_groups"):
-                if groups[key] is not None:
-                    f.create_dataset(key, data=np.asarray(groups[key], np.int64))
-                    names = groups["group_names" if key == "groups" else "visual_group_names"]
-                    if names is not None:
-                        store.write_strings(f, "group_names" if key == "groups" else "visual_group_names", names)
-            if images.synsets is not None:
-                store.write_strings(f, "synsets", images.synsets)
-            f.attrs["attack"] = "pgd-l2"
+        Predictions(str(output), res.labels, res.predictions, images.classes, res.epsilons, groups["groups"],
+                    groups["visual_groups"], images.synsets, res.logits, attrs={"attack": "pgd-l2"},
+                    targets=res.targets).write(
+            output, force=force, command="attack", parameters=params, inputs=[model, data, *([csm] if csm else [])])
     columns = _COLUMNS + (["idm"] if ref is not None else []) + (["target_hit_rate"] if targeted else [])
     rows = [[e] + [m[c] for c in columns[1:]] for e, m in zip(res.epsilons.tolist(), res.metrics)]
     print_table(rows, columns, title=f"L2 PGD ({steps} steps) on {len(res.labels)} images", as_json=as_json,

@@ -50,9 +50,9 @@ def caption(
     path = sgid.caption(imageset, output, blip=blip, clip=clip, beams=beams, samples=samples, top_p=top_p,
                         max_new_tokens=max_new_tokens, prefix=prefix, dtype=dtype, device=device,
                         batch_size=batch_size, seed=seed, limit=limit, force=force, resume=resume, parameters=params)
-    import os
+    from semtool import _runtime
 
-    if int(os.environ.get("RANK", "0")) == 0:
+    if _runtime.ranks().main:
         wrote(path, "captions")
 
 

@@ -72,13 +72,15 @@ def ncsm(
         return
     model = Path(model)
     if is_hdf5_path(model):
+        from semtool.kinds import Curves
+
         name = store.display_name(model)
-        with store.open_file(model, ("curves", store.MODEL)) as f:
-            if "snapshots/ncsm" not in f or "classes" not in f:
-                raise UserError(f"{name}: a curves file without snapshots/ncsm and classes "
-                                "(train with NCSM tracking, or give a model file)")
-            stack, epochs = f["snapshots/ncsm"][...], f["epochs"][...].astype("float64")
-            names = store.read_strings(f["classes"])
+        store.kind_of(model, ("curves", store.MODEL))  # another kind: one line saying what fits here
+        curves = Curves.read(model, snapshots=["ncsm"])
+        if "ncsm" not in curves.snapshots or curves.classes is None:
+            raise UserError(f"{name}: a curves file without snapshots/ncsm and classes "
+                            "(train with NCSM tracking, or give a model file)")
+        stack, epochs, names = curves.snapshots["ncsm"], curves.epochs, curves.classes
         stack = check_csm(stack, f"{name}: snapshots/ncsm")
         if stack.ndim != 3 or stack.shape[0] != epochs.size or stack.shape[-1] != len(names):
             raise UserError(f"{name}: snapshots/ncsm {stack.shape} does not fit {epochs.size} epochs "
@@ -164,7 +166,7 @@ def ccsm(
     m = ccsm_fn(p.labels, p.predicted[row], len(p.classes), symmetric=symmetric)
     chosen = None if p.epsilons is None else float(p.epsilons[row])
     write_csm(output, m, p.classes, source="ccsm", measure="confusion", force=force,
-              groups=p.extra.get("groups"), group_names=p.extra.get("group_names"),
+              groups=p.groups.index if p.groups else None, group_names=p.groups.names if p.groups else None,
               parameters={"eps": chosen, "symmetric": symmetric}, inputs=[str(predictions)])
     wrote(output, f"{len(p.classes)} classes" + (f", ε = {chosen:g}" if chosen is not None else ""))
 
@@ -191,26 +193,16 @@ def tncsm(
     from semtool import store
     from semtool.data.csmio import write_csm
     from semtool.errors import UserError
-    from semtool.measure.csm import POOLS, tncsm as tncsm_fn
+    from semtool.kinds import Features
+    from semtool.kinds.features import pick_layer
+    from semtool.measure.csm import check_pool, tncsm as tncsm_fn
 
-    if pool not in POOLS:
-        raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+    check_pool(pool)  # before reading the file
     store.check_output(output, force=force, kind="csm")
     name = store.display_name(features)
-    with store.open_file(features, "features") as f:
-        layers = list(f["layers"].keys()) if "layers" in f else []
-        if not layers:
-            raise UserError(f"{name}: holds no layers/<name> datasets")
-        if layer is None:
-            if len(layers) > 1:
-                raise UserError(f"--layer: {name} holds {len(layers)} layers ({', '.join(layers[:8])}); choose one")
-            layer = layers[0]
-        if layer not in layers:
-            raise UserError(f"--layer: {name} has no layer '{layer}' (it has {', '.join(layers[:8])})")
-        x = f["layers"][layer][...]
-        labels = f["labels"][...]
-        classes = store.read_strings(f["classes"])
-        synsets = store.read_strings(f["synsets"]) if "synsets" in f else None
+    layer = pick_layer(features, layer)
+    feats = Features.read(features, [layer])
+    x, labels, classes, synsets = feats.layers[layer], feats.labels, feats.classes, feats.synsets
     if pool == "cls" and x.ndim != 3:
         raise UserError(f"--pool cls: layer '{layer}' of {name} has no tokens (shape {x.shape}); extract it with "
                         "'features --pool none' from a token model")

@@ -15,7 +15,7 @@ from semtool.cli._common import MODEL_HELP, DeviceOpt, ForceOpt, TrustOpt, compl
 def features(
     model: Annotated[str, typer.Argument(help=MODEL_HELP, show_default=False)],
     data: Annotated[Path, typer.Argument(help="Imageset whose images go through the model.", show_default=False)],
-    layers: Annotated[str, typer.Option("--layers", help="Comma-separated layer names or patterns ('layer4', 'layer*.relu'), 'blocks' for the main stages, or 'list' to print the names and exit.")] = "blocks",
+    layers: Annotated[str, typer.Option("--layers", help="Comma-separated layer names or patterns ('layer4', 'layer*.relu'), 'blocks' for the main stages, or 'list' to print the names and exit; 'pixels' adds the input images ([0, 1] at the data's resolution, before the model's normalisation, flattened, not pooled) as the first layer, the pixel baseline of Dharmaretnam & Fyshe (2018).")] = "blocks",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Features file to write (needed unless --layers list).")] = None,
     pool: Annotated[str, typer.Option("--pool", autocompletion=complete("features --pool"), help="Reduce each output to one vector per image: mean or max over the spatial positions of (N, C, H, W) maps or the tokens of (N, T, D) outputs, cls for the class token (token 0; refused for a layer without tokens), or none to keep (N, C, H, W) / (N, T, D).")] = "mean",
     fp16: Annotated[bool, typer.Option("--fp16", help="Store float16 (half the disk); computed in float32 on the CPU.")] = False,
@@ -39,12 +39,10 @@ def features(
     with --pool none. Hugging Face backbones without a classification head (DINOv2, CLIP's
     vision tower) work here, without --predictions.
     """
-    import numpy as np
-
     from semtool import store
     from semtool.cli._models import in_model_classes, load_model_and_data
     from semtool.errors import UserError
-    from semtool.models.features import POOLS, iter_features, layer_names, select_layers
+    from semtool.models.features import PIXELS, POOLS, iter_features, layer_names, select_layers
 
     if layers.strip() == "list":
         from semtool.models import open_model
@@ -72,64 +70,30 @@ def features(
     n = images.images.shape[0]
     params = {"layers": names, "pool": pool, "fp16": fp16, "batch_size": batch_size, "limit": limit}
 
-    def common(f, images) -> None:
-        f.create_dataset("labels", data=images.labels)
-        store.write_strings(f, "classes", images.classes)
-        if images.synsets is not None:
-            store.write_strings(f, "synsets", images.synsets)
-
-    from semtool.report.progress import progress
+    from semtool.kinds import Grouping
+    from semtool.kinds.features import FeaturesWriter
+    from semtool.kinds.predictions import CleanPredictionsWriter
+    from semtool._progress import progress
 
     with contextlib.ExitStack() as stack:
-        f = stack.enter_context(store.create(output, "features", force=force, command="features", parameters=params,
-                                             inputs=[model, data]))
-        pf = (stack.enter_context(store.create(predictions, "predictions", force=force, command="features",
-                                               parameters=params, inputs=[model, data]))
-              if predictions is not None else None)
-        f.attrs["pool"] = pool
-        common(f, images)
+        fw = stack.enter_context(FeaturesWriter(output, n, labels=images.labels, classes=images.classes,
+                                                synsets=images.synsets, pool=pool, batch_size=batch_size,
+                                                force=force, parameters=params, inputs=[model, data]))
+        pw = (stack.enter_context(CleanPredictionsWriter(
+            predictions, n, labels=scored.labels, classes=scored.classes, synsets=scored.synsets,
+            groups=Grouping.of(scored.groups, scored.group_names),
+            visual_groups=Grouping.of(scored.visual_groups, scored.visual_group_names),
+            force=force, parameters=params, inputs=[model, data])) if predictions is not None else None)
         with progress(n, "features", unit="images") as bar:
             for start, feats, logits in iter_features(net, images.images, names, pool=pool, batch_size=batch_size,
-                                                      device=dev, fp16=fp16, logits=pf is not None):
-                for name, arr in feats.items():
-                    key = f"layers/{name}"
-                    if key not in f:
-                        rows = max(1, min(batch_size, n, (1 << 20) // max(1, arr[0].nbytes)))
-                        ds = f.create_dataset(key, shape=(n,) + arr.shape[1:], dtype=arr.dtype,
-                                              chunks=(rows,) + arr.shape[1:])
-                        ds.attrs["pool"] = pool
-                    f[key][start:start + arr.shape[0]] = arr
-                if pf is not None:
-                    _write_predictions(pf, start, logits, n)
+                                                      device=dev, fp16=fp16, logits=pw is not None):
+                fw.add(start, feats)
+                if pw is not None:
+                    pw.add(start, logits)
                 bar.advance(len(next(iter(feats.values()))))
-        if pf is not None:
-            common(pf, scored)
-            for key, nk in (("groups", "group_names"), ("visual_groups", "visual_group_names")):
-                if getattr(scored, key) is not None:
-                    pf.create_dataset(key, data=getattr(scored, key))
-                    if getattr(scored, nk) is not None:
-                        store.write_strings(pf, nk, getattr(scored, nk))
     wrote(output, f"{len(names)} layer(s) × {n} images")
     if predictions is not None:
         wrote(predictions, f"{n} clean predictions")
-
-
-def _write_predictions(pf, start: int, logits, n: int) -> None:
-    """One batch of clean predictions: logits, softmax probabilities, argmax."""
-    import numpy as np
-
-    if "logits" not in pf:
-        c = logits.shape[1]
-        pf.create_dataset("logits", shape=(n, c), dtype=np.float32)
-        pf.create_dataset("probabilities", shape=(n, c), dtype=np.float32)
-        pf.create_dataset("predictions", shape=(n,), dtype=np.int64)
-    z = logits - logits.max(1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(1, keepdims=True)
-    stop = start + len(logits)
-    pf["logits"][start:stop] = logits
-    pf["probabilities"][start:stop] = p
-    pf["predictions"][start:stop] = logits.argmax(1)
 
 
 def register(app: typer.Typer) -> None:

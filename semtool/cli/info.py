@@ -51,15 +51,16 @@ def describe_spec(spec: str) -> dict[str, Any]:
                                   "head", "backbone") if meta.get(k) is not None}
     attrs["parameters"] = sum(p.numel() for p in net.parameters())
     attrs["layers_total"] = len(layer_names(net))
-    return {"file": spec, "kind": "model", "schema": 1, "creator": meta["family"], "created_at": "",
-            "attributes": attrs, "datasets": {}, "classes": list(meta["classes"]), "layers": block_names(net),
-            "provenance": []}
+    out = {"file": spec, "kind": "model", "schema": 1, "creator": meta["family"], "created_at": "",
+           "attributes": attrs, "datasets": {}, "classes": list(meta["classes"]), "layers": block_names(net),
+           "provenance": []}
+    if not out["classes"]:  # a backbone
+        del out["classes"]
+    return out
 
 
 def describe(path: str) -> dict[str, Any]:
     """Everything ``info`` shows, as a plain dict (also what ``--json`` prints)."""
-    import h5py
-
     from semtool import store
     from semtool.models.spec import is_spec
 
@@ -68,43 +69,7 @@ def describe(path: str) -> dict[str, Any]:
     if str(path).endswith(".safetensors"):
         return describe_model(path)
 
-    with store.open_file(path) as f:
-        out: dict[str, Any] = {
-            "file": store.display_name(path),
-            "kind": str(f.attrs["semtool_kind"]),
-            "schema": int(f.attrs["semtool_schema"]),
-            "creator": str(f.attrs.get("creator", "")),
-            "created_at": str(f.attrs.get("created_at", "")),
-            "attributes": {k: (v.item() if hasattr(v, "item") else str(v))
-                           for k, v in f.attrs.items()
-                           if k not in ("semtool_kind", "semtool_schema", "creator", "created_at")},
-            "datasets": {},
-        }
-
-        def visit(name: str, obj: Any) -> None:
-            if name.startswith("provenance"):
-                return
-            if isinstance(obj, h5py.Dataset):
-                out["datasets"][name] = {"shape": list(obj.shape), "dtype": "str" if obj.dtype.kind == "O" else str(obj.dtype)}
-
-        f.visititems(visit)
-        for key in ("classes", "concepts", "group_names", "visual_group_names", "layers"):
-            if key in f and isinstance(f[key], h5py.Dataset):
-                out[key] = store.read_strings(f[key])
-        if "layers" in f and isinstance(f["layers"], h5py.Group):
-            out["layers"] = list(f["layers"].keys())
-        if "groups" in f and "classes" in f and "group_names" in f:
-            classes = store.read_strings(f["classes"])
-            names = store.read_strings(f["group_names"])
-            g = f["groups"][...]
-            out["groups"] = {names[j]: [c for c, gi in zip(classes, g) if gi == j] for j in range(len(names))}
-        if "visual_groups" in f and "classes" in f and "visual_group_names" in f:
-            classes = store.read_strings(f["classes"])
-            names = store.read_strings(f["visual_group_names"])
-            g = f["visual_groups"][...]
-            out["visual_groups"] = {names[j]: [c for c, gi in zip(classes, g) if gi == j] for j in range(len(names))}
-        out["provenance"] = store.read_provenance(f)
-    return out
+    return store.describe(path)
 
 
 def _lines(d: dict[str, Any]) -> tuple[list[str], list[tuple[str, str, str]], list[str]]:

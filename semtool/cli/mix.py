@@ -104,33 +104,44 @@ def mix(
 
         raise UserError(f"--method {method}: choose one of {', '.join(METHODS)}")
     common = dict(seed=seed, limit=limit, batch_size=batch_size, force=force, resume=resume, parameters=params)
-    if method in ("mixup", "cutmix"):
-        from semtool.generate import baselines
-
-        path = baselines.mix(imageset, output, method=method, factor=factor, targets=targets, per_image=per_image,
-                             **common)
-    elif method == "magicmix":
-        from semtool.generate import magicmix
-
-        path = magicmix.mix(imageset, output, model=model, factor=factor, targets=targets, per_image=per_image,
-                            prompt_template=prompt_template, kmin=kmin, kmax=kmax, steps=steps, guidance=guidance,
-                            scheduler=scheduler, variant=variant, generator=generator, size=size,
-                            keep_full_size=keep_full_size, dtype=dtype, device=device, **common)
-    else:
-        from semtool.generate import sgid
-
-        path = sgid.mix(imageset, output, captions=captions, model=model, strength=strength, steps=steps,
-                        scheduler=scheduler, label_weight=label_weight, caption_weight=caption_weight, size=size,
-                        keep_full_size=keep_full_size, dtype=dtype, device=device, **common)
+    path = _RUNNERS[method](imageset, output, params, common)
     if path is not None:
-        import os
+        from semtool import _runtime, store
 
-        if int(os.environ.get("RANK", "0")) == 0:
-            import h5py
+        if _runtime.ranks().main:
+            wrote(path, f"{store.length_of(path, 'hybrids', 'base_labels'):,} {method} hybrids")
 
-            with h5py.File(path, "r") as f:
-                n = len(f["base_labels"])
-            wrote(path, f"{n:,} {method} hybrids")
+
+# --method -> the generator that makes the hybrids, given the file paths, the options and
+# the settings every generator shares (seed, limit, batch size, force, resume, parameters).
+def _baseline(imageset: Path, output: Path, o: dict[str, Any], common: dict[str, Any]) -> Path | None:
+    from semtool.generate import baselines
+
+    return baselines.mix(imageset, output, method=o["method"], factor=o["factor"], targets=o["targets"],
+                         per_image=o["per_image"], **common)
+
+
+def _magicmix(imageset: Path, output: Path, o: dict[str, Any], common: dict[str, Any]) -> Path | None:
+    from semtool.generate import magicmix
+
+    return magicmix.mix(imageset, output, model=o["model"], factor=o["factor"], targets=o["targets"],
+                        per_image=o["per_image"], prompt_template=o["prompt_template"], kmin=o["kmin"],
+                        kmax=o["kmax"], steps=o["steps"], guidance=o["guidance"], scheduler=o["scheduler"],
+                        variant=o["variant"], generator=o["generator"], size=o["size"], keep_full_size=o["keep_full_size"], dtype=o["dtype"],
+                        device=o["device"], **common)
+
+
+def _sgid(imageset: Path, output: Path, o: dict[str, Any], common: dict[str, Any]) -> Path | None:
+    from semtool.generate import sgid
+
+    captions = Path(o["captions"]) if o["captions"] is not None else None
+    return sgid.mix(imageset, output, captions=captions, model=o["model"], strength=o["strength"], steps=o["steps"],
+                    scheduler=o["scheduler"], label_weight=o["label_weight"], caption_weight=o["caption_weight"],
+                    size=o["size"], keep_full_size=o["keep_full_size"], dtype=o["dtype"], device=o["device"],
+                    **common)
+
+
+_RUNNERS = {"magicmix": _magicmix, "sgid": _sgid, "mixup": _baseline, "cutmix": _baseline}
 
 
 def register(app: typer.Typer) -> None:

@@ -12,71 +12,23 @@ from semtool.cli._common import (DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt
                                  print_table, wrote)
 
 
-# ------------------------------------------------------------ reading features files
-def layer_names(path: str) -> list[str]:
-    """The layer names of a features file, in file order."""
-    from semtool import store
-
-    with store.open_file(path, "features") as f:
-        return list(f["layers"].keys()) if "layers" in f else []
-
-
-def select_layers(path: str, spec: str | None) -> list[str]:
-    """'all' (or None) -> every layer; 'a,b' -> those, each checked; one line listing the layers otherwise."""
-    from semtool import store
-    from semtool.errors import UserError
-
-    names = layer_names(path)
-    if not names:
-        raise UserError(f"{store.display_name(path)}: features file holds no layers")
-    if spec is None or spec.strip() == "all":
-        return names
-    wanted = [s.strip() for s in spec.split(",") if s.strip()]
-    for w in wanted:
-        if w not in names:
-            raise UserError(f"{store.display_name(path)}: no layer '{w}' (layers: {', '.join(names)})")
-    return wanted
-
-
-def read_layer(path: str, layer: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(features (N, ...), labels (N,), classes) of one layer of a features file."""
-    from semtool import store
-    from semtool.errors import UserError
-
-    select_layers(path, layer)
-    with store.open_file(path, "features") as f:
-        x = f["layers"][layer][...]
-        labels = f["labels"][...].astype(np.int64)
-        classes = store.read_strings(f["classes"])
-    if len(x) != len(labels):
-        raise UserError(f"{store.display_name(path)}: layer '{layer}' has {len(x)} samples but {len(labels)} labels")
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float32)
-    if not np.all(np.isfinite(x)):
-        raise UserError(f"{store.display_name(path)}: layer '{layer}' holds NaN or inf features")
-    return x, labels, classes
-
-
 def read_probabilities(path: str, n: int) -> np.ndarray:
     """Predicted class probabilities (N, C): softmax of a predictions file's clean logits.
 
     The file is validated by the shared reader; an attack file's ε = 0 row is used; the
     sample count must be ``n``.
     """
-    from semtool import store
-    from semtool.data.csmio import pick_epsilon, read_predictions
     from semtool.errors import UserError
+    from semtool.kinds.predictions import Predictions, pick_epsilon
     from semtool.measure.rsm import softmax
 
-    pred = read_predictions(path)
+    pred = Predictions.read(path, logits=True)
     if pred.labels.size != n:
         raise UserError(f"--predictions {pred.path}: {pred.labels.size} samples, but the features hold {n}")
     row = pick_epsilon(pred, None)
-    with store.open_file(path, "predictions") as f:
-        if "logits" not in f:
-            raise UserError(f"--predictions {pred.path}: holds no logits (needed for class probabilities)")
-        logits = f["logits"][...]
-    return softmax(logits if logits.ndim == 2 else logits[row])
+    if pred.logits is None:
+        raise UserError(f"--predictions {pred.path}: holds no logits (needed for class probabilities)")
+    return softmax(pred.logits if pred.logits.ndim == 2 else pred.logits[row])
 
 
 # ------------------------------------------------------------------------ command
@@ -131,14 +83,15 @@ def rsm(
     from semtool import store
     from semtool.errors import UserError
     from semtool.measure.matching import check_optimal_size, get_matcher
-    from semtool.measure.rsm import (KERNELS, SIGMAS, prediction_correlation, retrieval, semantic_rsm,
-                                     spatio_semantic_rsm)
-    from semtool.report.progress import progress
+    from semtool.analyse.rsm import semantic_rsm, spatio_semantic_rsm
+    from semtool.kinds import Rsm
+    from semtool.kinds.features import layer_shape, pick_layer, read_layer
+    from semtool.measure.rsm import SIGMAS, check_kernel, prediction_correlation, retrieval
+    from semtool._progress import progress
 
     if output is None and not evaluate:
         raise UserError("nothing to do: give -o FILE and/or --evaluate")
-    if kernel not in KERNELS:
-        raise UserError(f"--kernel: unknown kernel '{kernel}' (choose {', '.join(KERNELS)})")
+    check_kernel(kernel)  # before reading the data
     if sigma not in SIGMAS:
         try:
             sigma_value: float | str = float(sigma)
@@ -157,15 +110,9 @@ def rsm(
         raise UserError("--predictions is used by --evaluate; add --evaluate")
     if output is not None:
         store.check_output(output, force=force, kind="rsm")
-    names = layer_names(str(features))
-    if layer is None:
-        if len(names) != 1:
-            raise UserError(f"--layer: choose one of the layers ({', '.join(names)})")
-        layer = names[0]
-    select_layers(str(features), layer)
+    layer = pick_layer(features, layer)
     if semantic:  # before reading the data: only its shape is needed
-        with store.open_file(features, "features") as f:
-            shape = f["layers"][layer].shape
+        shape = layer_shape(features, layer)
         set_size = int(np.prod(shape[2:])) if len(shape) == 4 else (shape[1] if len(shape) == 3 else 1)
         if set_size == 1:
             raise UserError(f"--semantic: layer '{layer}' of {store.display_name(features)} holds one vector per "
@@ -203,21 +150,10 @@ def rsm(
         params = {"layer": layer, "kernel": kernel, "sigma": sigma, "semantic": semantic, "matcher": spec, "samples": samples,
                   "seed": seed, "device": device, "workers": workers, "quality_pairs": quality_pairs}
         inputs = [features] + ([predictions] if predictions is not None else [])
-        with store.create(output, "rsm", force=force, command="rsm", parameters=params, inputs=inputs) as f:
-            f.create_dataset("matrix", data=matrix)
-            f.create_dataset("labels", data=labels)
-            f.create_dataset("indices", data=index)
-            store.write_strings(f, "classes", classes)
-            f.attrs["layer"] = layer
-            f.attrs["kernel"] = kernel
-            f.attrs["matcher"] = spec
-            f.attrs["semantic"] = semantic
-            if res is not None and res.quality_fraction.size:
-                g = f.create_group("matcher_quality")
-                g.create_dataset("pairs", data=res.quality_pairs)
-                g.create_dataset("fraction", data=res.quality_fraction)
-            for k, v in info.items():
-                f.attrs[f"eval_{k}"] = v
+        Rsm(str(output), matrix, labels, classes, index, layer, kernel, spec, semantic,
+            quality_pairs=None if res is None else res.quality_pairs,
+            quality_fraction=None if res is None else res.quality_fraction, evaluation=info).write(
+            output, force=force, command="rsm", parameters=params, inputs=inputs)
         wrote(output, f"{len(matrix)}×{len(matrix)}, {kernel}, matcher {spec}")
     if "matcher_fraction_mean" in info and not evaluate:
         from semtool import _runtime

@@ -106,16 +106,13 @@ def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, outpu
 
         _runtime.log(f"note: {a.path} and {b.path} list different epochs; using {a.path}'s")
     if output is not None:
-        from semtool import store
+        from semtool.kinds import Curves
 
-        with store.create(output, "curves", force=force, command="sai",
-                          parameters={"measures": measures, "intersect": intersect, "ssim_window": ssim_window},
-                          inputs=[str(a_path), str(b_path)]) as f:
-            f.create_dataset("epochs", data=np.asarray(epochs, dtype=np.float64))
-            for m, v in values.items():
-                f.create_dataset(f"sai/{m}", data=np.asarray(v, dtype=np.float64))
-            store.write_strings(f, "classes", classes)
-            f.attrs["label"] = f"{Path(a.path).stem} vs {Path(b.path).stem}"
+        Curves(str(output), np.asarray(epochs, dtype=np.float64), {f"sai/{m}": v for m, v in values.items()},
+               classes=classes, label=f"{Path(a.path).stem} vs {Path(b.path).stem}").write(
+            output, force=force, command="sai",
+            parameters={"measures": measures, "intersect": intersect, "ssim_window": ssim_window},
+            inputs=[str(a_path), str(b_path)])
         wrote(output, plural(len(epochs), "epoch"))
         return
     rows = [(float(e), *(float(values[m][k]) for m in measures)) for k, e in enumerate(epochs)]

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from semtool.cli._common import DeviceOpt, ForceOpt, SeedOpt, guarded, plural, wrote
+from semtool.cli._common import DeviceOpt, ForceOpt, SeedOpt, TrustOpt, guarded, plural, wrote
 
 
 @guarded
@@ -15,6 +15,7 @@ def train(
     data: Annotated[Path, typer.Argument(help="Training imageset (e.g. from 'semtool dataset').", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write; the name must end in .safetensors (the one model format every command reads).", show_default=False)],
     arch: Annotated[str, typer.Option("--arch", help="'convnet' (small, fast on a CPU) or any torchvision classifier: resnet18, resnet50, mobilenet_v2, convnext_tiny, vit_b_16, …")] = "convnet",
+    init: Annotated[Optional[str], typer.Option("--init", help="Fine-tune a pretrained network instead of --arch: torchvision:NAME[:WEIGHTS], a Hugging Face folder or hf:ORG/NAME, timm:NAME. It keeps its own resizing and normalisation; its head is replaced when its classes are not the data's.")] = None,
     cifar_stem: Annotated[bool, typer.Option("--cifar-stem", help="ResNets on 32×32 images: 3×3 stride-1 first convolution, no max-pool.")] = False,
     epochs: Annotated[int, typer.Option("--epochs", help="Training epochs.")] = 100,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Instances per step (hybrids come on top); under torchrun the global batch.")] = 100,
@@ -36,6 +37,7 @@ def train(
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint an interrupted run left beside the output (.NAME.ckpt).")] = False,
+    trust_remote_code: TrustOpt = False,
     force: ForceOpt = False,
 ) -> None:
     """Train an image classifier; optionally add hybrids and track class similarity per epoch.
@@ -49,6 +51,9 @@ def train(
     'torchrun --nproc-per-node N -m semtool train …' it runs DistributedDataParallel.
     The model stores its normalisation, so it takes [0, 1] pixels; grayscale images
     train a 1-channel convnet, or a torchvision net that sees the channel repeated.
+    --init fine-tunes a pretrained network (its resizing and normalisation inside, its
+    head replaced for the data's classes); the model file names it, so every command
+    loads the result like any semtool model.
     """
     from semtool.learn import TrainOptions
     from semtool.learn import train as run
@@ -60,10 +65,11 @@ def train(
         eval=str(eval_data) if eval_data else None, curves=str(curves) if curves else None,
         track_against=[str(p) for p in track_against or []], label=label, cifar_stem=cifar_stem, seed=seed,
         device=device, amp=amp, eval_batch_size=eval_batch_size, track_every=track_every, resume=resume, force=force,
+        init=init, trust_remote_code=trust_remote_code,
     )
     result = run(opts)
     if result.wrote_files:
-        wrote(result.output, f"{arch}, {plural(epochs, 'epoch')}")
+        wrote(result.output, f"{init or arch}, {plural(epochs, 'epoch')}")
         if result.curves:
             wrote(result.curves, plural(len(result.history.get("epochs", [])), "tracking point"))
 

@@ -27,36 +27,32 @@ class _Space:
 
     def similarities(self, layer: str | None, order: np.ndarray) -> list[np.ndarray]:
         """Similarity matrices (one per image group) with concepts in ``order``."""
-        from semtool.cli.rsm import read_layer
+        from semtool.kinds.features import read_layer
         from semtool.measure.twovtwo import correlation_matrix, image_groups
 
         if self.kind != "features":
             return [self.matrix[np.ix_(order, order)]]
         x, labels, _ = read_layer(self.path, layer)
         x = x.reshape(len(x), -1)
-        groups = image_groups(labels, len(self.concepts))
-        return [correlation_matrix(x[g[order]]) for g in groups]
+        # Images of the concepts in ``order`` only (--common drops the others), relabelled 0..k-1.
+        pos = np.full(len(self.concepts), -1)
+        pos[order] = np.arange(len(order))
+        sel = np.flatnonzero(pos[labels] >= 0)
+        return [correlation_matrix(x[sel[g]]) for g in image_groups(pos[labels[sel]], len(order))]
 
 
 def _read_space(path: str) -> _Space:
     from semtool import _runtime, store
     from semtool.data.csmio import read_csm
-    from semtool.cli.rsm import layer_names
-    from semtool.errors import UserError
+    from semtool.kinds import Embeddings, Features
+    from semtool.kinds.features import layer_names
     from semtool.measure.twovtwo import correlation_matrix
 
     name = store.display_name(path)
-    with store.open_file(path, _KINDS) as f:
-        kind = str(f.attrs["semtool_kind"])
-        if kind == "embeddings":
-            concepts = store.read_strings(f["concepts"])
-            vectors = f["vectors"][...]
-        elif kind == "features":
-            concepts = store.read_strings(f["classes"])
+    kind = store.kind_of(path, _KINDS)
     if kind == "embeddings":
-        if not np.all(np.isfinite(vectors)):
-            raise UserError(f"{name}: the embedding vectors hold NaN or inf values")
-        return _Space(path, kind, concepts, matrix=correlation_matrix(vectors))
+        e = Embeddings.read(path)
+        return _Space(path, kind, e.concepts, matrix=correlation_matrix(e.vectors))
     if kind == "csm":
         csm = read_csm(path)
         m = csm.matrix
@@ -64,28 +60,41 @@ def _read_space(path: str) -> _Space:
             _runtime.log(f"{name}: using the last of {len(m)} matrices")
             m = m[-1]
         return _Space(path, kind, csm.classes, matrix=np.asarray(m, dtype=np.float64))
-    return _Space(path, "features", concepts, layers=layer_names(path))
+    return _Space(path, "features", Features.read(path, []).classes, layers=layer_names(path))
 
 
-def _match(a: _Space, b: _Space) -> np.ndarray:
-    """Index of each of A's concepts in B, by name (one line saying how many match otherwise)."""
+def _match(a: _Space, b: _Space, *, common: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the compared concepts in A and in B, matched by name, in A's order.
+
+    Without ``common`` both must name the same concepts (one line saying how many match
+    otherwise); with it the shared ones are kept and the counts kept and dropped logged.
+    """
+    from semtool import _runtime
     from semtool.errors import UserError
     from semtool.measure.align import align
 
+    shared = set(a.concepts) & set(b.concepts)
+    if common:
+        if len(shared) < 4:
+            raise UserError(f"--common: {a.path} and {b.path} share {len(shared)} concepts; 2 vs 2 needs at least 4")
+        idx_a, idx_b, _ = align(a.concepts, b.concepts, intersect=True, names=(a.path, b.path))
+        _runtime.log(f"--common: {len(shared)} shared concepts kept; dropped {len(a.concepts) - len(shared)} of "
+                     f"{len(a.concepts)} in {a.path} and {len(b.concepts) - len(shared)} of {len(b.concepts)} in {b.path}")
+        return idx_a, idx_b
     if len(a.concepts) < 4:
         raise UserError(f"{a.path}: 2 vs 2 needs at least 4 concepts, got {len(a.concepts)}")
-    common = set(a.concepts) & set(b.concepts)
-    if len(common) != len(a.concepts) or len(b.concepts) != len(a.concepts):
-        only = next((c for c in a.concepts if c not in common), None)
+    if len(shared) != len(a.concepts) or len(b.concepts) != len(a.concepts):
+        only = next((c for c in a.concepts if c not in shared), None)
         hint = f", e.g. '{only}' is only in A" if only else ""
-        raise UserError(f"{a.path} and {b.path} name different concepts: {len(common)} of "
-                        f"{len(a.concepts)} (A) and {len(b.concepts)} (B) match{hint}")
+        raise UserError(f"{a.path} and {b.path} name different concepts: {len(shared)} of "
+                        f"{len(a.concepts)} (A) and {len(b.concepts)} (B) match{hint}; "
+                        "--common compares the shared ones")
     _, idx_b, _ = align(a.concepts, b.concepts, names=(a.path, b.path))
-    return idx_b
+    return np.arange(len(a.concepts)), idx_b
 
 
 def _layers(a: _Space, b: _Space, spec: str | None) -> list[str | None]:
-    from semtool.cli.rsm import select_layers
+    from semtool.kinds.features import select_layers
     from semtool.errors import UserError
 
     feats = [s for s in (a, b) if s.kind == "features"]
@@ -110,7 +119,8 @@ def twovtwo(
         "--layers", help="Layers of a features input: 'all' (one result per layer, a curve) or 'a,b'.")] = "all",
     one_vs_two: Annotated[Optional[Path], typer.Option(
         "--one-vs-two", help="A predictions file for the features' images: also run the 1 vs 2 test on the "
-        "misclassified ones against the other (word) space.")] = None,
+        "misclassified ones against the other (word) space. Its classes may be more than the features' (a "
+        "pretrained network's 1000, matched by name); a mistake toward a class not compared is left out.")] = None,
     exclude_predicted: Annotated[bool, typer.Option(
         "--exclude-predicted", help="1 vs 2, semtool's stricter variant: drop the true and the predicted class from "
         "each mistake's reference concepts. Default (the paper and the authors' one_vs_two_vgg16.py): every "
@@ -126,6 +136,9 @@ def twovtwo(
     drop_constant: Annotated[bool, typer.Option(
         "--drop-constant", help="Leave out concepts whose vector is constant (e.g. an all-zero ReLU feature). "
         "Without it every test that uses one fails (as in the authors' code) and a warning names them.")] = False,
+    common: Annotated[bool, typer.Option(
+        "--common", help="Compare the concepts both inputs name and drop the rest (Dharmaretnam & Fyshe keep "
+        "the concepts found in every word space); says how many were kept and dropped.")] = False,
     permutations: Annotated[int, typer.Option(
         "--permutations", help="Permutations of the null distribution (concepts of B relabelled).", min=0)] = 1000,
     seed: SeedOpt = 0,
@@ -148,10 +161,13 @@ def twovtwo(
     reference concepts), must correlate more with its true concept's word-space row than
     with the predicted one's; it reports how many mistakes were testable and how many
     reference concepts each used.
+    Both inputs must name the same concepts; --common compares the ones they share (as
+    Dharmaretnam & Fyshe keep the concepts found in every word space) and drops, for 1 vs 2,
+    the images whose true or predicted concept was dropped.
     """
     from semtool import _runtime, store
     from semtool.data.csmio import pick_epsilon, read_predictions
-    from semtool.cli.rsm import read_layer
+    from semtool.kinds.features import read_layer
     from semtool.errors import UserError
     from semtool.measure.twovtwo import ONE_VS_TWO_NULLS
     from semtool.measure.twovtwo import one_vs_two as run_one_vs_two
@@ -165,8 +181,7 @@ def twovtwo(
     if output is not None:
         store.check_output(output, force=force, kind="twovtwo")
     sa, sb = _read_space(str(a)), _read_space(str(b))
-    order_b = _match(sa, sb)
-    order_a = np.arange(len(sa.concepts))
+    order_a, order_b = _match(sa, sb, common=common)
     chosen = _layers(sa, sb, layers)
 
     pred = None
@@ -180,12 +195,29 @@ def twovtwo(
         if pred.labels.size != labels0.size:
             raise UserError(f"--one-vs-two {one_vs_two}: {pred.labels.size} samples, but the features hold "
                             f"{labels0.size}")
-        common = set(pred.classes) & set(feat.concepts)
-        if len(common) != len(feat.concepts) or len(pred.classes) != len(feat.concepts):
-            raise UserError(f"--one-vs-two {one_vs_two}: its classes differ from the features' "
-                            f"({len(common)} of {len(feat.concepts)} match)")
+        # Predictions may be over more classes than the features hold (a pretrained network's
+        # 1000): matched by name, a prediction outside the features' concepts is -1.
+        lacking = [c for c in feat.concepts if c not in set(pred.classes)]
+        if lacking:
+            raise UserError(f"--one-vs-two {one_vs_two}: its classes lack {len(lacking)} of the features' "
+                            f"{len(feat.concepts)} ({', '.join(lacking[:3])})")
         feat_index = {c: i for i, c in enumerate(feat.concepts)}
-        predicted = np.array([feat_index[c] for c in pred.classes])[pred.predicted[pick_epsilon(pred, None)]]
+        to_feat = np.array([feat_index.get(c, -1) for c in pred.classes])
+        if not np.array_equal(to_feat[pred.labels], labels0):
+            raise UserError(f"--one-vs-two {one_vs_two}: its labels differ from the features' (another image order?)")
+        predicted = to_feat[pred.predicted[pick_epsilon(pred, None)]]
+        # The compared concepts in the features' class order; images whose true or predicted
+        # concept is not compared (dropped by --common, or outside the features) leave the
+        # 1 vs 2 test. pos has one extra -1 at the end, where predicted == -1 points.
+        feat_order = order_a if feat is sa else order_b
+        by_class = np.argsort(feat_order)
+        pos = np.full(len(feat.concepts) + 1, -1)
+        compared = np.sort(feat_order)  # position in the 1 vs 2 test -> the features' class index
+        pos[compared] = np.arange(len(feat_order))
+        kept = np.flatnonzero((pos[labels0] >= 0) & (pos[predicted] >= 0))
+        if kept.size < labels0.size:
+            _runtime.log(f"1 vs 2 on the {kept.size} of {labels0.size} images whose true and predicted "
+                         "concepts are both compared")
 
     results: list[dict[str, Any]] = []
     for layer in chosen:
@@ -195,16 +227,13 @@ def twovtwo(
         row: dict[str, Any] = {"layer": layer or "-", "accuracy": r.accuracy, "passes": r.passes, "tests": r.tests,
                                "p_value": r.p_value, "p_value_authors": r.p_value_authors,
                                "null_count": r.null_count, "groups": r.groups, "null": r.null,
-                               "constant": [sa.concepts[i] for i in r.constant]}
+                               "constant": [sa.concepts[order_a[i]] for i in r.constant]}
         _warn_constant("2 vs 2", layer, row["constant"], r, len(chosen) > 1)
         if pred is not None:
             x, labels, _ = read_layer(feat.path, layer)
-            # The word space in the features' class order.
-            feat_order = order_a if feat is sa else order_b
-            inv = np.empty_like(feat_order)
-            inv[feat_order] = np.arange(len(feat_order))
-            word_sim = words.similarities(None, order_b if words is sb else order_a)[0][np.ix_(inv, inv)]
-            o = run_one_vs_two(x, labels, predicted, word_sim, exclude_predicted=exclude_predicted, null=null,
+            word_sim = words.similarities(None, order_b if words is sb else order_a)[0][np.ix_(by_class, by_class)]
+            o = run_one_vs_two(x[kept], pos[labels[kept]], pos[predicted[kept]], word_sim,
+                               exclude_predicted=exclude_predicted, null=null,
                                min_reference=min_reference, drop_constant=drop_constant,
                                permutations=permutations, seed=seed)
             row.update({"one_vs_two_accuracy": o.accuracy, "one_vs_two_tests": o.tests,
@@ -213,7 +242,7 @@ def twovtwo(
                         "one_vs_two_mistakes": o.mistakes, "one_vs_two_untestable": o.untestable,
                         "one_vs_two_reference_min": int(o.reference.min()),
                         "one_vs_two_reference_max": int(o.reference.max()),
-                        "one_vs_two_constant": [feat.concepts[i] for i in o.constant],
+                        "one_vs_two_constant": [feat.concepts[compared[i]] for i in o.constant],
                         "one_vs_two_null": o.null})
             _warn_constant("1 vs 2", layer, row["one_vs_two_constant"], o, len(chosen) > 1)
             if o.untestable:
@@ -222,30 +251,27 @@ def twovtwo(
         results.append(row)
 
     if output is not None:
-        params = {"layers": layers, "permutations": permutations, "seed": seed, "drop_constant": drop_constant,
-                  "one_vs_two": str(one_vs_two) if one_vs_two else None, "exclude_predicted": exclude_predicted,
-                  "null": null, "min_reference": min_reference}
+        params = {"layers": layers, "permutations": permutations, "seed": seed, "common": common,
+                  "drop_constant": drop_constant, "one_vs_two": str(one_vs_two) if one_vs_two else None,
+                  "exclude_predicted": exclude_predicted, "null": null, "min_reference": min_reference}
         inputs = [a, b] + ([one_vs_two] if one_vs_two is not None else [])
-        with store.create(output, "twovtwo", force=force, command="twovtwo", parameters=params, inputs=inputs) as f:
-            store.write_strings(f, "layers", [r["layer"] for r in results])
-            store.write_strings(f, "concepts", sa.concepts)
-            f.create_dataset("accuracy", data=np.array([r["accuracy"] for r in results]))
-            f.create_dataset("passes", data=np.array([r["passes"] for r in results]))
-            f.create_dataset("tests", data=results[0]["tests"])
-            f.create_dataset("groups", data=np.array([r["groups"] for r in results]))
-            f.create_dataset("null", data=np.stack([r["null"] for r in results]).reshape(len(results), permutations))
-            f.create_dataset("p_value", data=np.array([r["p_value"] for r in results]))
-            f.create_dataset("p_value_authors", data=np.array([r["p_value_authors"] for r in results]))
-            f.create_dataset("null_count", data=np.array([r["null_count"] for r in results]))
-            if pred is not None:
-                g = f.create_group("one_vs_two")
-                for key in ("accuracy", "passes", "tests", "p_value", "p_value_authors", "null_count", "mistakes",
-                            "untestable", "reference_min", "reference_max"):
-                    g.create_dataset(key, data=np.array([r[f"one_vs_two_{key}"] for r in results]))
-                g.create_dataset("null", data=np.stack([r["one_vs_two_null"] for r in results])
-                                 .reshape(len(results), permutations))
-            f.attrs["permutations"] = permutations
-            f.attrs["seed"] = seed
+        from semtool.kinds import TwoVsTwo
+
+        def per_layer(key: str) -> np.ndarray:
+            return np.array([r[key] for r in results])
+
+        one_vs_two = {}
+        if pred is not None:
+            one_vs_two = {key: per_layer(f"one_vs_two_{key}") for key in (
+                "accuracy", "passes", "tests", "p_value", "p_value_authors", "null_count", "mistakes", "untestable",
+                "reference_min", "reference_max")}
+            one_vs_two["null"] = np.stack([r["one_vs_two_null"] for r in results]).reshape(len(results), permutations)
+        TwoVsTwo(str(output), [r["layer"] for r in results], per_layer("accuracy"),
+                 np.stack([r["null"] for r in results]).reshape(len(results), permutations), per_layer("p_value"),
+                 per_layer("passes"), results[0]["tests"], per_layer("groups"), per_layer("null_count"),
+                 per_layer("p_value_authors"), [sa.concepts[i] for i in order_a], one_vs_two,
+                 attrs={"permutations": permutations, "seed": seed}).write(
+            output, force=force, command="twovtwo", parameters=params, inputs=inputs)
         wrote(output, f"{len(results)} layer(s)")
 
     shown = [{k: v for k, v in r.items() if not k.endswith("null")} for r in results]

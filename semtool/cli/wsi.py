@@ -32,10 +32,9 @@ def wsi(
     """
     from semtool.data.csmio import read_csm
     from semtool.errors import UserError
-    from semtool.measure.wsi import wsi as wsi_fn
+    from semtool.measure.wsi import check_quantile, wsi as wsi_fn
 
-    if not 0.0 < quantile < 1.0:
-        raise UserError(f"--quantile: must lie in (0, 1), got {quantile:g}")
+    check_quantile(quantile)  # before reading the file
     c = read_csm(csm)
     if c.source and c.source != "ncsm":
         raise UserError(f"{c.path}: a '{c.source}' csm (measure '{c.measure}'), but WSI is defined on an NCSM, the raw "

@@ -1,8 +1,9 @@
-"""Reading and writing what csm / sai / idm / wsi / train exchange: csm files, predictions, class lists.
+"""What csm / sai / idm / wsi / train exchange beyond the records: reference CSMs and class lists.
 
-One place for "a csm file -> (matrix or stack, classes, epochs)", "a csm file -> a reference
-matrix in a given class order" (``train --track-against``, ``attack --csm``), "a predictions
-file -> (labels, predictions per ε, classes, ε)", and the class-name sources of ``--classes``.
+The records themselves (:class:`~semtool.kinds.Csm`, :class:`~semtool.kinds.Predictions`)
+live in :mod:`semtool.kinds`; ``read_csm``, ``write_csm`` and ``read_predictions`` here are
+their one-call forms. This module adds "a csm file -> a reference matrix in a given class
+order" (``train --track-against``, ``attack --csm``) and the class-name sources of ``--classes``.
 Library code (commands and engines alike import it; it imports no CLI). Every validation
 error is one :class:`~semtool.errors.UserError` line naming the file.
 """
@@ -10,7 +11,6 @@ error is one :class:`~semtool.errors.UserError` line naming the file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,59 +18,18 @@ import numpy as np
 
 from semtool import store
 from semtool.errors import UserError
+from semtool.kinds import Csm, Grouping, Predictions
+from semtool.kinds.predictions import pick_epsilon
 from semtool.measure.align import check_unique, take_classes
-from semtool.measure.csm import check_csm
-from semtool.store._io import HDF5_SIGNATURE
+from semtool.store import HDF5_SIGNATURE
 
-
-@dataclass
-class Csm:
-    """A csm file's contents: ``matrix`` (C, C) or a stack (E, C, C) with ``epochs``."""
-
-    path: str
-    matrix: np.ndarray
-    classes: list[str]
-    epochs: np.ndarray | None = None
-    synsets: list[str] | None = None
-    source: str = ""
-    measure: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_stack(self) -> bool:
-        return self.matrix.ndim == 3
+__all__ = ["Csm", "Predictions", "is_hdf5_path", "pick_epsilon", "read_class_info", "read_class_list", "read_csm",
+           "read_predictions", "read_reference", "write_csm"]
 
 
 def read_csm(path: str | os.PathLike) -> Csm:
-    """Read and validate a csm file (square, ≥ 2 classes, finite, unique class names)."""
-    name = store.display_name(path)
-    with store.open_file(path, "csm") as f:
-        classes = store.read_strings(f["classes"])
-        if "matrices" in f:
-            m = f["matrices"][...]
-            if m.ndim != 3:
-                raise UserError(f"{name}: 'matrices' has shape {m.shape}, expected (E, C, C)")
-            epochs = f["epochs"][...].astype(np.float64) if "epochs" in f else np.arange(m.shape[0], dtype=np.float64)
-            if epochs.shape != (m.shape[0],):
-                raise UserError(f"{name}: {m.shape[0]} matrices but {epochs.size} epochs")
-        elif "matrix" in f:
-            m, epochs = f["matrix"][...], None
-            if m.ndim != 2:
-                raise UserError(f"{name}: 'matrix' has shape {m.shape}, expected (C, C)")
-        else:
-            raise UserError(f"{name}: 'csm' file holds neither 'matrix' nor 'matrices'")
-        synsets = store.read_strings(f["synsets"]) if "synsets" in f else None
-        extra = {}
-        for key in ("groups", "group_names"):
-            if key in f:
-                extra[key] = f[key][...] if key == "groups" else store.read_strings(f[key])
-        source = str(f.attrs.get("source", ""))
-        measure = str(f.attrs.get("measure", ""))
-    m = check_csm(m, name)
-    if len(classes) != m.shape[-1]:
-        raise UserError(f"{name}: {len(classes)} class names for a {m.shape[-1]}×{m.shape[-1]} matrix")
-    check_unique(classes, name)
-    return Csm(name, m, classes, epochs, synsets, source, measure, extra)
+    """Read and validate a csm file (square, ≥ 2 classes, finite, unique class names): :meth:`Csm.read`."""
+    return Csm.read(path)
 
 
 def read_reference(path: str | os.PathLike, classes: Sequence[str], *,
@@ -97,91 +56,16 @@ def write_csm(path: str | os.PathLike, matrix: np.ndarray, classes: Sequence[str
               groups: Sequence[int] | None = None, group_names: Sequence[str] | None = None,
               force: bool = False, parameters: dict[str, Any] | None = None,
               inputs: Sequence[str | os.PathLike] = (), command: str | None = None) -> None:
-    """Write a csm file: ``matrix`` (C, C), or ``matrices`` (E, C, C) with ``epochs``."""
-    matrix = np.asarray(matrix, dtype=np.float64)
-    with store.create(path, "csm", force=force, parameters=parameters, inputs=inputs,
-                      command=command or f"csm {source}") as f:
-        if matrix.ndim == 3:
-            f.create_dataset("matrices", data=matrix)
-            f.create_dataset("epochs", data=np.asarray(epochs, dtype=np.float64))
-        else:
-            f.create_dataset("matrix", data=matrix)
-        store.write_strings(f, "classes", classes)
-        if synsets is not None:
-            store.write_strings(f, "synsets", synsets)
-        if groups is not None:
-            f.create_dataset("groups", data=np.asarray(groups, dtype=np.int64))
-        if group_names is not None:
-            store.write_strings(f, "group_names", group_names)
-        f.attrs["source"] = source
-        f.attrs["measure"] = measure
+    """Write a csm file: ``matrix`` (C, C), or ``matrices`` (E, C, C) with ``epochs`` (:meth:`Csm.write`)."""
+    Csm(str(path), np.asarray(matrix, dtype=np.float64), list(classes), epochs,
+        None if synsets is None else list(synsets), source, measure, Grouping.of(groups, group_names)).write(
+        path, force=force, parameters=parameters, inputs=inputs, command=command)
 
 
 # ----------------------------------------------------------------------------- predictions
-@dataclass
-class Predictions:
-    """A predictions file: ``predicted`` (E, N) int64 (E = 1 without an ε axis)."""
-
-    path: str
-    labels: np.ndarray
-    predicted: np.ndarray
-    classes: list[str]
-    epsilons: np.ndarray | None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 def read_predictions(path: str | os.PathLike) -> Predictions:
-    """Labels, per-ε predicted classes (argmax of the logits when no 'predictions'), classes."""
-    name = store.display_name(path)
-    with store.open_file(path, "predictions") as f:
-        classes = store.read_strings(f["classes"])
-        labels = f["labels"][...].astype(np.int64).reshape(-1)
-        eps = f["epsilons"][...].astype(np.float64).reshape(-1) if "epsilons" in f else None
-        if "predictions" in f:
-            pred = f["predictions"][...].astype(np.int64)
-        elif "logits" in f:
-            logits = f["logits"][...]
-            if logits.shape[-1] != len(classes):
-                raise UserError(f"{name}: logits for {logits.shape[-1]} classes, {len(classes)} class names")
-            pred = logits.argmax(axis=-1).astype(np.int64)
-        else:
-            raise UserError(f"{name}: 'predictions' file holds neither 'predictions' nor 'logits'")
-        extra = {}
-        for key in ("groups", "group_names", "visual_groups", "visual_group_names"):
-            if key in f:
-                extra[key] = f[key][...] if key.endswith("groups") else store.read_strings(f[key])
-    if pred.ndim == 1:
-        pred = pred[None, :]
-    if pred.ndim != 2 or pred.shape[1] != labels.size:
-        raise UserError(f"{name}: predictions of shape {pred.shape} for {labels.size} labels")
-    if eps is not None and eps.size != pred.shape[0]:
-        raise UserError(f"{name}: {eps.size} epsilons but {pred.shape[0]} rows of predictions")
-    c = len(classes)
-    for what, arr in (("label", labels), ("prediction", pred)):
-        if arr.size and (arr.min() < 0 or arr.max() >= c):
-            raise UserError(f"{name}: a {what} lies outside its {c} classes")
-    check_unique(classes, name)
-    return Predictions(name, labels, pred, classes, eps, extra)
-
-
-def pick_epsilon(p: Predictions, epsilon: float | None) -> int:
-    """Row of ``p.predicted`` for ``--eps``: default the clean one (ε = 0) or the only one."""
-    if p.epsilons is None:
-        if epsilon is not None:
-            raise UserError(f"--eps: {p.path} has no ε axis (clean predictions only)")
-        return 0
-    have = ", ".join(f"{e:g}" for e in p.epsilons)
-    if epsilon is None:
-        if p.epsilons.size == 1:
-            return 0
-        zero = np.flatnonzero(p.epsilons == 0)
-        if zero.size:
-            return int(zero[0])
-        raise UserError(f"{p.path}: holds several ε ({have}); choose one with --eps")
-    hit = np.flatnonzero(np.isclose(p.epsilons, epsilon, rtol=1e-9, atol=1e-12))
-    if not hit.size:
-        raise UserError(f"--eps: {p.path} has no ε = {epsilon:g} (it has {have})")
-    return int(hit[0])
+    """Labels, per-ε predicted classes (argmax of the logits when no 'predictions'), classes: :meth:`Predictions.read`."""
+    return Predictions.read(path)
 
 
 # ----------------------------------------------------------------------------- class lists

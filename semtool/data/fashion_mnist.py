@@ -39,7 +39,7 @@ def _find(root: Path, stem: str) -> Path | None:
 
 def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
     """An IDX file (gzip or plain) of uint8 data with ``ndim`` dimensions, checked."""
-    from semtool.report.progress import progress
+    from semtool._progress import progress
 
     p = Path(path)
     opener = gzip.open if p.suffix == ".gz" else open

@@ -164,7 +164,7 @@ def files_imageset(paths: Sequence[Path], labels: Sequence[int], classes: list[s
         paths, labels = [paths[i] for i in keep], labels[keep]
     images = ImageFiles(paths, resolution)
     if not lazy:
-        from semtool.report.progress import progress
+        from semtool._progress import progress
 
         arr = np.empty(images.shape, np.uint8)
         with progress(len(images), "reading images", unit="images") as bar:

@@ -156,7 +156,7 @@ def read_imageset(path: str | os.PathLike, *, images: bool = True, keep: np.ndar
     class. All are checked before any image is read.
     """
     from semtool import store
-    from semtool.report.progress import progress
+    from semtool._progress import progress
 
     name = store.display_name(path)
     with store.open_file(path, "imageset") as f:
@@ -209,7 +209,7 @@ def write_imageset(path: str | os.PathLike, data: ImageSet, *, force: bool = Fal
     :class:`semtool.data.folder.ImageFiles` decodes only the slice being written).
     """
     from semtool import store
-    from semtool.report.progress import progress
+    from semtool._progress import progress
 
     n, h, w, c = data.images.shape
     with store.create(path, "imageset", force=force, command=command, parameters=parameters, inputs=inputs) as f:

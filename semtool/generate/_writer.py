@@ -25,7 +25,7 @@ import numpy as np
 from semtool import _runtime, store
 from semtool.errors import UserError
 from semtool.generate._items import batches, shard_bounds
-from semtool.report.progress import progress
+from semtool._progress import progress
 
 _COPY_ROWS = 256
 _IGNORED_ON_RESUME = {"resume", "force", "batch_size", "device", "quiet"}
@@ -60,7 +60,8 @@ def precheck(output: str | os.PathLike, *, kind: str = "hybrids", force: bool, r
 
 def world() -> tuple[int, int]:
     """(rank, world size) from torchrun's environment; (0, 1) otherwise."""
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    r = _runtime.ranks()
+    return r.rank, r.world
 
 
 @contextlib.contextmanager

@@ -36,7 +36,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from semtool import store
 from semtool._runtime import resolve_device
 from semtool.data.imageset import read_imageset
 from semtool.errors import UserError
@@ -253,15 +252,11 @@ def read_captions(path: str | os.PathLike, ims) -> tuple[list[str], np.ndarray]:
     """Best captions and guidance scales; the file must describe every image of the
     imageset ``ims``, in its order (same images when the file records their digest, else
     the same class name per image)."""
-    name = store.display_name(path)
-    with store.open_file(path, "captions") as f:
-        best = store.read_strings(f["best"])
-        guidance = f["guidance"][...].astype(np.float32)
-        if "done" in f and not f["done"][...].all():
-            raise UserError(f"{name}: unfinished captions file")
-        digest = f.attrs.get("images_sha256")
-        labels = f["labels"][...] if "labels" in f else None
-        classes = store.read_strings(f["classes"]) if "classes" in f else None
+    from semtool.kinds import Captions
+
+    caps = Captions.read(path)
+    name, best, guidance = caps.path, caps.best, caps.guidance
+    digest, labels, classes = caps.images_sha256, caps.labels, caps.classes
     n = len(ims.labels)
     if len(best) != n:
         raise UserError(f"{name}: {len(best)} captions for the {n} images of {ims.path}; "

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from semtool import store
+from semtool.kinds import Hybrids
 from semtool.errors import UserError
 
 
@@ -72,30 +72,19 @@ def load_hybrids(paths: Sequence[str | os.PathLike], classes: list[str], image_s
     index = {c: i for i, c in enumerate(classes)}
     imgs, bases, targets = [], [], []
     for p in paths:
-        name = store.display_name(p)
-        with store.open_file(p, "hybrids") as f:
-            hcls = store.read_strings(f["classes"])
-            base = f["base_labels"][...].astype(np.int64)
-            tgt = f["target_labels"][...].astype(np.int64)
-            ds = f["images"]
-            if tuple(ds.shape[1:]) != tuple(image_shape):
-                raise UserError(f"{name}: hybrids of shape {tuple(ds.shape[1:])}, training images are {tuple(image_shape)}")
-            if "done" in f:  # an unfinished generator file: only the finished rows
-                keep = f["done"][...].astype(bool)
-            else:
-                keep = np.ones(ds.shape[0], bool)
-            for arr in (base, tgt):
-                if arr.size and (arr.min() < 0 or arr.max() >= len(hcls)):
-                    raise UserError(f"{name}: hybrid labels outside its {len(hcls)} classes")
-            used = sorted({hcls[i] for i in np.concatenate([base[keep], tgt[keep]])})
-            missing = [c for c in used if c not in index]
-            if missing:
-                raise UserError(f"{name}: hybrid classes not in the training classes: {', '.join(missing[:5])}"
-                                + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else ""))
-            remap = np.array([index.get(c, -1) for c in hcls], dtype=np.int64)
-            imgs.append(ds[...][keep])
-            bases.append(remap[base[keep]])
-            targets.append(remap[tgt[keep]])
+        h = Hybrids.read(p)  # an unfinished generator file: only its finished rows
+        if tuple(h.images.shape[1:]) != tuple(image_shape):
+            raise UserError(f"{h.path}: hybrids of shape {tuple(h.images.shape[1:])}, training images are "
+                            f"{tuple(image_shape)}")
+        used = sorted({h.classes[i] for i in np.concatenate([h.base_labels, h.target_labels])})
+        missing = [c for c in used if c not in index]
+        if missing:
+            raise UserError(f"{h.path}: hybrid classes not in the training classes: {', '.join(missing[:5])}"
+                            + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else ""))
+        remap = np.array([index.get(c, -1) for c in h.classes], dtype=np.int64)
+        imgs.append(h.images)
+        bases.append(remap[h.base_labels])
+        targets.append(remap[h.target_labels])
     images = np.concatenate(imgs) if imgs else np.zeros((0,) + tuple(image_shape), np.uint8)
     base = np.concatenate(bases) if bases else np.zeros(0, np.int64)
     target = np.concatenate(targets) if targets else np.zeros(0, np.int64)

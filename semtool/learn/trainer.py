@@ -48,13 +48,13 @@ from semtool.measure.align import check_same_classes
 from semtool.models._build import build_classifier, check_architecture, head_key, to_pixels
 from semtool.models._device import resolve_device
 from semtool.models._io import model_metadata, save_model
-from semtool.report.progress import progress
+from semtool._progress import progress
 
 SCHEDULES = ("cosine", "step")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 # Options that define the optimisation trajectory: a checkpoint resumes only with the same.
 _TRAJECTORY = ("architecture", "epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule", "augment",
-               "hybrids", "hybrid_prob", "hybrid_target_weight", "seed", "cifar_stem", "track_every")
+               "hybrids", "hybrid_prob", "hybrid_target_weight", "seed", "cifar_stem", "track_every", "init")
 
 
 @dataclass
@@ -86,6 +86,8 @@ class TrainOptions:
     track_every: float = 1.0
     resume: bool = False
     force: bool = False
+    init: str | None = None  # a pretrained network to fine-tune (a model specification)
+    trust_remote_code: bool = False
 
     def trajectory(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -103,26 +105,12 @@ class TrainResult:
 
 
 # ------------------------------------------------------------------------ distributed
-@dataclass
-class _Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def on(self) -> bool:
-        return self.world > 1
+_Dist = _runtime.Ranks  # this process's rank, world size and local rank
 
 
 def _dist_from_env() -> _Dist:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return _Dist()
-    return _Dist(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+    r = _runtime.ranks()
+    return r if r.world > 1 else _Dist()
 
 
 def _seed(*parts: int) -> int:
@@ -157,7 +145,10 @@ def _validate(opts: TrainOptions, dist: _Dist) -> None:
         raise UserError(f"--schedule: expected one of {', '.join(SCHEDULES)}, got '{opts.schedule}'")
     if opts.amp not in AMP_MODES:
         raise UserError(f"--amp: expected one of {', '.join(AMP_MODES)}, got '{opts.amp}'")
-    check_architecture(opts.architecture, cifar_stem=opts.cifar_stem)
+    if opts.init is None:
+        check_architecture(opts.architecture, cifar_stem=opts.cifar_stem)
+    elif opts.cifar_stem:
+        raise UserError("--cifar-stem: not with --init (a pretrained network keeps its stem; it resizes its input)")
     store.check_distinct({"-o": opts.output, "--curves": opts.curves},
                          [("DATA", opts.data), ("--eval", opts.eval), *(("--hybrids", p) for p in opts.hybrids),
                           *(("--track-against", p) for p in opts.track_against)])
@@ -197,7 +188,7 @@ class _Trainer:
         _validate(opts, dist)
         dev = resolve_device(opts.device)
         if dist.on and dev.type == "cuda":
-            dev = torch.device("cuda", dist.local_rank)
+            dev = torch.device("cuda", dist.local)
         self.device = dev
         self.amp = _amp_dtype(opts.amp, dev)
         self.channels_last = dev.type == "cuda"
@@ -243,8 +234,15 @@ class _Trainer:
         mean = [float(imgs[..., c].mean() / 255.0) for c in range(imgs.shape[3])]
         std = [max(float(imgs[..., c].std() / 255.0), 1e-3) for c in range(imgs.shape[3])]
         torch.manual_seed(opts.seed)
-        model = build_classifier(opts.architecture, len(self.classes), in_channels=imgs.shape[3],
-                                 input_size=imgs.shape[1:3], mean=mean, std=std, cifar_stem=opts.cifar_stem)
+        self.init_meta: dict[str, Any] | None = None
+        if opts.init:  # fine-tuning: the network's own preprocessing and weights, a new head if classes differ
+            from semtool.models._open import init_from
+
+            model, self.init_meta = init_from(opts.init, list(self.classes), imgs.shape[3],
+                                              trust_remote_code=opts.trust_remote_code)
+        else:
+            model = build_classifier(opts.architecture, len(self.classes), in_channels=imgs.shape[3],
+                                     input_size=imgs.shape[1:3], mean=mean, std=std, cifar_stem=opts.cifar_stem)
         self.head = head_key(model)
         model.to(dev)
         if self.channels_last:
@@ -451,10 +449,13 @@ class _Trainer:
                 curves_path = self._write_curves()
             metrics = {k: last.get(k, self.history.get(k, [math.nan])[-1])
                        for k in ("loss", "accuracy/train", "accuracy/eval", "accuracy/superclass")}
-            meta = model_metadata(self.model, architecture=opts.architecture, input_size=self.train_set.input_size,
+            arch = self.init_meta["architecture"] if self.init_meta else opts.architecture
+            meta = model_metadata(self.model, architecture=arch, input_size=self.train_set.input_size,
                                   cifar_stem=opts.cifar_stem, epoch=opts.epochs, seed=opts.seed,
                                   metrics={k: v for k, v in metrics.items() if not math.isnan(v)},
                                   **self.train_set.class_info())
+            if opts.init:
+                meta["init"] = opts.init  # how load_model rebuilds the architecture
             # the whole chain (the data's own steps, this train step with the inputs' SHA-256)
             # travels with the model into every file made from it
             meta["provenance"] = store.provenance_chain(command="train", parameters=dataclasses.asdict(opts),
@@ -472,18 +473,17 @@ class _Trainer:
     def _write_curves(self) -> Path:
         opts = self.opts
         params = dataclasses.asdict(opts)
-        with store.create(opts.curves, "curves", force=True, command="train", parameters=params,
-                          inputs=self._inputs()) as f:
-            # only what was measured: without --eval there is no eval accuracy, CCSM or IDM,
-            # and an all-NaN series would only draw empty plot panels
-            for k, v in self.history.items():
-                if np.isfinite(v).any():
-                    f.create_dataset(k, data=np.asarray(v, dtype=np.float64))
-            for k, v in self.snapshots.items():
-                if np.isfinite(np.stack(v)).any():
-                    f.create_dataset(f"snapshots/{k}", data=np.stack(v).astype(np.float64))
-            store.write_strings(f, "classes", self.classes)
-            f.attrs["label"] = opts.label or Path(opts.output).stem
+        from semtool.kinds import Curves
+
+        # only what was measured: without --eval there is no eval accuracy, CCSM or IDM,
+        # and an all-NaN series would only draw empty plot panels
+        series = {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()
+                  if k != "epochs" and np.isfinite(np.asarray(v, dtype=np.float64)).any()}
+        snapshots = {k: np.stack(v).astype(np.float64) for k, v in self.snapshots.items()
+                     if np.isfinite(np.stack(v)).any()}
+        Curves(str(opts.curves), np.asarray(self.history.get("epochs", []), dtype=np.float64), series,
+               snapshots, list(self.classes), opts.label or Path(opts.output).stem).write(
+            opts.curves, force=True, command="train", parameters=params, inputs=self._inputs())
         return Path(opts.curves)
 
 

@@ -19,14 +19,14 @@ __all__ = [
     "normalised", "pairwise_sai", "sai", "ssim", "take_classes", "tncsm", "wsi",
 ]
 
-# ---- representation analysis (issue 6): semantic RSMs, matchers, 2 vs 2 / 1 vs 2 ----
+# ---- representation analysis (Wald et al. 2024; Dharmaretnam & Fyshe 2018): RSM kernels,
+# matchers, 2 vs 2 / 1 vs 2. The RSMs over all samples are computed by semtool.analyse.rsm.
 from semtool.measure.matching import MATCHERS, get_matcher  # noqa: E402
-from semtool.measure.rsm import (KERNELS, kernel_matrix, prediction_correlation, retrieval,  # noqa: E402
-                                 semantic_rsm, spatio_semantic_rsm)
+from semtool.measure.rsm import KERNELS, kernel_matrix, prediction_correlation, retrieval  # noqa: E402
 from semtool.measure.twovtwo import correlation_matrix, one_vs_two, two_vs_two  # noqa: E402
 
 __all__ += [
     "KERNELS", "MATCHERS", "correlation_matrix", "get_matcher", "kernel_matrix", "one_vs_two",
-    "prediction_correlation", "retrieval", "semantic_rsm", "spatio_semantic_rsm", "two_vs_two",
+    "prediction_correlation", "retrieval", "two_vs_two",
 ]
 # ---- end representation analysis ----

@@ -50,7 +50,7 @@ def align(ref: Sequence[str], other: Sequence[str], *, intersect: bool = False,
             if extra:
                 parts.append(f"has extra {_list(extra)}")
             raise UserError(f"{names[1]}: classes differ from {names[0]}'s ({'; '.join(parts)}); "
-                            "use --intersect to compare the shared classes")
+                            "intersect=True compares the shared classes", parameter="intersect")
     if len(shared) < 2:
         raise UserError(f"{names[1]}: shares {len(shared)} class name(s) with {names[0]}; at least 2 are needed")
     ref_pos = {c: i for i, c in enumerate(ref)}

@@ -23,8 +23,8 @@ for these measures, shared by ``semtool attack`` (its table, through :func:`seve
 
 References
 ----------
-.. [1] Abreu, Vaska, Helus (2023). Addressing mistake severity in neural networks with
-   semantic knowledge.
+Abreu, N., Vaska, N., Helus, V. (2023). Addressing mistake severity in neural networks
+with semantic knowledge.
 """
 
 from __future__ import annotations

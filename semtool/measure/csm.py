@@ -4,6 +4,12 @@ Every function returns a (C, C) float64 array whose rows and columns follow the 
 indices of its input. The WordNet CSM lives in :mod:`semtool.semantics.wordnet_csm`
 (it needs the WordNet graph); text-embedding CSMs are :func:`cosine_matrix` of
 :func:`semtool.semantics.text.embed_texts`.
+
+References
+----------
+Filus, K., et al. Deep Similarity Inspector: class similarity matrices (NCSM, CCSM,
+TNCSM, WordNet CSM), the Similarity Alignment Index, the Index of Decision Mistakes and
+the Weight Similarity Indices.
 """
 
 from __future__ import annotations
@@ -76,6 +82,12 @@ POOLS = {
 }
 
 
+def check_pool(pool: str) -> None:
+    """A UserError unless ``pool`` names one of :data:`POOLS`."""
+    if pool not in POOLS:
+        raise UserError(f"pool: expected one of {', '.join(POOLS)}, got '{pool}'", parameter="pool")
+
+
 def pool_features(features: np.ndarray, pool: str = "mean") -> np.ndarray:
     """One vector per sample (N, D') from a layer's output.
 
@@ -84,8 +96,7 @@ def pool_features(features: np.ndarray, pool: str = "mean") -> np.ndarray:
     as ViT encoders give them). ``pool``: see :data:`POOLS`.
     """
     f = np.asarray(features)
-    if pool not in POOLS:
-        raise UserError(f"pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+    check_pool(pool)
     if pool == "cls":
         if f.ndim != 3:
             raise UserError(f"pool 'cls' takes the class token of (N, T, D) token outputs; this layer has shape "

@@ -5,6 +5,12 @@ r the 1-based rank of w among the other C − 1 classes sorted by decreasing sim
 to c in the CSM (ties share their average rank). IDM = 1 − mean DM over all samples
 (``errors_only``: over mistakes only). 1 means every mistake went to the most similar
 class; network-based with an NCSM, WordNet-based with the WordNet CSM.
+
+References
+----------
+Filus, K., et al. Deep Similarity Inspector: class similarity matrices (NCSM, CCSM,
+TNCSM, WordNet CSM), the Similarity Alignment Index, the Index of Decision Mistakes and
+the Weight Similarity Indices.
 """
 
 from __future__ import annotations

@@ -11,13 +11,19 @@ a linear assignment problem on the S×S inner-product matrix M = Z_i Z_jᵀ.
 Every matcher takes a batch of such matrices ``M`` (B, S, S) and the vector norms of both
 sets ``row_norms``, ``col_norms`` (B, S), and returns the column matched to each row,
 ``perm`` (B, S) int64 (row s ↔ column ``perm[b, s]``). :data:`MATCHERS` is the registry
-(``--matcher`` lists its keys); :func:`get_matcher` parses ``'batch-optimal:16'``.
+(the choices of ``semtool rsm --matcher``); :func:`get_matcher` parses ``'batch-optimal:16'``.
 
 * ``optimal``: SciPy's ``linear_sum_assignment`` per pair (exact).
 * ``batch-optimal:K``: sort both sets by vector norm, solve consecutive blocks of K
   exactly (the authors' "shifted window" approximation; K = S is exact).
 * ``greedy``: rows in decreasing order of their best entry, each takes its best free
   column (vectorised over the batch; the authors' version sorts the wrong axis).
+
+References
+----------
+Wald, T., Ulrich, C., Köhler, G., Zimmerer, D., Denner, S., Baumgartner, M., Isensee, F.,
+Jaini, P., Maier-Hein, K. (2024). Decoupling semantic similarity from spatial alignment
+for neural networks. NeurIPS 2024.
 """
 
 from __future__ import annotations
@@ -56,9 +62,9 @@ def check_optimal_size(s: int, memory_bytes: int = OPTIMAL_MEMORY_BYTES) -> None
     need = 3 * 8 * s * s
     if need > memory_bytes:
         raise UserError(
-            f"--matcher optimal: S = {s} vectors per sample needs {need / 1024**3:.1f} GiB per pair "
-            f"(bound {memory_bytes / 1024**3:.0f} GiB); use --matcher batch-optimal:K (e.g. batch-optimal:256)"
-        )
+            f"matcher optimal: S = {s} vectors per sample needs {need / 1024**3:.1f} GiB per pair "
+            f"(bound {memory_bytes / 1024**3:.0f} GiB); use batch-optimal:K (e.g. batch-optimal:256)",
+            parameter="matcher")
 
 
 def optimal(m: np.ndarray, row_norms: np.ndarray | None = None, col_norms: np.ndarray | None = None) -> np.ndarray:
@@ -114,7 +120,7 @@ def batch_optimal(m: np.ndarray, row_norms: np.ndarray, col_norms: np.ndarray, *
     from scipy.optimize import linear_sum_assignment
 
     if k < 1:
-        raise UserError(f"--matcher batch-optimal:{k}: the block size must be at least 1")
+        raise UserError(f"k must be at least 1 (the block size of batch-optimal:K), got {k}", parameter="k")
     m = np.asarray(m, dtype=np.float64)
     b, s, _ = m.shape
     ro = norm_order(row_norms)
@@ -191,9 +197,10 @@ def get_matcher(spec: str) -> Matcher:
         try:
             k = int(k_text)
         except ValueError:
-            raise UserError(f"--matcher {spec}: expected batch-optimal:K with an integer block size K") from None
+            raise UserError(f"matcher {spec}: expected batch-optimal:K with an integer block size K",
+                            parameter="matcher") from None
         if k < 1:
-            raise UserError(f"--matcher {spec}: the block size K must be at least 1")
+            raise UserError(f"matcher {spec}: the block size K must be at least 1", parameter="matcher")
         return Matcher(f"batch-optimal:{k}", lambda m, r, c: batch_optimal(m, r, c, k=k), False,
                        MATCHERS["batch-optimal:K"], block=k)
-    raise UserError(f"--matcher: unknown matcher '{spec}' (choose {', '.join(MATCHERS)})")
+    raise UserError(f"matcher: unknown matcher '{spec}' (choose {', '.join(MATCHERS)})", parameter="matcher")

@@ -10,6 +10,15 @@ normalise each globally to [0, 1], then compare them with one measure:
   (2004) 11×11 Gaussian window of σ 1.5 with population covariance (scikit-image's
   ``gaussian_weights=True, use_sample_covariance=False``; ≥ 12 classes);
 * ``mse`` / ``mae``: mean squared / absolute difference (0 = aligned).
+
+References
+----------
+Filus, K., et al. Deep Similarity Inspector: class similarity matrices (NCSM, CCSM,
+TNCSM, WordNet CSM), the Similarity Alignment Index, the Index of Decision Mistakes and
+the Weight Similarity Indices.
+Wang, Z., Bovik, A. C., Sheikh, H. R., Simoncelli, E. P. (2004). Image quality
+assessment: from error visibility to structural similarity. IEEE Transactions on Image
+Processing 13(4), 600–612 (SSIM).
 """
 
 from __future__ import annotations
@@ -122,11 +131,17 @@ SAI_MEASURES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-def _measure_fn(measure: str, ssim_window: str) -> Callable[[np.ndarray, np.ndarray], float]:
+def check_measure(measure: str) -> None:
+    """A UserError unless ``measure`` names one of :data:`SAI_MEASURES`."""
     if measure not in SAI_MEASURES:
-        raise UserError(f"--measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'")
+        raise UserError(f"measure: expected one of {', '.join(SAI_MEASURES)}, got '{measure}'", parameter="measure")
+
+
+def _measure_fn(measure: str, ssim_window: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    check_measure(measure)
     if ssim_window not in SSIM_WINDOWS:
-        raise UserError(f"ssim_window: expected one of {', '.join(SSIM_WINDOWS)}, got '{ssim_window}'")
+        raise UserError(f"ssim_window: expected one of {', '.join(SSIM_WINDOWS)}, got '{ssim_window}'",
+                        parameter="ssim_window")
     if measure == "ssim" and ssim_window != "uniform":
         return lambda x, y: ssim(x, y, window=ssim_window)
     return SAI_MEASURES[measure]

@@ -8,6 +8,12 @@ Quantiles are NumPy's default (linear interpolation). Filus et al. do not say ov
 values a class's quantile is taken: semtool takes it over the class's C − 1 off-diagonal
 similarities (its self-similarity of 1 is no neighbour); the alternative, over the whole
 row, would put that 1 into every class's Max WSI.
+
+References
+----------
+Filus, K., et al. Deep Similarity Inspector: class similarity matrices (NCSM, CCSM,
+TNCSM, WordNet CSM), the Similarity Alignment Index, the Index of Decision Mistakes and
+the Weight Similarity Indices.
 """
 
 from __future__ import annotations
@@ -18,6 +24,12 @@ from semtool.errors import UserError
 from semtool.measure.sai import drop_diagonal
 
 
+def check_quantile(quantile: float) -> None:
+    """A UserError unless 0 < ``quantile`` < 1."""
+    if not 0.0 < quantile < 1.0:
+        raise UserError(f"quantile must lie in (0, 1), got {quantile:g}", parameter="quantile")
+
+
 def wsi(csm: np.ndarray, *, quantile: float = 0.95) -> dict[str, float]:
     """Mean / Max / Min Weight Similarity Index of a (C, C) NCSM (Filus et al.).
 
@@ -25,8 +37,7 @@ def wsi(csm: np.ndarray, *, quantile: float = 0.95) -> dict[str, float]:
     min = mean_i mean{M[i, j] : j ≠ i, M[i, j] ≤ Q_i(1 − q)}, Q_i the row's quantile over
     its C − 1 off-diagonal entries. Returns {"mean": …, "max": …, "min": …}.
     """
-    if not 0.0 < quantile < 1.0:
-        raise UserError(f"--quantile must lie in (0, 1), got {quantile}")
+    check_quantile(quantile)
     m = np.asarray(csm, dtype=np.float64)
     if not np.all(np.isfinite(m)):
         raise UserError("the CSM holds NaN or inf values")

@@ -27,6 +27,7 @@ _LAZY = {
     "Pretrained": "semtool.models._pretrained",
     "Preprocess": "semtool.models._pretrained",
     "parse_spec": "semtool.models.spec",
+    "weights_file": "semtool.models._pretrained",
     "match_classes": "semtool.models.classes",
 }
 

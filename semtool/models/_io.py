@@ -80,21 +80,36 @@ def read_model_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load_model(path: str | os.PathLike, *, device: Any = "cpu") -> tuple[Classifier, dict[str, Any]]:
-    """Rebuild the classifier a model file describes and load its weights (eval mode)."""
-    from safetensors.torch import load_file
+    """Rebuild the classifier a model file describes and load its weights (eval mode).
 
+    A model fine-tuned from a pretrained network names it in ``init``: its architecture is
+    rebuilt from that specification (torchvision and timm without downloading weights; a
+    Hugging Face model from its folder or hub id, for the config) before the file's weights.
+    """
     meta = read_model_metadata(path)
+    if meta.get("init"):  # fine-tuned from a pretrained network ('train --init'): rebuild that architecture
+        from semtool.models._open import init_from
+
+        model, _ = init_from(meta["init"], list(meta["classes"]), int(meta["in_channels"]), random_weights=True)
+        _fit(model, path, meta)
+        return model.to(device).eval(), meta
     try:
         model = build_classifier(meta["architecture"], int(meta["num_classes"]), in_channels=int(meta["in_channels"]),
                                  input_size=meta["input_size"], mean=meta["mean"], std=meta["std"],
                                  cifar_stem=bool(meta.get("cifar_stem", False)))
     except (KeyError, TypeError) as exc:
         raise UserError(f"{path}: model metadata lacks or garbles {exc}") from None
+    _fit(model, path, meta)
+    model.to(device).eval()
+    return model, meta
+
+
+def _fit(model: torch.nn.Module, path: str | os.PathLike, meta: dict[str, Any]) -> None:
+    from safetensors.torch import load_file
+
     state = load_file(str(path), device="cpu")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "mismatch"
         raise UserError(f"{path}: weights do not fit a {meta['architecture']} ({first})") from None
-    model.to(device).eval()
-    return model, meta

@@ -114,6 +114,18 @@ class Pretrained(nn.Module):
 # weights files
 
 
+#: The seed of ``:none`` (random initialisation): the same untrained control in every run.
+NONE_SEED = 0
+
+
+@contextlib.contextmanager
+def seeded(seed: int = NONE_SEED):
+    """Build with torch's CPU RNG seeded, leaving the caller's RNG state as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 @contextlib.contextmanager
 def weights_only():
     """Every ``torch.load`` inside (also a library's own) runs with ``weights_only=True``."""
@@ -190,7 +202,8 @@ def _torchvision(spec: ModelSpec, trust_remote_code: bool) -> tuple[Pretrained, 
                         f"(its weights: {', '.join(members)}; or none, or a state-dict file)")
     classes = list(w.meta["categories"])
     if spec.weights == NONE:
-        net = tvm.get_model(spec.name, weights=None, num_classes=len(classes))
+        with seeded():
+            net = tvm.get_model(spec.name, weights=None, num_classes=len(classes))
         label = NONE
     elif spec.weights == "file":
         state = load_state_file(spec.path)
@@ -211,7 +224,7 @@ def _torchvision(spec: ModelSpec, trust_remote_code: bool) -> tuple[Pretrained, 
 
     model = Pretrained(net, prep, layer_style="graph", stages=torchvision_stages(net))
     return model, {"family": "torchvision", "architecture": f"torchvision:{spec.name}", "weights": label,
-                   "classes": classes, "synsets": imagenet_synsets(classes)}
+                   "classes": classes, "synsets": None}
 
 
 def weights_file(w: Any) -> Path:
@@ -354,7 +367,7 @@ def _hf(spec: ModelSpec, trust_remote_code: bool) -> tuple[Pretrained, dict[str,
     model = Pretrained(net, prep, call="hf", backbone=not classifier, layer_style="modules", stages=hf_stages(net))
     name = src if spec.path else f"hf:{src}"
     return model, {"family": "hf", "architecture": name, "weights": archs[0] if archs else config.model_type,
-                   "classes": classes, "synsets": imagenet_synsets(classes) if classes else None}
+                   "classes": classes, "synsets": None}
 
 
 # --------------------------------------------------------------------------------------
@@ -370,7 +383,8 @@ def _timm(spec: ModelSpec, trust_remote_code: bool) -> tuple[Pretrained, dict[st
     if not timm.is_model(base):
         raise UserError(f"model '{spec.text}': unknown timm model '{spec.name}' ({_close(base, timm.list_models())})")
     if spec.weights == NONE:
-        net, label = timm.create_model(spec.name, pretrained=False), NONE
+        with seeded():
+            net, label = timm.create_model(spec.name, pretrained=False), NONE
     elif spec.weights == "file":
         state = load_state_file(spec.path)
         net = timm.create_model(spec.name, pretrained=False)
@@ -405,7 +419,7 @@ def _timm(spec: ModelSpec, trust_remote_code: bool) -> tuple[Pretrained, dict[st
     stages = [fi["module"] for fi in getattr(net, "feature_info", []) if isinstance(fi, dict) and fi.get("module")]
     model = Pretrained(net, prep, call="tensor", backbone=k == 0, layer_style="modules", stages=stages)
     return model, {"family": "timm", "architecture": f"timm:{spec.name}", "weights": label, "classes": classes,
-                   "synsets": imagenet_synsets(classes) if classes else None}
+                   "synsets": None}
 
 
 def _timm_head(net: nn.Module) -> str | None:
@@ -431,23 +445,30 @@ def _timm_classes(net: nn.Module, k: int) -> list[str]:
 # one entry point
 
 
-def imagenet_synsets(classes: Sequence[str]) -> list[str] | None:
-    """WordNet synsets of ImageNet-1k's classes in index order, when ``classes`` are those 1000.
+def imagenet_names(classes: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    """ImageNet-1k's class names and WordNet synsets (semtool's ``imagenet`` preset) when
+    ``classes`` are a 1000-class ImageNet model's labels in index order, else None.
 
-    Uses semtool's ``imagenet`` class preset where this installation has one; else None
-    (classes are then matched by name).
+    torchvision's categories name two classes "crane" and two "maillot"; the preset's names
+    are unique (``crane bird``, ``maillot tank suit``), so class matching by name works, and
+    its synsets (from the wnids' offsets) let imagesets from wnid folders match by synset.
     """
-    if len(classes) != 1000:
+    first = ["tench", "goldfish", "great white shark", "tiger shark"]
+    if len(classes) != 1000 or [str(c).split(",")[0].strip().lower() for c in classes[:4]] != first:
         return None
-    from importlib import resources
+    from semtool.semantics.wordnet import imagenet_classes
 
-    from semtool.semantics.wordnet import _read_tsv
+    rows = imagenet_classes()  # (wnid, name, synset) in torchvision's index order
+    return [r[1] for r in rows], [r[2] for r in rows]
 
-    table = resources.files("semtool.semantics").joinpath("presets", "imagenet.tsv")
-    if not table.is_file():
-        return None
-    rows = _read_tsv(table.read_text(encoding="utf-8").splitlines(), "preset imagenet")
-    return [r[2] for r in rows] if len(rows) == 1000 else None
+
+def _named(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` with ImageNet-1k's unique names and synsets for a 1000-class ImageNet model."""
+    known = imagenet_names(meta["classes"])
+    if known is not None:
+        meta["labels"] = meta["classes"]  # the model's own spelling
+        meta["classes"], meta["synsets"] = known
+    return meta
 
 
 LOADERS: dict[str, Callable[[ModelSpec, bool], tuple[Pretrained, dict[str, Any]]]] = {
@@ -460,6 +481,7 @@ LOADERS: dict[str, Callable[[ModelSpec, bool], tuple[Pretrained, dict[str, Any]]
 def open_pretrained(spec: ModelSpec, *, trust_remote_code: bool = False) -> tuple[Pretrained, dict[str, Any]]:
     """Load a zoo model and describe it in the model-file metadata's words (eval mode, CPU)."""
     model, meta = LOADERS[spec.family](spec, trust_remote_code)
+    meta = _named(meta)
     model.eval()
     prep = model.prep.describe()
     crop = prep["crop"] or (prep["resize"] if prep["resize"] and len(prep["resize"]) == 2 else None)

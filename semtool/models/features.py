@@ -8,10 +8,16 @@ Outputs are (N, C, H, W) for convolutional maps, (N, S, D) for token sequences,
 (N, D), ``cls`` takes the class token (token 0) of (N, T, D) outputs and refuses a layer
 without tokens.
 These arrays are the input of ``csm tncsm``, ``rsm`` and ``twovtwo``.
+
+``pixels`` is one more layer: the images as the :class:`~semtool.models.Classifier`
+receives them, [0, 1] at the dataset's resolution before its normalisation (and before any
+resizing inside it), flattened to (N, C·H·W) and never pooled: the pixel-level baseline
+that starts Dharmaretnam & Fyshe's (2018) per-layer curves. It always comes first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 from typing import Any, Iterator
@@ -20,6 +26,7 @@ import numpy as np
 import torch
 
 from semtool.errors import UserError
+from semtool.kinds.features import PIXELS
 from semtool.models._build import to_pixels
 
 POOLS = ("mean", "max", "cls", "none")
@@ -83,9 +90,11 @@ def block_names(model: torch.nn.Module) -> list[str]:
 
 
 def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
-    """``spec``: comma-separated names or shell patterns (``layer*``), or ``blocks``.
+    """``spec``: comma-separated names or shell patterns (``layer*``), ``blocks``, or ``pixels``.
 
-    An entry matching nothing is a UserError naming the close names.
+    An entry matching nothing is a UserError naming the close names. ``pixels`` (the
+    input, see the module docstring) is put first, the network's layers follow in the
+    order given.
     """
     nodes = layer_names(model)
     modules = _module_names(model)
@@ -94,6 +103,9 @@ def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
     for entry in [e.strip() for e in spec.split(",") if e.strip()]:
         if entry == "blocks":
             chosen += block_names(model)
+            continue
+        if entry == PIXELS:
+            chosen.insert(0, PIXELS)
             continue
         name = entry[len(_PREFIX):] if entry.startswith(_PREFIX) else entry
         if name in known:
@@ -135,18 +147,21 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
     if pool not in POOLS:
         raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
     model = model.to(device).eval()
-    extractor = _hooks_extractor(model, layers, logits) if _hooked(model) else _graph_extractor(model, layers, logits)
+    net_layers = [n for n in layers if n != PIXELS]
+    extractor = None
+    if net_layers or logits:
+        extractor = (_hooks_extractor if _hooked(model) else _graph_extractor)(model, net_layers, logits)
     dtype = np.float16 if fp16 else np.float32
     autocast = torch.autocast("cuda", dtype=torch.float16) if fp16 and torch.device(device).type == "cuda" else None
     with torch.no_grad():
         for s in range(0, images.shape[0], batch_size):
             x = to_pixels(torch.from_numpy(np.ascontiguousarray(images[s:s + batch_size].transpose(0, 3, 1, 2))).to(device))
-            if autocast is not None:
-                with autocast:
-                    out = extractor(x)
-            else:
-                out = extractor(x)
-            feats = {n: _pool(out[n].float(), pool, n).cpu().numpy().astype(dtype) for n in layers}
+            out = {PIXELS: x.reshape(len(x), -1)}
+            if extractor is not None:
+                with autocast if autocast is not None else contextlib.nullcontext():
+                    out.update(extractor(x))
+            feats = {n: (out[n].float() if n == PIXELS else _pool(out[n].float(), pool, n)).cpu().numpy().astype(dtype)
+                     for n in layers}
             lg = out["__logits__"].float().cpu().numpy() if logits else None
             yield s, feats, lg
 

@@ -7,7 +7,7 @@ specification                               what it loads
 ``FILE.pt`` / ``.pth`` / ``.safetensors``   a plain state dict (``csm ncsm`` only)
 ``torchvision:NAME``                        torchvision's DEFAULT weights of NAME
 ``torchvision:NAME:WEIGHTS``                a member of NAME's weights enum (``IMAGENET1K_V1``)
-``torchvision:NAME:none``                   random initialisation (the untrained control)
+``torchvision:NAME:none``                   random initialisation (seed 0: the same untrained control every run)
 ``torchvision:NAME:PATH``                   NAME with a state dict from PATH (weights-only)
 ``FOLDER`` (with ``config.json``)           a Hugging Face model folder
 ``hf:ORG/NAME``                             a Hugging Face hub model (cache, else network)

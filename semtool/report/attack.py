@@ -8,8 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from semtool import store
 from semtool.errors import UserError
+from semtool.kinds import Predictions
 from semtool.report import _layout as layout
 from semtool.report import _style
 from semtool.report._layout import Run
@@ -34,36 +34,20 @@ def load_attack(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarr
     """
     from semtool.measure.attack_metrics import attack_metrics, mistake_chance
 
-    name = store.display_name(path)
-    with store.open_file(path, "predictions") as f:
-        if "epsilons" not in f:
-            raise UserError(f"{name}: no ε axis ('epsilons'); plot attack needs an attack sweep "
-                            "(semtool attack --eps …), not clean predictions")
-        eps = np.asarray(f["epsilons"][...], dtype=np.float64).reshape(-1)
-        labels = f["labels"][...]
-        if "predictions" in f:
-            pred = f["predictions"][...]
-        elif "logits" in f:
-            pred = np.argmax(f["logits"][...], axis=-1)
-        else:
-            raise UserError(f"{name}: holds neither 'predictions' nor 'logits'")
-        if pred.ndim != 2 or pred.shape[0] != eps.size:
-            raise UserError(f"{name}: predictions of shape {pred.shape} do not follow its {eps.size} ε values")
-        c = len(store.read_strings(f["classes"]))
-        groups = f["groups"][...] if "groups" in f else None
-        visual = f["visual_groups"][...] if "visual_groups" in f else None
-        for key, g in (("groups", groups), ("visual_groups", visual)):
-            if g is not None and g.shape != (c,):
-                raise UserError(f"{name}: '{key}' of shape {g.shape}, expected one entry per class ({c})")
-        if labels.size and (labels.min() < 0 or labels.max() >= c or pred.min() < 0 or pred.max() >= c):
-            raise UserError(f"{name}: a label or prediction lies outside its {c} classes")
-        metrics = attack_metrics(labels, pred, groups, visual)
-        chance = {}
-        if groups is not None:
-            chance["mistake_superclass_accuracy"] = mistake_chance(labels, groups, c)
-        if visual is not None:
-            chance["mistake_visual_share"] = mistake_chance(labels, visual, c)
-        return eps, metrics, chance, store.read_attr(f, "label")
+    p = Predictions.read(path)
+    if p.epsilons is None:
+        raise UserError(f"{p.path}: no ε axis ('epsilons'); plot attack needs an attack sweep "
+                        "(semtool attack --eps …), not clean predictions")
+    labels, pred, c = p.labels, p.predicted, len(p.classes)
+    groups = None if p.groups is None else p.groups.index
+    visual = None if p.visual_groups is None else p.visual_groups.index
+    metrics = attack_metrics(labels, pred, groups, visual)
+    chance = {}
+    if groups is not None:
+        chance["mistake_superclass_accuracy"] = mistake_chance(labels, groups, c)
+    if visual is not None:
+        chance["mistake_visual_share"] = mistake_chance(labels, visual, c)
+    return p.epsilons, metrics, chance, p.label
 
 
 def attack_figure(runs: Sequence[Run], *, size: tuple[float, float] | None = None,

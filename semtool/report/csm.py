@@ -11,6 +11,7 @@ import numpy as np
 
 from semtool import store
 from semtool.errors import UserError
+from semtool.kinds import Csm, Curves
 from semtool.report import _layout as layout
 from semtool.report import _style
 from semtool.report._arrays import cluster_order, group_order, match_classes, minmax_offdiag, offdiag_limits
@@ -69,39 +70,34 @@ def load_csm(path: str | os.PathLike, epoch: int | None = None, *, snapshot: str
     """One matrix of a ``csm`` file, or of a ``curves`` file's ``snapshots/<snapshot>`` stack.
 
     For a stack over epochs, ``epoch`` is an index (negative from the end; default last).
+    NaN cells are drawn (grey), not refused.
     """
     name = store.display_name(path)
-    with store.open_file(path, ("csm", "curves")) as f:
-        kind = store.read_attr(f, "semtool_kind")
-        key = f"snapshots/{snapshot}"
-        if kind == "curves" and key not in f:
-            have = sorted(f["snapshots"].keys()) if "snapshots" in f else []
-            raise UserError(f"--snapshot {snapshot}: {name} has no '{key}' "
+    if store.kind_of(path, ("csm", "curves")) == "curves":  # refuses any other kind
+        curves = Curves.read(path, snapshots=[snapshot])
+        if snapshot not in curves.snapshots:
+            have = sorted(Curves.read(path, snapshots=True).snapshots)
+            raise UserError(f"--snapshot {snapshot}: {name} has no 'snapshots/{snapshot}' "
                             f"(it has: {', '.join(have) or 'no snapshots'})")
-        if "classes" not in f:
+        if curves.classes is None:
             raise UserError(f"{name}: no 'classes' to label the matrix with")
-        classes = store.read_strings(f["classes"])
-        epochs = np.asarray(f["epochs"][...], dtype=np.float64).reshape(-1) if "epochs" in f else None
-        source, measure = store.read_attr(f, "source"), store.read_attr(f, "measure")
-        if kind == "curves":
-            m, ep = _pick(f[key], epochs, epoch, name)
-            source, measure = snapshot, {"ncsm": "cosine", "ccsm": "confusion"}.get(snapshot, measure)
-        elif "matrices" in f:
-            m, ep = _pick(f["matrices"], epochs, epoch, name)
-        elif "matrix" in f:
-            if epoch not in (None, 0, -1):
-                raise UserError(f"--epoch {epoch}: {name} holds one matrix, not a stack over epochs")
-            m, ep = np.asarray(f["matrix"][...], dtype=np.float64), None
-        else:
-            raise UserError(f"{name}: 'csm' file holds neither 'matrix' nor 'matrices'")
-        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] != len(classes):
-            raise UserError(f"{name}: matrix of shape {m.shape} does not match its {len(classes)} classes")
-        groups = f["groups"][...].astype(np.int64) if "groups" in f else None
-        gnames = store.read_strings(f["group_names"]) if "group_names" in f else None
-        if groups is not None and groups.shape != (len(classes),):
-            groups = None  # not per class: unusable for ordering
-        return CSMPanel(matrix=m, classes=classes, source=source, measure=measure,
-                        groups=groups, group_names=gnames, epoch=ep, label=store.read_attr(f, "label"), name=name)
+        m, ep = _pick(curves.snapshots[snapshot], curves.epochs, epoch, name)
+        if m.shape != (len(curves.classes),) * 2:
+            raise UserError(f"{name}: matrix of shape {m.shape} does not match its {len(curves.classes)} classes")
+        return CSMPanel(matrix=m, classes=curves.classes, source=snapshot,
+                        measure={"ncsm": "cosine", "ccsm": "confusion"}.get(snapshot), epoch=ep,
+                        label=curves.label, name=name)
+    csm = Csm.read(path, finite=False)
+    if csm.is_stack:
+        m, ep = _pick(csm.matrix, csm.epochs, epoch, name)
+    elif epoch not in (None, 0, -1):
+        raise UserError(f"--epoch {epoch}: {name} holds one matrix, not a stack over epochs")
+    else:
+        m, ep = csm.matrix, None
+    groups = csm.groups if csm.groups is not None and csm.groups.index.shape == (len(csm.classes),) else None
+    return CSMPanel(matrix=m, classes=csm.classes, source=csm.source or None, measure=csm.measure or None,
+                    groups=None if groups is None else groups.index, group_names=None if groups is None else groups.names,
+                    epoch=ep, label=csm.label, name=name)
 
 
 def _csm_titles(p: CSMPanel) -> tuple[str, str]:

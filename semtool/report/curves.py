@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import fnmatch
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from semtool import store
 from semtool.errors import UserError
+from semtool.kinds import Curves
 from semtool.report import _layout as layout
 from semtool.report import _style
 from semtool.report._layout import Run
@@ -30,26 +30,8 @@ DEFAULT_CURVE_PANELS = ("accuracy", "sai", "idm", "idm_errors", "wsi")
 
 def load_curves(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarray], str | None]:
     """A ``curves`` file: (epochs (E,), {series path: (E,)}, its ``label`` attribute)."""
-    import h5py
-
-    name = store.display_name(path)
-    with store.open_file(path, "curves") as f:
-        epochs = np.asarray(f["epochs"][...], dtype=np.float64).reshape(-1)
-        series: dict[str, np.ndarray] = {}
-
-        def visit(key: str, obj: Any) -> None:
-            if key.startswith(("provenance", "snapshots")) or key == "epochs":
-                return
-            if isinstance(obj, h5py.Dataset) and obj.ndim == 1 and obj.dtype.kind in "fiu":
-                values = np.asarray(obj[...], dtype=np.float64)
-                # an all-NaN series (older train runs without --eval wrote them) was never measured
-                if obj.shape[0] == epochs.size and np.isfinite(values).any():
-                    series[key] = values
-
-        f.visititems(visit)
-        if not series:
-            raise UserError(f"{name}: 'curves' file holds no series over its {epochs.size} epochs")
-        return epochs, series, store.read_attr(f, "label")
+    c = Curves.read(path, snapshots=False).require_series()
+    return c.epochs, c.series, c.label
 
 
 def curve_panels(runs: Sequence[Run], patterns: Sequence[str] | None) -> list[tuple[str, list[str]]]:

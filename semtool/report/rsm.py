@@ -8,8 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from semtool import store
-from semtool.errors import UserError
+from semtool.kinds import Rsm
 from semtool.report import _layout as layout
 from semtool.report import _style
 from semtool.report._arrays import boundaries, offdiag_limits
@@ -17,25 +16,12 @@ from semtool.report._arrays import boundaries, offdiag_limits
 _RSM_KERNELS = {"inner": "inner product", "cosine": "cosine similarity", "rbf": "RBF similarity (median σ)"}
 
 
-def load_rsm(path: str | os.PathLike) -> dict[str, Any]:
-    """An ``rsm`` file: matrix (N, N), labels (N,), optional classes, and its attributes."""
-    name = store.display_name(path)
-    with store.open_file(path, "rsm") as f:
-        m = np.asarray(f["matrix"][...], dtype=np.float64)
-        labels = np.asarray(f["labels"][...]).reshape(-1).astype(np.int64)
-        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] != labels.size:
-            raise UserError(f"{name}: matrix of shape {m.shape} does not match its {labels.size} labels")
-        classes = store.read_strings(f["classes"]) if "classes" in f else None
-        matcher = store.read_attr(f, "matcher")
-        semantic = f.attrs.get("semantic")
-        if semantic is None:  # no explicit flag: a matcher means the semantic RSM
-            semantic = (matcher or "").lower() not in ("", "none", "spatial", "spatio-semantic")
-        return {"matrix": m, "labels": labels, "classes": classes, "layer": store.read_attr(f, "layer"),
-                "kernel": store.read_attr(f, "kernel"), "matcher": matcher, "semantic": bool(semantic),
-                "label": store.read_attr(f, "label"), "name": name}
+def load_rsm(path: str | os.PathLike) -> Rsm:
+    """An ``rsm`` file (:class:`~semtool.kinds.Rsm`): matrix (N, N), labels (N,), classes and attributes."""
+    return Rsm.read(path)
 
 
-def rsm_figure(rsms: Sequence[dict[str, Any]], *, labels: Sequence[str] | None = None,
+def rsm_figure(rsms: Sequence[Rsm], *, labels: Sequence[str] | None = None,
                size: tuple[float, float] | None = None, title: str | None = None) -> Any:
     """RSM heatmaps with samples sorted by label and lines between labels; one colour bar each."""
     cmap = layout.heatmap_cmap()
@@ -44,9 +30,9 @@ def rsm_figure(rsms: Sequence[dict[str, Any]], *, labels: Sequence[str] | None =
         fig = layout.new_figure((5.4 * n + 0.4, 5.2), size)
         axes = fig.subplots(1, n, squeeze=False)[0]
         for k, (ax, r) in enumerate(zip(axes, rsms)):
-            order = np.argsort(r["labels"], kind="stable")
-            lab = r["labels"][order]
-            m = r["matrix"][np.ix_(order, order)]
+            order = np.argsort(r.labels, kind="stable")
+            lab = r.labels[order]
+            m = r.matrix[np.ix_(order, order)]
             vmin, vmax = offdiag_limits([m])
             im = ax.imshow(np.ma.masked_invalid(m), cmap=cmap, vmin=vmin, vmax=vmax,
                            interpolation="nearest", aspect="equal")
@@ -55,7 +41,7 @@ def rsm_figure(rsms: Sequence[dict[str, Any]], *, labels: Sequence[str] | None =
             bounds = [0] + starts + [lab.size]
             mids = [(a + b - 1) / 2 for a, b in zip(bounds[:-1], bounds[1:])]
             ids = [int(lab[a]) for a in bounds[:-1]]
-            cls = r["classes"]
+            cls = r.classes
             names = [cls[i] if cls is not None and 0 <= i < len(cls) else str(i) for i in ids]
             fs = _style.label_fontsize(len(names))
             if fs is not None:
@@ -66,13 +52,13 @@ def rsm_figure(rsms: Sequence[dict[str, Any]], *, labels: Sequence[str] | None =
                 ax.set_xticks([])
                 ax.set_yticks([])
             ax.set_xlabel(f"{lab.size} samples, sorted by label")
-            if r["semantic"]:
-                kind = "Semantic RSM" + (f" ({r['matcher']} matching)" if r["matcher"] else "")
+            if r.semantic:
+                kind = "Semantic RSM" + (f" ({r.matcher} matching)" if r.matcher else "")
             else:
                 kind = "Spatio-semantic RSM"
-            kernel = _RSM_KERNELS.get((r["kernel"] or "").lower(), r["kernel"] or "similarity")
-            who = labels[k] if labels else (r["label"] or Path(r["name"]).stem)
-            layer = f" · layer {r['layer']}" if r["layer"] else ""
+            kernel = _RSM_KERNELS.get((r.kernel or "").lower(), r.kernel or "similarity")
+            who = labels[k] if labels else (r.label or Path(r.path).stem)
+            layer = f" · layer {r.layer}" if r.layer else ""
             ax.set_title(f"{kind}, {kernel}\n{who}{layer}")
             fig.colorbar(im, ax=ax, shrink=0.8, label=kernel, pad=0.02)
         if title:
@@ -85,6 +71,6 @@ def plot_rsm(files: Sequence[str | os.PathLike], output: str | os.PathLike, *,
              labels: Sequence[str] | None = None, size: tuple[float, float] | None = None,
              dpi: int = layout.DEFAULT_DPI, title: str | None = None, force: bool = False) -> Path:
     """``semtool plot rsm``: RSM heatmaps sorted by label, written to ``output``."""
-    return layout.draw_files(files, output, load_rsm, lambda r: r["label"],
+    return layout.draw_files(files, output, load_rsm, lambda r: r.label,
                         lambda rsms, names: rsm_figure(rsms, labels=names, size=size, title=title),
                         labels=labels, dpi=dpi, force=force)

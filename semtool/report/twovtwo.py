@@ -8,32 +8,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from semtool import store
-from semtool.errors import UserError
+from semtool.kinds import TwoVsTwo
 from semtool.report import _layout as layout
 from semtool.report import _style
 
 
-def load_twovtwo(path: str | os.PathLike) -> dict[str, Any]:
-    """A ``twovtwo`` file as per-layer arrays: layers (L,), accuracy (L,), null (L, N) or None, p (L,)."""
-    name = store.display_name(path)
-    with store.open_file(path, "twovtwo") as f:
-        acc = np.asarray(f["accuracy"][...], dtype=np.float64).reshape(-1)
-        layers = store.read_strings(f["layers"]) if "layers" in f else (["all"] if acc.size == 1 else
-                                                                         [str(i) for i in range(acc.size)])
-        if len(layers) != acc.size:
-            raise UserError(f"{name}: {len(layers)} layers but {acc.size} accuracies")
-        null = None
-        if "null" in f:
-            null = np.asarray(f["null"][...], dtype=np.float64)
-            if null.ndim == 1:
-                null = null[None, :]
-            if null.shape[0] != acc.size:
-                raise UserError(f"{name}: null distribution of shape {null.shape} "
-                                f"does not follow its {acc.size} layers")
-        p = np.asarray(f["p_value"][...], dtype=np.float64).reshape(-1) if "p_value" in f else None
-        return {"layers": layers, "accuracy": acc, "null": null, "p_value": p,
-                "label": store.read_attr(f, "label"), "name": name}
+def load_twovtwo(path: str | os.PathLike) -> TwoVsTwo:
+    """A ``twovtwo`` file (:class:`~semtool.kinds.TwoVsTwo`): layers (L,), accuracy (L,), null (L, N) or None, p (L,)."""
+    return TwoVsTwo.read(path)
 
 
 def null_threshold(null: np.ndarray, q: float = 95.0) -> np.ndarray:
@@ -41,7 +23,7 @@ def null_threshold(null: np.ndarray, q: float = 95.0) -> np.ndarray:
     return np.percentile(np.asarray(null, dtype=np.float64), q, axis=-1)
 
 
-def twovtwo_figure(results: Sequence[dict[str, Any]], *, labels: Sequence[str] | None = None,
+def twovtwo_figure(results: Sequence[TwoVsTwo], *, labels: Sequence[str] | None = None,
                    size: tuple[float, float] | None = None, title: str | None = None) -> Any:
     """2 vs 2 accuracy per layer, with each run's permutation-null 95th percentile (dashed).
 
@@ -49,13 +31,13 @@ def twovtwo_figure(results: Sequence[dict[str, Any]], *, labels: Sequence[str] |
     """
     order: list[str] = []
     for r in results:
-        for layer in r["layers"]:
+        for layer in r.layers:
             if layer not in order:
                 order.append(layer)
     pos = {layer: i for i, layer in enumerate(order)}
     from matplotlib.lines import Line2D
 
-    names = [layout.legend_label(labels[i] if labels else (r["label"] or Path(r["name"]).stem))
+    names = [layout.legend_label(labels[i] if labels else (r.label or Path(r.path).stem))
              for i, r in enumerate(results)]
     keys = [layout.legend_label(k) for k in ("p < 0.05", "not significant", "chance",
                                        "null 95th percentile" + (" (band: 5th–95th)" if len(results) == 1 else ""))]
@@ -71,20 +53,20 @@ def twovtwo_figure(results: Sequence[dict[str, Any]], *, labels: Sequence[str] |
         run_handles: list[Any] = []
         for i, r in enumerate(results):
             st = _style.run_style(i)
-            x = np.array([pos[layer] for layer in r["layers"]], dtype=np.float64)
-            y = r["accuracy"]
+            x = np.array([pos[layer] for layer in r.layers], dtype=np.float64)
+            y = r.accuracy
             ax.plot(x, y, color=st["color"], linestyle=st["linestyle"])
             run_handles.append(Line2D([], [], **st, label=names[i]))
-            sig = r["p_value"] < 0.05 if r["p_value"] is not None else np.ones(y.size, dtype=bool)
+            sig = r.p_value < 0.05 if r.p_value is not None else np.ones(y.size, dtype=bool)
             ax.plot(x[sig], y[sig], linestyle="none", marker=st["marker"], color=st["color"])
             ax.plot(x[~sig], y[~sig], linestyle="none", marker=st["marker"], markerfacecolor="white",
                     color=st["color"])
-            if r["null"] is not None:
+            if r.null is not None:
                 any_null = True
-                thr = null_threshold(r["null"])
+                thr = null_threshold(r.null)
                 ax.plot(x, thr, color=st["color"], linestyle="--", linewidth=1.0, alpha=0.8)
                 if len(results) == 1:
-                    lo = np.percentile(r["null"], 5, axis=-1)
+                    lo = np.percentile(r.null, 5, axis=-1)
                     ax.fill_between(x, lo, thr, color=st["color"], alpha=0.12, linewidth=0)
                     lows.append(float(np.nanmin(lo)))
             lows.append(float(np.nanmin(y)) if np.isfinite(y).any() else 0.45)
@@ -97,7 +79,7 @@ def twovtwo_figure(results: Sequence[dict[str, Any]], *, labels: Sequence[str] |
         ax.set_ylim(min(lows) - 0.03, 1.0)
         ax.grid(True, axis="y")
         handles = list(run_handles)
-        if any(r["p_value"] is not None for r in results):
+        if any(r.p_value is not None for r in results):
             handles += [Line2D([], [], color="0.3", linestyle="none", marker="o", label=keys[0]),
                         Line2D([], [], color="0.3", linestyle="none", marker="o", markerfacecolor="white",
                                label=keys[1])]
@@ -115,6 +97,6 @@ def plot_twovtwo(files: Sequence[str | os.PathLike], output: str | os.PathLike, 
                  labels: Sequence[str] | None = None, size: tuple[float, float] | None = None,
                  dpi: int = layout.DEFAULT_DPI, title: str | None = None, force: bool = False) -> Path:
     """``semtool plot twovtwo``: 2 vs 2 accuracy per layer with the null, written to ``output``."""
-    return layout.draw_files(files, output, load_twovtwo, lambda r: r["label"],
+    return layout.draw_files(files, output, load_twovtwo, lambda r: r.label,
                         lambda results, names: twovtwo_figure(results, labels=names, size=size, title=title),
                         labels=labels, dpi=dpi, force=force)

@@ -8,6 +8,7 @@
 """
 
 from semtool.store._io import (
+    HDF5_SIGNATURE,
     Resumable,
     atomic_path,
     check_distinct,
@@ -17,6 +18,7 @@ from semtool.store._io import (
     display_name,
     init_root,
     kind_of,
+    length_of,
     looks_like_model,
     open_file,
     provenance_chain,
@@ -28,13 +30,13 @@ from semtool.store._io import (
     sha256_of,
     write_strings,
 )
+from semtool.store._describe import describe
 from semtool.store._hints import MODEL, wrong_kind_message
-from semtool.store._kinds import KINDS, STREAMABLE, schema_of
+from semtool.store._kinds import GROUPINGS, KINDS, STREAMABLE, schema_of
 
 __all__ = [
-    "KINDS", "MODEL", "STREAMABLE", "Resumable", "atomic_path", "check_distinct", "check_kind",
-    "check_output", "create", "display_name", "init_root", "kind_of", "looks_like_model",
-    "open_file", "provenance_chain", "read_attr", "read_provenance", "read_stdin", "read_strings", "refuse_hdf5",
-    "schema_of",
+    "GROUPINGS", "HDF5_SIGNATURE", "KINDS", "MODEL", "STREAMABLE", "Resumable", "atomic_path", "check_distinct", "check_kind",
+    "check_output", "create", "describe", "display_name", "init_root", "kind_of", "length_of", "looks_like_model",
+    "open_file", "provenance_chain", "read_attr", "read_provenance", "read_stdin", "read_strings", "refuse_hdf5", "schema_of",
     "sha256_of", "write_strings", "wrong_kind_message",
 ]

@@ -173,9 +173,16 @@ def refuse_hdf5(path: str | os.PathLike, wanted: str | Sequence[str]) -> None:
         f.close()
 
 
-def kind_of(path: str | os.PathLike) -> str:
-    with open_file(path) as f:
+def kind_of(path: str | os.PathLike, wanted: str | Sequence[str] | None = None) -> str:
+    """The kind of a semtool file; one line naming what it found when it is not one of ``wanted``."""
+    with open_file(path, wanted) as f:
         return str(f.attrs["semtool_kind"])
+
+
+def length_of(path: str | os.PathLike, kind: str | Sequence[str], dataset: str) -> int:
+    """The length of one dataset of a semtool file of ``kind`` (how many items it holds)."""
+    with open_file(path, kind) as f:
+        return len(f[dataset])
 
 
 def read_strings(ds: h5py.Dataset) -> list[str]:

@@ -55,6 +55,9 @@ KINDS: dict[str, tuple[int, tuple[str, ...]]] = {
     "twovtwo": (1, ("accuracy", "passes", "tests")),
 }
 
+#: Per-class groupings a file may carry: dataset of group indices -> dataset of group names.
+GROUPINGS = {"groups": "group_names", "visual_groups": "visual_group_names"}
+
 # Kinds small enough to pass through a pipe ('-' as stdin/stdout): held in memory.
 STREAMABLE = {"csm", "curves", "rsm", "embeddings", "twovtwo", "predictions", "captions"}
 

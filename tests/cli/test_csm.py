@@ -10,8 +10,8 @@ import pytest
 from semtool import store
 from semtool.data.csmio import read_csm
 from semtool.measure import ccsm, groups_csm, ncsm, tncsm
-from tests.cli.test_idm import make_predictions
-from tests.cli.test_sai import NAMES, make_csm, modules_of
+from tests._helpers import csm_file, predictions_file
+from tests.cli.test_sai import NAMES, modules_of
 from tests.conftest import assert_user_error
 
 CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -121,7 +121,7 @@ def test_ncsm_from_curves_snapshots(cli, tmp_path, rng):
 def test_ccsm_epsilon(cli, tmp_path, rng):
     labels = rng.integers(0, 12, 300)
     preds = np.stack([np.where(rng.random(300) < k, labels, rng.integers(0, 12, 300)) for k in (0.8, 0.3)])
-    make_predictions(tmp_path / "p.h5", labels, preds, NAMES, epsilons=[0.0, 0.5])
+    predictions_file(tmp_path / "p.h5", labels, preds, NAMES, epsilons=[0.0, 0.5])
     assert cli("csm", "ccsm", tmp_path / "p.h5", "--eps", "0.5", "--symmetric", "-o", tmp_path / "c.h5").returncode == 0
     np.testing.assert_allclose(read_csm(tmp_path / "c.h5").matrix, ccsm(labels, preds[1], 12, symmetric=True), atol=0)
     assert cli("csm", "ccsm", tmp_path / "p.h5", "-o", tmp_path / "c0.h5").returncode == 0  # default ε = 0
@@ -262,7 +262,7 @@ def test_show_prints_the_values(cli, tmp_path, rng):
     """csm show: TSV when piped (the values to 6 significant digits), every digit with --json,
     a stack's last epoch unless --epoch picks another."""
     s = rng.random((3, 4, 4))
-    make_csm(tmp_path / "s.h5", s, NAMES[:4], epochs=[1, 2, 3])
+    csm_file(tmp_path / "s.h5", s, NAMES[:4], epochs=[1, 2, 3])
     lines = cli("csm", "show", tmp_path / "s.h5").stdout.decode().splitlines()
     assert lines[0].split("\t") == ["class", *NAMES[:4]]
     assert [ln.split("\t")[0] for ln in lines[1:]] == NAMES[:4]

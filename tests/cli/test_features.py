@@ -1,6 +1,8 @@
-"""``semtool features``: named layers to a features file, same-pass predictions, bad input."""
+"""``semtool features``: named layers to a features file, the pixel layer, same-pass predictions, bad input."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -87,3 +89,49 @@ def test_pool_cls_takes_the_class_token_and_refuses_a_layer_without_tokens(setup
                "-o", d / "cls.h5")
     assert_user_error(proc, "--pool cls", "block3", "no tokens")
     assert not (d / "cls.h5").exists()
+
+
+def _two_vs_two_loop(w: np.ndarray, i: np.ndarray) -> float:
+    """The 2 vs 2 test as Dharmaretnam & Fyshe (2018) state it, one pair at a time."""
+    k = len(w)
+    passes = 0
+    for a in range(k):
+        for b in range(a + 1, k):
+            rest = [j for j in range(k) if j not in (a, b)]
+
+            def r(u, v):
+                return np.corrcoef(u[rest], v[rest])[0, 1]
+
+            passes += r(w[a], i[a]) + r(w[b], i[b]) > r(w[a], i[b]) + r(w[b], i[a])
+    return passes / (k * (k - 1) / 2)
+
+
+def test_pixels_layer_comes_first_and_its_2v2_is_the_pair_loop(setup, cli, rng):
+    d, m = setup
+    out, emb = d / "px.h5", d / "words.h5"
+    proc = cli("features", d / "m.safetensors", d / "test.h5", "--layers", "block3,pixels", "--batch-size", "8",
+               "-o", out, "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr.decode()
+    with store.open_file(d / "test.h5", "imageset") as f:
+        images, labels = f["images"][...], f["labels"][...]
+    flat = (torch.from_numpy(images.transpose(0, 3, 1, 2)).float() / 255).reshape(len(images), -1).numpy()
+    with store.open_file(out, "features") as f:
+        assert list(f["layers"]) == ["pixels", "block3"]
+        assert f["layers/pixels"].attrs["pool"] == "flatten"
+        np.testing.assert_array_equal(f["layers/pixels"][...], flat)  # [0, 1], before the normalisation
+    words = rng.normal(size=(len(CLASSES), 9)).astype(np.float32)
+    with store.create(emb, "embeddings", parameters={"test": True}) as f:
+        f["vectors"] = words
+        store.write_strings(f, "concepts", CLASSES)
+        f.attrs["source"] = "test"
+    proc = cli("twovtwo", out, emb, "--layers", "all", "--permutations", "5", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = json.loads(proc.stdout)
+    assert [r["layer"] for r in rows] == ["pixels", "block3"]
+    # Group g: the g-th image of every concept, in class order; the accuracy averages the groups.
+    per = [np.flatnonzero(labels == c) for c in range(len(CLASSES))]
+    groups = min(len(p) for p in per)
+    ref = np.mean([_two_vs_two_loop(np.corrcoef(flat[[p[g] for p in per]]), np.corrcoef(words))
+                   for g in range(groups)])
+    assert rows[0]["groups"] == groups
+    assert rows[0]["accuracy"] == pytest.approx(ref, abs=1e-12)

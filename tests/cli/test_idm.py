@@ -9,22 +9,9 @@ import pytest
 
 from semtool import store
 from semtool.measure import idm, take_classes
-from tests.cli.test_sai import NAMES, make_csm, modules_of
+from tests._helpers import csm_file, predictions_file
+from tests.cli.test_sai import NAMES, modules_of
 from tests.conftest import assert_user_error
-
-
-def make_predictions(path, labels, preds, classes, epsilons=None, logits=False):
-    with store.create(path, "predictions", parameters={}, force=True) as f:
-        f["labels"] = np.asarray(labels, dtype=np.int64)
-        store.write_strings(f, "classes", classes)
-        if logits:
-            c = len(classes)
-            f["logits"] = np.eye(c, dtype=np.float32)[np.asarray(preds)]
-        else:
-            f["predictions"] = np.asarray(preds, dtype=np.int64)
-        if epsilons is not None:
-            f["epsilons"] = np.asarray(epsilons, dtype=np.float64)
-    return path
 
 
 @pytest.fixture
@@ -32,10 +19,10 @@ def attack(tmp_path, rng):
     n, c = 200, 12
     labels = rng.integers(0, c, n)
     preds = np.stack([np.where(rng.random(n) < keep, labels, rng.integers(0, c, n)) for keep in (0.9, 0.5, 0.1)])
-    make_predictions(tmp_path / "p.h5", labels, preds, NAMES, epsilons=[0.0, 0.5, 1.0])
+    predictions_file(tmp_path / "p.h5", labels, preds, NAMES, epsilons=[0.0, 0.5, 1.0])
     m = np.round(rng.random((c, c)) * 4) / 4  # ties
     perm = rng.permutation(c)
-    make_csm(tmp_path / "csm.h5", take_classes(m, perm), [NAMES[i] for i in perm])
+    csm_file(tmp_path / "csm.h5", take_classes(m, perm), [NAMES[i] for i in perm])
     return tmp_path, labels, preds, m
 
 
@@ -54,9 +41,9 @@ def test_per_epsilon_matches_measure(cli, attack, errors_only):
 def test_clean_predictions_bare_number(cli, tmp_path, rng):
     labels = rng.integers(0, 12, 50)
     preds = rng.integers(0, 12, 50)
-    make_predictions(tmp_path / "p.h5", labels, preds, NAMES, logits=True)
+    predictions_file(tmp_path / "p.h5", labels, preds, NAMES, logits=True)
     m = rng.random((12, 12))
-    make_csm(tmp_path / "c.h5", m, NAMES)
+    csm_file(tmp_path / "c.h5", m, NAMES)
     proc = cli("idm", tmp_path / "p.h5", "--csm", tmp_path / "c.h5")
     assert float(proc.stdout) == pytest.approx(idm(labels, preds, m), abs=1e-6)
     assert "torch" not in modules_of(["idm", tmp_path / "p.h5", "--csm", tmp_path / "c.h5"], tmp_path)
@@ -64,7 +51,7 @@ def test_clean_predictions_bare_number(cli, tmp_path, rng):
 
 def test_class_mismatch(cli, attack, rng):
     d = attack[0]
-    make_csm(d / "other.h5", rng.random((12, 12)), NAMES[:11] + ["zebra"])
+    csm_file(d / "other.h5", rng.random((12, 12)), NAMES[:11] + ["zebra"])
     proc = cli("idm", d / "p.h5", "--csm", d / "other.h5")
     assert_user_error(proc, "other.h5", "zebra")
     assert proc.stdout == b""

@@ -76,7 +76,7 @@ def test_attack_a_hugging_face_folder_and_info(data, hf_models, cli):
                env=env_offline())
     assert proc.returncode == 0, proc.stderr.decode()
     assert [r["eps"] for r in json.loads(proc.stdout)] == [0, 1]
-    info = cli("info", "torchvision:squeezenet1_1", hf_models["dinov2"], "--json", env=env_offline())
+    info = _in_process("info", "torchvision:squeezenet1_1", hf_models["dinov2"], "--json")
     assert info.returncode == 0, info.stderr.decode()
     tv, dino = json.loads(info.stdout)
     assert tv["attributes"]["num_classes"] == 1000 and tv["attributes"]["input_size"] == [224, 224]
@@ -91,9 +91,24 @@ def _bert(folder):
                          vocab_size=50)).save_pretrained(folder)
 
 
-def test_bad_input(data, hf_models, cli, tmp_path):
+def _in_process(*args):
+    """The CLI in this process (the bad-input cases would each pay a torch import in a subprocess)."""
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from semtool.cli.app import app
+
+    res = CliRunner().invoke(app, [str(a) for a in args])
+    return subprocess.CompletedProcess(args, res.exit_code, res.stdout.encode(), res.stderr.encode())
+
+
+def test_bad_input(data, hf_models, tmp_path, monkeypatch):
     import torch
     import torchvision
+
+    for key, value in env_offline().items():
+        monkeypatch.setenv(key, value)
 
     out = tmp_path / "out.h5"
     four = data / "four.h5"
@@ -120,6 +135,42 @@ def test_bad_input(data, hf_models, cli, tmp_path):
     cases.append((("attack", f"torchvision:squeezenet1_1:{tmp_path / 'whole.pth'}", four, "-o", out),
                   ["state_dict()"]))
     for args, fragments in cases:
-        proc = cli(*args, env=env_offline())
+        proc = _in_process(*args)
         assert_user_error(proc, *fragments)
         assert not out.exists()
+
+
+def test_train_init_fine_tunes_a_pretrained_network(data, cli):
+    """A small step from the cached weights, a new 4-class head; the file loads as torchvision's net."""
+    import torch
+    import torchvision.models as tvm
+    from safetensors.torch import load_file
+
+    from semtool.models import load_model
+
+    out = data / "ft.safetensors"
+    proc = cli("train", data / "four.h5", "-o", out, "--init", "torchvision:squeezenet1_1:IMAGENET1K_V1",
+               "--epochs", "1", "--batch-size", "8", "--lr", "1e-4", "--momentum", "0", "--weight-decay", "0",
+               "--no-augment", "--device", "cpu", env=env_offline())
+    assert proc.returncode == 0, proc.stderr.decode()
+    model, meta = load_model(out)
+    assert meta["init"] == "torchvision:squeezenet1_1:IMAGENET1K_V1" and meta["classes"] == IMAGENET4
+    assert meta["architecture"] == "torchvision:squeezenet1_1" and meta["head"] == "net.classifier.1.weight"
+    w = tvm.SqueezeNet1_1_Weights.IMAGENET1K_V1
+    pretrained = tvm.get_model("squeezenet1_1", weights=w).state_dict()
+    saved = load_file(str(out))
+    ref = tvm.get_model("squeezenet1_1", weights=None, num_classes=4).eval()
+    ref.load_state_dict({k[len("net."):]: v for k, v in saved.items() if k.startswith("net.")})
+    # fine-tuned from the cached weights, not from scratch
+    torch.testing.assert_close(saved["net.features.0.weight"], pretrained["features.0.weight"], rtol=0, atol=1e-2)
+    x = torch.rand(2, 3, 24, 24)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), ref(w.transforms()(x)))
+
+
+def test_init_refuses_data_channels_the_network_cannot_take():
+    from semtool.errors import UserError
+    from semtool.models._open import init_from
+
+    with pytest.raises(UserError, match="3-channel images .* the data has 2 channels"):
+        init_from("torchvision:squeezenet1_1:none", IMAGENET4, 2)

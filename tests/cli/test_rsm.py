@@ -6,29 +6,12 @@ import numpy as np
 import pytest
 
 from semtool import store
-from semtool.measure.rsm import prediction_correlation, retrieval, semantic_rsm, softmax, spatio_semantic_rsm
+from semtool.analyse.rsm import semantic_rsm, spatio_semantic_rsm
+from semtool.measure.rsm import prediction_correlation, retrieval, softmax
+from tests._helpers import features_file, predictions_file
 from tests.conftest import assert_user_error
 
 CLASSES = ["cat", "dog", "truck", "car", "bird", "ship"]
-
-
-def write_features(path, layers, labels, classes=CLASSES):
-    """A features file as `semtool features` writes it (until that command lands)."""
-    with store.create(path, "features", parameters={"test": True}) as f:
-        g = f.create_group("layers")
-        for name, x in layers.items():
-            g.create_dataset(name, data=x)
-            g[name].attrs["pool"] = "none" if x.ndim > 2 else "mean"
-        f["labels"] = np.asarray(labels, dtype=np.int64)
-        store.write_strings(f, "classes", classes)
-
-
-def write_predictions(path, logits, labels, classes=CLASSES):
-    with store.create(path, "predictions", parameters={"test": True}) as f:
-        f["labels"] = np.asarray(labels, dtype=np.int64)
-        f["logits"] = np.asarray(logits, dtype=np.float32)
-        f["predictions"] = np.asarray(logits).argmax(axis=1)
-        store.write_strings(f, "classes", classes)
 
 
 @pytest.fixture
@@ -37,10 +20,10 @@ def data(tmp_path, rng):
     conv = (np.maximum(rng.normal(size=(18, 8, 3, 3)), 0) + 0.3 * labels[:, None, None, None]).astype(np.float32)
     fc = rng.normal(size=(18, 5)).astype(np.float32)
     feats = tmp_path / "feats.h5"
-    write_features(feats, {"conv": conv, "fc": fc}, labels)
+    features_file(feats, {"conv": conv, "fc": fc}, labels, CLASSES)
     logits = rng.normal(size=(18, 6)) + 2 * np.eye(6)[labels]
     preds = tmp_path / "preds.h5"
-    write_predictions(preds, logits, labels)
+    predictions_file(preds, labels, np.asarray(logits).argmax(axis=1), CLASSES, logits=logits)
     return {"feats": feats, "preds": preds, "conv": conv, "labels": labels, "logits": logits, "dir": tmp_path}
 
 
@@ -98,15 +81,15 @@ def test_bad_inputs_are_one_line_and_leave_no_file(cli, data, rng):
     assert_user_error(cli("rsm", data["feats"], "--layer", "fc", "--semantic", "--evaluate"),
                       "--semantic", "'fc'", "--pool none")
     big = d / "big.h5"  # S = 100·100 spatial vectors: the optimal matcher's S×S matrices exceed the bound
-    write_features(big, {"map": np.ones((2, 1, 100, 100), np.float32)}, [0, 1], CLASSES[:2])
+    features_file(big, {"map": np.ones((2, 1, 100, 100), np.float32)}, [0, 1], CLASSES[:2])
     assert_user_error(cli("rsm", big, "--semantic", "-o", out), "batch-optimal")
     nan = d / "nan.h5"
     x = data["conv"].copy()
     x[3, 0, 0, 0] = np.nan
-    write_features(nan, {"conv": x}, data["labels"])
+    features_file(nan, {"conv": x}, data["labels"], CLASSES)
     assert_user_error(cli("rsm", nan, "--layer", "conv", "-o", out), "NaN")
     short = d / "short.h5"
-    write_predictions(short, data["logits"][:10], data["labels"][:10])
+    predictions_file(short, data["labels"][:10], np.asarray(data["logits"][:10]).argmax(axis=1), CLASSES, logits=data["logits"][:10])
     assert_user_error(cli("rsm", data["feats"], "--layer", "conv", "--evaluate", "--predictions", short, "-o", out),
                       "10 samples", "18")
     assert not out.exists()

@@ -11,25 +11,10 @@ import pytest
 
 from semtool import store
 from semtool.measure import pairwise_sai, normalised, sai, take_classes
+from tests._helpers import csm_file
 from tests.conftest import assert_user_error
 
 NAMES = [f"class{i:02d}" for i in range(12)]
-
-
-def make_csm(path, matrix, classes, *, epochs=None, source="ncsm", measure="cosine", synsets=None):
-    """A csm file written raw (no validation), so bad matrices can be made too."""
-    with store.create(path, "csm", parameters={}, force=True) as f:
-        m = np.asarray(matrix, dtype=np.float64)
-        if m.ndim == 3:
-            f["matrices"] = m
-            f["epochs"] = np.arange(m.shape[0], dtype=float) if epochs is None else np.asarray(epochs, float)
-        else:
-            f["matrix"] = m
-        store.write_strings(f, "classes", classes)
-        if synsets is not None:
-            store.write_strings(f, "synsets", synsets)
-        f.attrs["source"], f.attrs["measure"] = source, measure
-    return path
 
 
 @pytest.fixture
@@ -37,8 +22,8 @@ def pair(tmp_path, rng):
     a = rng.random((12, 12))
     p = rng.permutation(12)
     b = rng.random((12, 12))
-    make_csm(tmp_path / "a.h5", a, NAMES)
-    make_csm(tmp_path / "b.h5", b, [NAMES[i] for i in p])
+    csm_file(tmp_path / "a.h5", a, NAMES)
+    csm_file(tmp_path / "b.h5", b, [NAMES[i] for i in p])
     # b's row k is class p[k]: put it back in a's order for the reference
     back = np.argsort(p)
     return tmp_path, a, take_classes(b, back)
@@ -55,8 +40,8 @@ def test_bare_number_when_piped_and_classes_matched_by_name(cli, pair):
 def test_permuted_copy_is_one(cli, tmp_path, rng):
     a = rng.random((12, 12))
     p = rng.permutation(12)
-    make_csm(tmp_path / "a.h5", a, NAMES)
-    make_csm(tmp_path / "p.h5", take_classes(a, p), [NAMES[i] for i in p])
+    csm_file(tmp_path / "a.h5", a, NAMES)
+    csm_file(tmp_path / "p.h5", take_classes(a, p), [NAMES[i] for i in p])
     proc = cli("sai", tmp_path / "a.h5", tmp_path / "p.h5", "--json")
     assert json.loads(proc.stdout)[0]["cosine"] == 1.0
 
@@ -81,8 +66,8 @@ def test_ssim_window_gaussian(cli, pair):
 def test_stack_gives_curve_and_curves_file(cli, tmp_path, rng):
     s = rng.random((3, 12, 12))
     b = rng.random((12, 12))
-    make_csm(tmp_path / "s.h5", s, NAMES, epochs=[0.5, 1.0, 2.0])
-    make_csm(tmp_path / "b.h5", b, NAMES)
+    csm_file(tmp_path / "s.h5", s, NAMES, epochs=[0.5, 1.0, 2.0])
+    csm_file(tmp_path / "b.h5", b, NAMES)
     proc = cli("sai", tmp_path / "s.h5", tmp_path / "b.h5", "-m", "mse")
     lines = proc.stdout.decode().splitlines()
     assert lines[0] == "epoch\tmse" and len(lines) == 4
@@ -100,7 +85,7 @@ def test_all_pairs_matrix_in_one_process(cli, tmp_path, rng):
     files = []
     for k, m in enumerate(mats):
         p = rng.permutation(12)
-        files.append(make_csm(tmp_path / f"f{k}.h5", take_classes(m, p), [NAMES[i] for i in p]))
+        files.append(csm_file(tmp_path / f"f{k}.h5", take_classes(m, p), [NAMES[i] for i in p]))
     ref = pairwise_sai([normalised(m) for m in mats], "cosine")
     out = json.loads(cli("sai", "--all-pairs", *files, "--json").stdout)  # a record per pair
     assert [(r["a"], r["b"]) for r in out] == [(str(a), str(b)) for a in files for b in files]
@@ -115,8 +100,8 @@ def test_all_pairs_matrix_in_one_process(cli, tmp_path, rng):
 
 def test_intersect(cli, tmp_path, rng):
     a = rng.random((12, 12))
-    make_csm(tmp_path / "a.h5", a, NAMES)
-    make_csm(tmp_path / "b.h5", a[:10, :10], NAMES[:10])
+    csm_file(tmp_path / "a.h5", a, NAMES)
+    csm_file(tmp_path / "b.h5", a[:10, :10], NAMES[:10])
     assert_user_error(cli("sai", tmp_path / "a.h5", tmp_path / "b.h5"), "lacks class10", "--intersect")
     proc = cli("sai", tmp_path / "a.h5", tmp_path / "b.h5", "--intersect")
     assert float(proc.stdout) == 1.0
@@ -129,19 +114,19 @@ def _bad_files(d, rng):
     inf = good.copy()
     inf[4, 1] = np.inf
     return {
-        "mismatch": (make_csm(d / "m.h5", good, NAMES[:11] + ["zebra"]), ["zebra"]),
-        "duplicate": (make_csm(d / "d.h5", good, NAMES[:11] + [NAMES[0]]), ["duplicate class names", "class00"]),
-        "nonsquare": (make_csm(d / "n.h5", good[:, :11], NAMES), ["square"]),
-        "one": (make_csm(d / "o.h5", np.ones((1, 1)), ["only"]), ["1×1"]),
-        "nan": (make_csm(d / "nan.h5", nan, NAMES), ["NaN or inf", "(2, 3)"]),
-        "inf": (make_csm(d / "inf.h5", inf, NAMES), ["NaN or inf", "(4, 1)"]),
-        "constant": (make_csm(d / "c.h5", np.ones((12, 12)), NAMES), ["constant", "min–max"]),
+        "mismatch": (csm_file(d / "m.h5", good, NAMES[:11] + ["zebra"]), ["zebra"]),
+        "duplicate": (csm_file(d / "d.h5", good, NAMES[:11] + [NAMES[0]]), ["duplicate class names", "class00"]),
+        "nonsquare": (csm_file(d / "n.h5", good[:, :11], NAMES), ["square"]),
+        "one": (csm_file(d / "o.h5", np.ones((1, 1)), ["only"]), ["1×1"]),
+        "nan": (csm_file(d / "nan.h5", nan, NAMES), ["NaN or inf", "(2, 3)"]),
+        "inf": (csm_file(d / "inf.h5", inf, NAMES), ["NaN or inf", "(4, 1)"]),
+        "constant": (csm_file(d / "c.h5", np.ones((12, 12)), NAMES), ["constant", "min–max"]),
     }
 
 
 @pytest.mark.parametrize("case", ["mismatch", "duplicate", "nonsquare", "one", "nan", "inf", "constant"])
 def test_bad_input_one_line_no_output(cli, tmp_path, rng, case):
-    make_csm(tmp_path / "s.h5", rng.random((2, 12, 12)), NAMES)
+    csm_file(tmp_path / "s.h5", rng.random((2, 12, 12)), NAMES)
     path, fragments = _bad_files(tmp_path, rng)[case]
     proc = cli("sai", tmp_path / "s.h5", path, "-o", tmp_path / "out.h5")
     assert_user_error(proc, str(path), *fragments)
@@ -150,8 +135,8 @@ def test_bad_input_one_line_no_output(cli, tmp_path, rng, case):
 
 
 def test_stack_lengths_and_measure(cli, tmp_path, rng):
-    make_csm(tmp_path / "s2.h5", rng.random((2, 12, 12)), NAMES)
-    make_csm(tmp_path / "s3.h5", rng.random((3, 12, 12)), NAMES)
+    csm_file(tmp_path / "s2.h5", rng.random((2, 12, 12)), NAMES)
+    csm_file(tmp_path / "s3.h5", rng.random((3, 12, 12)), NAMES)
     proc = cli("sai", tmp_path / "s2.h5", tmp_path / "s3.h5", "-o", tmp_path / "out.h5")
     assert_user_error(proc, "stack of 3", "stack of 2")
     assert not (tmp_path / "out.h5").exists()

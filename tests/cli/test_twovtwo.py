@@ -7,15 +7,9 @@ import pytest
 
 from semtool import store
 from semtool.measure.twovtwo import correlation_matrix, image_groups, one_vs_two, two_vs_two
-from tests.cli.test_rsm import CLASSES, write_features, write_predictions
+from tests._helpers import embeddings_file, features_file, predictions_file
+from tests.cli.test_rsm import CLASSES
 from tests.conftest import assert_user_error
-
-
-def write_embeddings(path, vectors, concepts):
-    with store.create(path, "embeddings", parameters={"test": True}) as f:
-        f["vectors"] = np.asarray(vectors, dtype=np.float32)
-        store.write_strings(f, "concepts", concepts)
-        f.attrs["source"] = "test"
 
 
 @pytest.fixture
@@ -25,10 +19,10 @@ def spaces(tmp_path, rng):
     conv = (words[labels][:, :, None, None] * np.ones((1, 1, 2, 2)) + rng.normal(size=(18, 12, 2, 2))).astype(np.float32)
     fc = rng.normal(size=(18, 7)).astype(np.float32)
     feats, emb = tmp_path / "feats.h5", tmp_path / "emb.h5"
-    write_features(feats, {"conv": conv, "fc": fc}, labels)
+    features_file(feats, {"conv": conv, "fc": fc}, labels, CLASSES)
     # B names the concepts in another order: matched by name.
     order = [5, 3, 1, 0, 2, 4]
-    write_embeddings(emb, words[order], [CLASSES[i] for i in order])
+    embeddings_file(emb, words[order], [CLASSES[i] for i in order])
     return {"feats": feats, "emb": emb, "words": words, "labels": labels, "conv": conv, "fc": fc, "dir": tmp_path}
 
 
@@ -76,7 +70,7 @@ def test_one_vs_two(cli, spaces, rng):
     logits = 3 * np.eye(6)[labels] + rng.normal(size=(18, 6))
     logits[[0, 7, 11]] = np.roll(logits[[0, 7, 11]], 1, axis=1)  # a few mistakes
     preds = spaces["dir"] / "preds.h5"
-    write_predictions(preds, logits, labels)
+    predictions_file(preds, labels, np.asarray(logits).argmax(axis=1), CLASSES, logits=logits)
     proc = cli("twovtwo", spaces["feats"], spaces["emb"], "--layers", "conv", "--one-vs-two", preds,
                "--permutations", "30", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -107,7 +101,7 @@ def test_one_vs_two_with_few_reference_concepts_says_what_it_tested(cli, spaces)
     labels = spaces["labels"]
     predicted = np.array([0, 1, 2, 0, 5, 3])[labels]
     preds = spaces["dir"] / "few.h5"
-    write_predictions(preds, 3 * np.eye(6)[predicted], labels)
+    predictions_file(preds, labels, np.asarray(3 * np.eye(6)[predicted]).argmax(axis=1), CLASSES, logits=3 * np.eye(6)[predicted])
     args = ("twovtwo", spaces["feats"], spaces["emb"], "--layers", "fc", "--one-vs-two", preds, "--permutations", "5")
     proc = cli(*args, "--exclude-predicted", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -129,7 +123,7 @@ def test_constant_concept_is_named_once_and_drop_constant_runs_without_it(cli, s
     words = spaces["words"].copy()
     words[1] = 0.0  # a constant word vector: NaN correlations
     emb = spaces["dir"] / "dead.h5"
-    write_embeddings(emb, words, CLASSES)
+    embeddings_file(emb, words, CLASSES)
     proc = cli("twovtwo", spaces["feats"], emb, "--layers", "fc", "--permutations", "5", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     warnings = [ln for ln in proc.stderr.decode().splitlines() if "warning" in ln]
@@ -151,8 +145,7 @@ def test_each_layout_is_flattened_per_image(cli, spaces, rng):
     flattened vector (the authors flatten), so the 2 vs 2 results agree whatever the layout."""
     tok = (spaces["words"][spaces["labels"]][:, None, :] + rng.normal(size=(18, 3, 12))).astype(np.float32)
     feats = spaces["dir"] / "layouts.h5"
-    write_features(feats, {"tokens": tok, "maps": tok.transpose(0, 2, 1)[..., None], "vectors": tok.reshape(18, -1)},
-                   spaces["labels"])
+    features_file(feats, {"tokens": tok, "maps": tok.transpose(0, 2, 1)[..., None], "vectors": tok.reshape(18, -1)}, spaces["labels"], CLASSES)
     proc = cli("twovtwo", feats, spaces["emb"], "--permutations", "10", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     shown = {r["layer"]: r for r in json.loads(proc.stdout)}
@@ -169,20 +162,83 @@ def test_one_vs_two_options_need_one_vs_two(cli, spaces):
 def test_bad_inputs_are_one_line_and_leave_no_file(cli, spaces, rng):
     d, out = spaces["dir"], spaces["dir"] / "out.h5"
     few = d / "few.h5"
-    write_embeddings(few, rng.normal(size=(3, 4)), CLASSES[:3])
+    embeddings_file(few, rng.normal(size=(3, 4)), CLASSES[:3])
     assert_user_error(cli("twovtwo", few, few, "-o", out), "at least 4 concepts")
     other = d / "other.h5"
-    write_embeddings(other, rng.normal(size=(6, 4)), CLASSES[:4] + ["lion", "bus"])
+    embeddings_file(other, rng.normal(size=(6, 4)), CLASSES[:4] + ["lion", "bus"])
     assert_user_error(cli("twovtwo", spaces["feats"], other, "-o", out), "4 of 6")
     assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--layers", "nope", "-o", out),
                       "nope", "conv, fc")
     nan = d / "nan.h5"
     x = spaces["fc"].copy()
     x[2, 1] = np.nan
-    write_features(nan, {"fc": x}, spaces["labels"])
+    features_file(nan, {"fc": x}, spaces["labels"], CLASSES)
     assert_user_error(cli("twovtwo", nan, spaces["emb"], "-o", out), "NaN")
     short = d / "short.h5"
-    write_predictions(short, rng.normal(size=(5, 6)), np.arange(5))
+    predictions_file(short, np.arange(5), np.asarray(rng.normal(size=(5, 6))).argmax(axis=1), CLASSES, logits=rng.normal(size=(5, 6)))
     assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--one-vs-two", short, "-o", out),
                       "5 samples", "18")
+    assert not out.exists()
+
+
+def test_common_equals_the_intersection_written_by_hand(cli, spaces, rng):
+    """--common keeps the concepts both name: the same numbers as files holding only those."""
+    d, labels, words = spaces["dir"], spaces["labels"], spaces["words"]
+    extra = rng.normal(size=(2, 12)).astype(np.float32)
+    # B lacks 'ship' (concept 5) and holds two concepts the features lack, in its own order.
+    b_order = [3, 0, 4, 2, 1]
+    emb = d / "emb_more.h5"
+    embeddings_file(emb, np.concatenate([words[b_order[:2]], extra[:1], words[b_order[2:]], extra[1:]]),
+                     [CLASSES[i] for i in b_order[:2]] + ["lion"] + [CLASSES[i] for i in b_order[2:]] + ["bus"])
+    # Predictions over more classes than the features hold (as a pretrained network's are).
+    logits = 5 * np.eye(8)[labels]
+    mistakes = {0: 1, 7: 2, 8: 5, 10: 0, 5: 3, 13: 7}  # image -> predicted; 8, 5 involve the dropped
+    for i, p in mistakes.items():                      # 'ship', 13 a class the features lack
+        logits[i, p] = 10
+    preds = d / "preds_common.h5"
+    predictions_file(preds, labels, np.asarray(logits).argmax(axis=1), CLASSES + ["lion", "zebra"], logits=logits)
+    out = d / "common.h5"
+    proc = cli("twovtwo", spaces["feats"], emb, "--common", "--one-vs-two", preds, "--permutations", "40",
+               "--seed", "2", "-o", out, "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    err = proc.stderr.decode()
+    assert "5 shared concepts kept; dropped 1 of 6" in err and "2 of 7" in err
+    assert "1 vs 2 on the 13 of 18 images whose true and predicted concepts are both compared" in err
+    shown = {r["layer"]: r for r in json.loads(proc.stdout)}
+
+    # By hand: the features of the five shared concepts, the embeddings of those five.
+    keep = labels < 5
+    feats5, emb5, hand = d / "feats5.h5", d / "emb5.h5", d / "hand.h5"
+    features_file(feats5, {"conv": spaces["conv"][keep], "fc": spaces["fc"][keep]}, labels[keep], CLASSES[:5])
+    embeddings_file(emb5, words[b_order], [CLASSES[i] for i in b_order])
+    proc = cli("twovtwo", feats5, emb5, "--permutations", "40", "--seed", "2", "-o", hand, "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    with store.open_file(out, "twovtwo") as f, store.open_file(hand, "twovtwo") as g:
+        assert store.read_strings(f["concepts"]) == CLASSES[:5]
+        for key in ("accuracy", "passes", "tests", "null", "p_value", "null_count"):
+            np.testing.assert_array_equal(f[key][...], g[key][...])
+        assert f["tests"][()] == 10  # C(5, 2)
+    # 1 vs 2 on the images whose true and predicted concepts are both kept (a plain restriction).
+    predicted = logits.argmax(1)
+    sel = (labels < 5) & (predicted < 5)
+    for layer in ("conv", "fc"):
+        ref = one_vs_two(spaces[layer][sel], labels[sel], predicted[sel], correlation_matrix(words[:5]),
+                         permutations=40, seed=2)
+        assert shown[layer]["one_vs_two_tests"] == ref.tests == 3
+        assert shown[layer]["one_vs_two_accuracy"] == pytest.approx(ref.accuracy)
+        assert shown[layer]["one_vs_two_p_value"] == pytest.approx(ref.p_value)
+
+
+def test_common_bad_input(cli, spaces, rng):
+    d, out = spaces["dir"], spaces["dir"] / "out.h5"
+    three = d / "three.h5"
+    embeddings_file(three, rng.normal(size=(5, 4)), CLASSES[:3] + ["lion", "bus"])
+    assert_user_error(cli("twovtwo", spaces["feats"], three, "--common", "-o", out),
+                      "--common", "share 3 concepts", "at least 4")
+    assert_user_error(cli("twovtwo", spaces["feats"], three, "-o", out), "3 of 6", "--common")
+    fewer = d / "fewer_classes.h5"
+    fewer_logits = rng.normal(size=(18, 5))
+    predictions_file(fewer, spaces["labels"] % 5, fewer_logits.argmax(axis=1), CLASSES[:5], logits=fewer_logits)
+    assert_user_error(cli("twovtwo", spaces["feats"], spaces["emb"], "--one-vs-two", fewer, "-o", out),
+                      "lack 1 of the features' 6 (ship)")
     assert not out.exists()

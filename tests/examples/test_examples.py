@@ -195,6 +195,37 @@ def test_twovtwo_layers_offline(tmp_path, env):
     assert_png(out / "twovtwo.png")
 
 
+def test_dharmaretnam2018_imagenet_dry_run(tmp_path, env):
+    from semtool.measure.twovtwo import correlation_matrix, image_groups, two_vs_two
+
+    out = tmp_path / "dharmaretnam"
+    bash("examples/dharmaretnam2018_imagenet.sh", "--dry-run", "--out", out, env=env)
+    layers, acc, tests, null = read(out / "twovtwo.h5", "twovtwo", "layers", "accuracy", "tests", "null")
+    layers = [x.decode() if isinstance(x, bytes) else x for x in layers]
+    assert layers == ["pixels", "features.4", "features.9", "features.16", "features.23", "features.30",
+                      "classifier.1", "classifier.4", "classifier.6"]  # from the pixels to the classifier
+    assert int(tests) == 15  # C(6, 2): the 6 of 8 classes the vector file holds
+    with store.open_file(out / "words.h5", "embeddings") as f:
+        words, concepts = f["vectors"][...], store.read_strings(f["concepts"])
+        matched = dict(zip(concepts, store.read_strings(f["matched"])))
+    assert matched == {"tench": "tench", "goldfish": "Goldfish", "great white shark": "great_white_shark",
+                       "tiger shark": "tiger + shark", "hammerhead": "hammerhead", "stingray": "stingray"}
+    # The pixel layer's 2 vs 2, recomputed with the library from the stored pixels.
+    with store.open_file(out / "features.h5", "features") as f:
+        pixels, labels, classes = f["layers/pixels"][...], f["labels"][...], store.read_strings(f["classes"])
+    keep = [classes.index(c) for c in concepts]
+    pos = np.full(len(classes), -1)
+    pos[keep] = np.arange(len(keep))
+    sel = np.flatnonzero(pos[labels] >= 0)
+    ws = [correlation_matrix(pixels[sel[g]]) for g in image_groups(pos[labels[sel]], len(keep))]
+    assert len(ws) == 5  # 5 images per concept: 5 groups
+    ref = two_vs_two(ws, correlation_matrix(words), permutations=200, seed=0)
+    assert acc[0] == pytest.approx(ref.accuracy) and np.allclose(null[0], ref.null)
+    one_vs_two_tests, = read(out / "twovtwo.h5", "twovtwo", "one_vs_two/tests")
+    assert np.all(np.asarray(one_vs_two_tests) > 0)
+    assert_png(out / "twovtwo.png")
+
+
 def test_semantic_rsm_retrieval_offline(tmp_path, env):
     out = tmp_path / "rsm"
     bash("examples/semantic_rsm_retrieval.sh", "--offline", "--out", out, env=env)
@@ -241,3 +272,34 @@ def test_batch_compare_offline(tmp_path, env):
     m = np.array([[float(v) for v in r[1:]] for r in pairs[1:]])
     assert m.shape == (4, 4) and np.allclose(m, m.T) and np.allclose(np.diag(m), 1)
     assert m[0, 3] == pytest.approx(float(rows[1][1]), abs=1e-5)
+
+
+def test_dsi_pretrained_dry_run(tmp_path, env):
+    import torch
+
+    out = tmp_path / "dsi-pretrained"
+    bash("examples/dsi_pretrained.sh", "--dry-run", "--out", out, env=env)
+    rows = [r.split("\t") for r in (out / "dsi.tsv").read_text().splitlines()]
+    assert [r[0] for r in rows[1:]] == ["torchvision:squeezenet1_1", "torchvision:mobilenet_v3_small"]
+    # the NCSM is the cosine between the class templates of the weights file placed in the cache
+    cached, = (out / "torch-home" / "hub" / "checkpoints").glob("squeezenet1_1-*.pth")
+    w = torch.load(cached, weights_only=True)["classifier.1.weight"].reshape(1000, -1).double().numpy()
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    ncsm, = read(out / "ncsm-squeezenet1_1.h5", "csm", "matrix")
+    np.testing.assert_allclose(ncsm, w @ w.T, atol=1e-5)
+    wordnet = csm_matrix(out / "wordnet.h5", classes_of(out / "ncsm-squeezenet1_1.h5"))
+    assert float(rows[1][3]) == pytest.approx(sai(ncsm, wordnet), abs=5e-4)
+    # the wnid folders are ImageNet's first four classes; predictions span all 1000 outputs
+    labels, logits = read(out / "predictions-squeezenet1_1.h5", "predictions", "labels", "logits")
+    assert sorted(set(labels.tolist())) == [0, 1, 2, 3] and logits.shape == (1, 24, 1000)
+
+
+def test_semantic_rsm_backbones_dry_run(tmp_path, env):
+    out = tmp_path / "rsm-backbones"
+    bash("examples/semantic_rsm_backbones.sh", "--dry-run", "--out", out, env=env)
+    with store.open_file(out / "tokens.h5", "features") as f:
+        assert f["layers/encoder.layer.1"].shape == (32, 17, 32)  # (N, T, D): class token + 16 patches
+    rows = [r.split("\t") for r in (out / "retrieval.tsv").read_text().splitlines()]
+    assert [r[0] for r in rows[1:]] == ["spatial", "semantic", "greedy"]
+    m, labels = read(out / "rsm-semantic.h5", "rsm", "matrix", "labels")
+    assert float(rows[2][1]) == pytest.approx(retrieval(m, labels)["top1"], abs=5e-4)

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from semtool import store
+from semtool.kinds import Hybrids
+from tests._helpers import csm_file
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -60,24 +62,13 @@ def fmnist_imageset(path, split="train", n=None, size=None, **kw):
 
 
 def write_csm(path, matrix, classes=CLASSES, source="groups", measure="block"):
-    with store.create(path, "csm", force=True, command="test") as f:
-        f.create_dataset("matrix", data=np.asarray(matrix, np.float64))
-        store.write_strings(f, "classes", classes)
-        f.attrs["source"] = source
-        f.attrs["measure"] = measure
-    return path
+    return csm_file(path, matrix, classes, source=source, measure=measure)
 
 
 def write_hybrids(path, images, base, target, classes=CLASSES):
-    with store.create(path, "hybrids", force=True, command="test") as f:
-        f.create_dataset("images", data=images)
-        f.create_dataset("base_labels", data=np.asarray(base, np.int64))
-        f.create_dataset("target_labels", data=np.asarray(target, np.int64))
-        f.create_dataset("source_index", data=np.arange(len(base), dtype=np.int64))
-        store.write_strings(f, "classes", classes)
-        f.attrs["method"] = "test"
-        f.attrs["factor"] = 0.5
-        f.attrs["model"] = "none"
+    Hybrids(str(path), images, np.asarray(base, np.int64), np.asarray(target, np.int64),
+            np.arange(len(base), dtype=np.int64), list(classes), {"method": "test", "factor": 0.5, "model": "none"}).write(
+        path, force=True, command="test")
     return path
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from semtool.errors import UserError
 from semtool.measure import ccsm, check_csm, class_means, groups_csm, ncsm, tncsm
+from tests._helpers import Case, assert_matches_reference, seeded_cases
 
 
 def _cos_loop(x):
@@ -21,9 +22,9 @@ def _cos_loop(x):
     return out
 
 
-def test_ncsm_equals_loop(rng):
-    w = rng.normal(size=(12, 9))
-    np.testing.assert_allclose(ncsm(w), _cos_loop(w.tolist()), rtol=0, atol=1e-12)
+def test_ncsm_equals_loop():
+    assert_matches_reference(ncsm, lambda w: _cos_loop(w.tolist()), seeded_cases(lambda rng: rng.normal(size=(12, 9))),
+                             atol=1e-12, source="cosine of the weight rows in a plain loop")
 
 
 def test_ncsm_zero_row_is_user_error():
@@ -33,12 +34,7 @@ def test_ncsm_zero_row_is_user_error():
         ncsm(w)
 
 
-@pytest.mark.parametrize("symmetric", [False, True])
-def test_ccsm_equals_loop(rng, symmetric):
-    c, n = 7, 400
-    labels = rng.integers(0, c, n)
-    preds = np.where(rng.random(n) < 0.6, labels, rng.integers(0, c, n))
-    labels[labels == 3] = 2  # class 3 has no samples: a zero row
+def _ccsm_loop(labels, preds, c, symmetric=False):
     ref = np.zeros((c, c))
     for i in range(c):
         rows = [p for l, p in zip(labels, preds) if l == i]
@@ -48,7 +44,20 @@ def test_ccsm_equals_loop(rng, symmetric):
         ref = (ref + ref.T) / 2
     for i in range(c):
         ref[i, i] = 1.0
-    np.testing.assert_allclose(ccsm(labels, preds, c, symmetric=symmetric), ref, rtol=0, atol=1e-15)
+    return ref
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_ccsm_equals_loop(symmetric):
+    def make(rng):
+        c, n = 7, 400
+        labels = rng.integers(0, c, n)
+        preds = np.where(rng.random(n) < 0.6, labels, rng.integers(0, c, n))
+        labels[labels == 3] = 2  # class 3 has no samples: a zero row
+        return Case((labels, preds, c), {"symmetric": symmetric})
+
+    assert_matches_reference(ccsm, _ccsm_loop, seeded_cases(make), atol=1e-15,
+                             source="confusion counts, rows normalised, in a plain loop")
 
 
 def test_ccsm_index_out_of_range():

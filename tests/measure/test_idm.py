@@ -7,6 +7,7 @@ import pytest
 
 from semtool.errors import UserError
 from semtool.measure import decision_margins, dissimilarity_metric, idm
+from tests._helpers import Case, assert_matches_reference, seeded_cases
 
 
 def _dm_loop(t, p, csm):
@@ -21,21 +22,35 @@ def _dm_loop(t, p, csm):
     return rank / (c - 1)
 
 
+def _margins_loop(labels, preds, csm):
+    return [_dm_loop(t, p, csm.tolist()) for t, p in zip(labels, preds)]
+
+
+def _idm_loop(labels, preds, csm, errors_only=False):
+    dms = [d for d, t, p in zip(_margins_loop(labels, preds, csm), labels, preds) if t != p or not errors_only]
+    return 1 - sum(dms) / len(dms)
+
+
+def _case(tied, **kwargs):
+    def make(rng):
+        c, n = 8, 300
+        csm = rng.random((c, c))
+        if tied:
+            csm = np.round(csm * 3) / 3  # many ties
+        labels = rng.integers(0, c, n)
+        preds = np.where(rng.random(n) < 0.4, labels, rng.integers(0, c, n))
+        return Case((labels, preds, csm), kwargs)
+
+    return seeded_cases(make, name="tied" if tied else "untied")
+
+
 @pytest.mark.parametrize("errors_only", [False, True])
 @pytest.mark.parametrize("tied", [False, True])
-def test_idm_equals_loop(rng, errors_only, tied):
-    c, n = 8, 300
-    csm = rng.random((c, c))
-    if tied:
-        csm = np.round(csm * 3) / 3  # many ties
-    labels = rng.integers(0, c, n)
-    preds = np.where(rng.random(n) < 0.4, labels, rng.integers(0, c, n))
-    dms = [_dm_loop(t, p, csm.tolist()) for t, p in zip(labels, preds)]
-    np.testing.assert_allclose(dissimilarity_metric(labels, preds, csm), dms, rtol=0, atol=1e-15)
+def test_idm_equals_loop(errors_only, tied):
+    source = "a plain loop ranking each mistake among the other classes (ties: average rank)"
+    assert_matches_reference(dissimilarity_metric, _margins_loop, _case(tied), atol=1e-15, source=source)
     assert decision_margins is dissimilarity_metric  # the old name still answers
-    if errors_only:
-        dms = [d for d, t, p in zip(dms, labels, preds) if t != p]
-    assert idm(labels, preds, csm, errors_only=errors_only) == pytest.approx(1 - sum(dms) / len(dms), abs=1e-14)
+    assert_matches_reference(idm, _idm_loop, _case(tied, errors_only=errors_only), atol=1e-14, source=source)
 
 
 def test_no_mistakes():

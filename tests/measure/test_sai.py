@@ -9,6 +9,7 @@ import pytest
 
 from semtool.errors import UserError
 from semtool.measure import drop_diagonal, minmax, normalised, pairwise_sai, sai, ssim
+from tests._helpers import Case, assert_matches_reference, seeded_cases
 
 
 def _norm_loop(m):
@@ -29,11 +30,14 @@ def _measure_loop(a, b, measure):
     return sum(abs(x - y) for x, y in zip(fa, fb)) / len(fa)
 
 
+def _sai_loop(a, b, measure):
+    return _measure_loop(_norm_loop(a.tolist()), _norm_loop(b.tolist()), measure)
+
+
 @pytest.mark.parametrize("measure", ["cosine", "mse", "mae"])
-def test_sai_equals_loop(rng, measure):
-    a, b = rng.normal(size=(9, 9)), rng.random((9, 9))
-    ref = _measure_loop(_norm_loop(a.tolist()), _norm_loop(b.tolist()), measure)
-    assert sai(a, b, measure) == pytest.approx(ref, abs=1e-12)
+def test_sai_equals_loop(measure):
+    cases = seeded_cases(lambda rng: Case((rng.normal(size=(9, 9)), rng.random((9, 9)), measure)))
+    assert_matches_reference(sai, _sai_loop, cases, atol=1e-12, source="a plain loop over the off-diagonal")
 
 
 def test_drop_diagonal_and_minmax(rng):

@@ -36,7 +36,10 @@ def test_torchvision_named_weights_equal_torchvision_with_those_weights(torch_ho
     x = torch.rand(2, 3, 40, 52)  # [0, 1] pixels at the dataset's resolution
     with torch.no_grad():
         torch.testing.assert_close(model(x), ref(w.transforms()(x)), rtol=0, atol=0)
-    assert meta["classes"] == w.meta["categories"] and meta["num_classes"] == 1000
+    assert meta["labels"] == w.meta["categories"] and meta["num_classes"] == 1000
+    # ImageNet-1k's unique names (torchvision has two "crane"s) and synsets, from the imagenet preset
+    assert meta["classes"][:4] == IMAGENET4 and len(set(meta["classes"])) == 1000
+    assert meta["classes"][134] == "crane bird" and meta["synsets"][517] == "crane.n.04"
     assert meta["input_size"] == [224, 224] and meta["head"] == "net.classifier.1.weight"
     # DEFAULT is IMAGENET1K_V1 for this net: the same file, the same logits
     default, meta_d = open_model("torchvision:squeezenet1_1")
@@ -49,8 +52,11 @@ def test_torchvision_none_is_seeded_random_init_and_grayscale_is_repeated():
     import torchvision.models as tvm
 
     torch.manual_seed(3)
-    model, meta = open_model("torchvision:mobilenet_v3_small:none")
+    expected = torch.rand(1)
     torch.manual_seed(3)
+    model, meta = open_model("torchvision:mobilenet_v3_small:none")
+    assert torch.rand(1) == expected  # the caller's RNG state is left as it was
+    torch.manual_seed(0)  # :none is torchvision's initialisation under seed 0, every run
     ref = tvm.get_model("mobilenet_v3_small", weights=None).eval()
     tf = tvm.MobileNet_V3_Small_Weights.DEFAULT.transforms()
     x = torch.rand(2, 1, 30, 30)
@@ -128,9 +134,8 @@ def test_hf_backbone_tokens_and_refusal_for_logits(hf_models):
 def test_timm_none_and_path_equal_timm(tmp_path):
     timm = pytest.importorskip("timm")
 
-    torch.manual_seed(0)
     model, meta = open_model("timm:test_resnet:none")
-    torch.manual_seed(0)
+    torch.manual_seed(0)  # :none: seed 0, every run
     ref = timm.create_model("test_resnet", pretrained=False).eval()
     cfg = timm.data.resolve_model_data_config(ref)
     size = cfg["input_size"][1]

@@ -8,6 +8,7 @@ import pytest
 from semtool.errors import UserError
 from semtool.measure.attack_metrics import attack_metrics
 from semtool.report import _style, plots
+from semtool.report import curves as curves_module
 from tests.report import _files as F
 from tests.report._files import assert_real_image
 
@@ -174,9 +175,7 @@ def test_curve_panels_default_and_patterns(tmp_path, rng):
     runs = [plots.Run("a", e, s)]
     panels = plots.curve_panels(runs, None)
     assert [p for p, _ in panels] == [p for p in plots.DEFAULT_CURVE_PANELS if p != "idm_errors"]  # none in the file
-    from semtool.report.curves import _panel_text
-
-    assert _panel_text("idm_errors", ["idm_errors/network"])[0] == "IDM over mistakes only: network"
+    assert curves_module._panel_text("idm_errors", ["idm_errors/network"])[0] == "IDM over mistakes only: network"
     assert set(panels[1][1]) == {"sai/wordnet/ccsm", "sai/wordnet/ncsm"}
     assert plots.curve_panels(runs, ["loss", "wsi/m?[xn]"]) == [("loss", ["loss"]), ("wsi/m?[xn]", ["wsi/max", "wsi/min"])]
     assert plots.curve_panels(runs, ["sai"]) == [("sai", panels[1][1])]  # a bare prefix means its folder
@@ -240,8 +239,8 @@ def test_rsm_sorted_by_label(tmp_path, rng):
     r = plots.load_rsm(path)
     fig = plots.rsm_figure([r])
     ax = next(a for a in fig.axes if a.images)
-    order = np.argsort(r["labels"], kind="stable")
-    np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), r["matrix"][np.ix_(order, order)])
+    order = np.argsort(r.labels, kind="stable")
+    np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), r.matrix[np.ix_(order, order)])
     assert [t.get_text() for t in ax.get_xticklabels()] == F.FASHION[:5]
     assert "Semantic RSM" in ax.get_title() and "layer3" in ax.get_title()
 
@@ -252,9 +251,9 @@ def test_twovtwo_null_line_is_95th_percentile(tmp_path, rng):
     ax = fig.axes[0]
     dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     assert len(dashed) == 1
-    np.testing.assert_allclose(dashed[0].get_ydata(), np.percentile(r["null"], 95, axis=1))
-    assert [t.get_text() for t in ax.get_xticklabels()] == r["layers"]
-    assert plots.null_threshold(r["null"]).shape == (len(r["layers"]),)
+    np.testing.assert_allclose(dashed[0].get_ydata(), np.percentile(r.null, 95, axis=1))
+    assert [t.get_text() for t in ax.get_xticklabels()] == r.layers
+    assert plots.null_threshold(r.null).shape == (len(r.layers),)
 
 
 def test_parse_size_and_labels():
