@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from semtool.cli.app import normalise_argv
-from tests.cli.test_rsm import CLASSES, write_features, write_predictions
-from tests.cli.test_twovtwo import write_embeddings
+from tests._helpers import embeddings_file, features_file, predictions_file
+from tests.cli.test_rsm import CLASSES
 from tests.conftest import assert_user_error
 from tests.learn.fmnist import write_csm
 
@@ -26,9 +26,11 @@ def files(tmp_path_factory):
     m = rng.random((6, 6))
     write_csm(d / "a.h5", (m + m.T) / 2, classes=CLASSES)
     write_csm(d / "b.h5", np.eye(6) + 0.1 * np.arange(36).reshape(6, 6) / 36, classes=CLASSES)
-    write_features(d / "feats.h5", {"conv": rng.normal(size=(12, 4, 2, 2)).astype(np.float32)}, np.repeat(np.arange(6), 2))
-    write_embeddings(d / "emb.h5", rng.normal(size=(6, 5)), CLASSES)
-    write_predictions(d / "preds.h5", rng.normal(size=(12, 6)), np.repeat(np.arange(6), 2))
+    labels = np.repeat(np.arange(6), 2)
+    features_file(d / "feats.h5", {"conv": rng.normal(size=(12, 4, 2, 2)).astype(np.float32)}, labels, CLASSES)
+    embeddings_file(d / "emb.h5", rng.normal(size=(6, 5)), CLASSES)
+    logits = rng.normal(size=(12, 6))
+    predictions_file(d / "preds.h5", labels, logits.argmax(1), CLASSES, logits=logits)
     return d
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from semtool import _runtime, store
-from tests.cli.test_twovtwo import write_embeddings
+from tests._helpers import embeddings_file
 from tests.generate.conftest import blip_folder, clip_folder, grouped_imageset, sd_folder  # noqa: F401  (session fixtures)
 from tests.learn.fmnist import CLASSES, fmnist_imageset, tiny_model_file
 
@@ -33,7 +33,7 @@ def inputs(tmp_path_factory):
         f["layers/conv"].attrs["pool"] = "none"
         f["labels"] = labels
         store.write_strings(f, "classes", CLASSES)
-    write_embeddings(d / "emb.h5", rng.normal(size=(10, 8)), CLASSES)
+    embeddings_file(d / "emb.h5", rng.normal(size=(10, 8)), CLASSES)
     return d
 
 
