@@ -47,7 +47,8 @@ def test_json_and_quiet_before_or_after_the_subcommand(cli, files, args):
     args = [str(files / "a.h5") if a == "A" else str(files / "b.h5") if a == "B" else a for a in args]
     proc = cli(*args)
     assert proc.returncode == 0, proc.stderr.decode()
-    assert isinstance(json.loads(proc.stdout), (dict, list))
+    records = json.loads(proc.stdout)  # the one layout: a list of records
+    assert isinstance(records, list) and records and all(isinstance(r, dict) for r in records)
 
 
 def test_quiet_after_the_subcommand_silences_the_status_line(cli, files, tmp_path):

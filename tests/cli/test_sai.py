@@ -57,7 +57,7 @@ def test_ssim_window_gaussian(cli, pair):
     d, a, b = pair
     proc = cli("sai", d / "a.h5", d / "b.h5", "-m", "ssim", "--ssim-window", "gaussian", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
-    assert json.loads(proc.stdout)["sai"]["ssim"] == pytest.approx(sai(a, b, "ssim", ssim_window="gaussian"), abs=1e-12)
+    assert json.loads(proc.stdout)[0]["ssim"] == pytest.approx(sai(a, b, "ssim", ssim_window="gaussian"), abs=1e-12)
     assert_user_error(cli("sai", d / "a.h5", d / "b.h5", "--ssim-window", "gaussian"), "--ssim-window", "--measure ssim")
     assert_user_error(cli("sai", d / "a.h5", d / "b.h5", "-m", "ssim", "--ssim-window", "box"), "--ssim-window",
                       "uniform, gaussian")
