@@ -16,8 +16,9 @@ def run() -> None:
     try:
         from semtool.cli.app import main
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("semtool: interrupted", file=sys.stderr, flush=True)
-        sys.exit(130)
+        _runtime.exit_interrupted()
     main()
 
 

@@ -24,6 +24,24 @@ def check_interrupt() -> None:
         raise KeyboardInterrupt
 
 
+def exit_interrupted() -> None:
+    """End the process with exit code 130 at once (streams flushed, clean-up already done).
+
+    Not ``sys.exit(130)``: a KeyboardInterrupt that passed through C code running Python
+    (pybind11's ``exec``, as some extensions do while importing) marks CPython's "unhandled
+    KeyboardInterrupt" flag even when semtool caught it, and the interpreter would then end
+    by re-raising SIGINT on itself (exit status -2) instead of 130.
+    """
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(130)
+
+
 def on_sigint(signum, frame) -> None:
     """The CLI's SIGINT handler: remember the interrupt, then interrupt as Python would."""
     global interrupted

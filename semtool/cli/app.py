@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> None:
     # (semtool.__main__ installs it earlier, before the imports; this covers callers of main())
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _runtime.on_sigint)
+    _runtime.committed.clear()  # this run's outputs only (main may run several times in a process)
+    _runtime.interrupted = False
+    _runtime.checkpoint = None
     code: Any = 0
     try:
         try:
@@ -165,7 +168,7 @@ def _interrupted() -> None:
     where = f"; {ckpt} keeps the work done so far (rerun the same command with --resume)" \
         if ckpt is not None and os.path.exists(ckpt) else ""
     print(f"semtool: interrupted{where}", file=sys.stderr, flush=True)
-    sys.exit(130)
+    _runtime.exit_interrupted()
 
 
 def _main(argv: list[str] | None) -> None:

@@ -26,11 +26,11 @@ def files(tmp_path_factory):
     m = rng.random((6, 6))
     write_csm(d / "a.h5", (m + m.T) / 2, classes=CLASSES)
     write_csm(d / "b.h5", np.eye(6) + 0.1 * np.arange(36).reshape(6, 6) / 36, classes=CLASSES)
-    features_file(d / "feats.h5", {"conv": rng.normal(size=(12, 4, 2, 2)).astype(np.float32)}, np.repeat(np.arange(6), 2),
-                  CLASSES)
+    labels = np.repeat(np.arange(6), 2)
+    features_file(d / "feats.h5", {"conv": rng.normal(size=(12, 4, 2, 2)).astype(np.float32)}, labels, CLASSES)
     embeddings_file(d / "emb.h5", rng.normal(size=(6, 5)), CLASSES)
     logits = rng.normal(size=(12, 6))
-    predictions_file(d / "preds.h5", np.repeat(np.arange(6), 2), logits.argmax(axis=1), CLASSES, logits=logits)
+    predictions_file(d / "preds.h5", labels, logits.argmax(1), CLASSES, logits=logits)
     return d
 
 
@@ -47,7 +47,8 @@ def test_json_and_quiet_before_or_after_the_subcommand(cli, files, args):
     args = [str(files / "a.h5") if a == "A" else str(files / "b.h5") if a == "B" else a for a in args]
     proc = cli(*args)
     assert proc.returncode == 0, proc.stderr.decode()
-    assert isinstance(json.loads(proc.stdout), (dict, list))
+    records = json.loads(proc.stdout)  # the one layout: a list of records
+    assert isinstance(records, list) and records and all(isinstance(r, dict) for r in records)
 
 
 def test_quiet_after_the_subcommand_silences_the_status_line(cli, files, tmp_path):

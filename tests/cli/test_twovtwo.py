@@ -90,7 +90,7 @@ def test_one_vs_two(cli, spaces, rng):
     assert proc.returncode == 0, proc.stderr.decode()
     strict = one_vs_two(spaces["conv"], labels, logits.astype(np.float32).argmax(axis=1),
                         correlation_matrix(spaces["words"]), permutations=30, exclude_predicted=True, null="concepts")
-    [shown] = json.loads(proc.stdout)
+    [shown] = json.loads(proc.stdout)  # one record
     assert shown["one_vs_two_passes"] == strict.passes
     assert shown["one_vs_two_p_value"] == pytest.approx(strict.p_value)
 
@@ -105,7 +105,7 @@ def test_one_vs_two_with_few_reference_concepts_says_what_it_tested(cli, spaces)
     args = ("twovtwo", spaces["feats"], spaces["emb"], "--layers", "fc", "--one-vs-two", preds, "--permutations", "5")
     proc = cli(*args, "--exclude-predicted", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
-    [shown] = json.loads(proc.stdout)
+    [shown] = json.loads(proc.stdout)  # one record
     ref = one_vs_two(spaces["fc"], labels, predicted, correlation_matrix(spaces["words"]), permutations=5,
                      exclude_predicted=True)
     assert (shown["one_vs_two_mistakes"], shown["one_vs_two_untestable"], shown["one_vs_two_tests"]) == (9, 3, 6)
@@ -128,11 +128,11 @@ def test_constant_concept_is_named_once_and_drop_constant_runs_without_it(cli, s
     assert proc.returncode == 0, proc.stderr.decode()
     warnings = [ln for ln in proc.stderr.decode().splitlines() if "warning" in ln]
     assert len(warnings) == 1 and CLASSES[1] in warnings[0] and "15 of 15 tests" in warnings[0], warnings
-    [shown] = json.loads(proc.stdout)
+    [shown] = json.loads(proc.stdout)  # one record
     assert shown["accuracy"] == 0 and shown["constant"] == [CLASSES[1]]
     proc = cli("twovtwo", spaces["feats"], emb, "--layers", "fc", "--permutations", "5", "--json", "--drop-constant")
     assert proc.returncode == 0, proc.stderr.decode()
-    [shown] = json.loads(proc.stdout)
+    [shown] = json.loads(proc.stdout)  # one record
     keep = [0, 2, 3, 4, 5]
     groups = image_groups(spaces["labels"], 6)
     ref = two_vs_two([correlation_matrix(spaces["fc"][g][keep]) for g in groups],
