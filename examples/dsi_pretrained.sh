@@ -63,10 +63,11 @@ for NET in $NETS; do
   "$PY" - "$OUT" "$name" "$NET" >> "$OUT/dsi.tsv" <<'PYEOF'
 import json, sys
 out, name, net = sys.argv[1:]
-load = lambda f: json.load(open(f"{out}/{f}-{name}.json"))
-attack, info = load("attack")[0], load("info")
-row = [net, str(info["attributes"]["weights"]), attack["accuracy"], load("sai-ncsm")["sai"]["cosine"],
-       load("sai-ccsm")["sai"]["cosine"], attack["idm"], load("idm")["idm"][0]]
+# --json is a list of records in every command; each of these holds one
+load = lambda f: json.load(open(f"{out}/{f}-{name}.json"))[0]
+attack, info = load("attack"), load("info")
+row = [net, str(info["attributes"]["weights"]), attack["accuracy"], load("sai-ncsm")["cosine"],
+       load("sai-ccsm")["cosine"], attack["idm"], load("idm")["idm"]]
 wsi = load("wsi")
 row += [wsi["mean"], wsi["max"], wsi["min"]]
 print("\t".join(v if isinstance(v, str) else f"{float(v):.4f}" for v in row))

@@ -62,7 +62,7 @@ evaluate() {  # name, then rsm options
       -o "$OUT/rsm-$name.h5" --force --json > "$OUT/rsm-$name.json"
   "$PY" - "$OUT/rsm-$name.json" "$name" >> "$OUT/retrieval.tsv" <<'PYEOF'
 import json, sys
-d = json.load(open(sys.argv[1]))
+d = json.load(open(sys.argv[1]))[0]  # --json: a list of records, here one
 d = d.get("evaluation", d)
 print("\t".join([sys.argv[2]] + [f"{float(d[k]):.4f}" for k in ("top1", "f1_at_1")]))
 PYEOF
