@@ -9,7 +9,7 @@ measured in fresh processes on the binary file (gensim builds the same matrix fr
 format): ``semtool embed --vectors`` and ``read_vectors`` alone against gensim's load +
 lookups, each also above its own imports.
 
-    python benchmarks/word_vectors.py [--words 400000] [--dim 300] [--concepts 1000] [--dir DIR]
+    python benchmarks/word_vectors.py [--words 400000] [--dim 300] [--concepts 1000] [--dir DIR] [--memory-only]
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=300)
     ap.add_argument("--concepts", type=int, default=1000)
     ap.add_argument("--dir", type=Path, default=None, help="Folder for the generated files (kept for reruns).")
+    ap.add_argument("--memory-only", action="store_true", help="Measure peak memory only (skip the timings).")
     args = ap.parse_args()
     folder = args.dir or Path(tempfile.gettempdir()) / "semtool-word-vectors-bench"
     folder.mkdir(parents=True, exist_ok=True)
@@ -92,7 +93,8 @@ def main() -> None:
     names = folder / "concepts.txt"
     names.write_text("\n".join(concepts) + "\n")
 
-    for label, path, is_binary in (("GloVe text", text, False), ("word2vec binary", binary, True)):
+    for label, path, is_binary in () if args.memory_only else (("GloVe text", text, False),
+                                                               ("word2vec binary", binary, True)):
         _semtool(path, concepts[:1])  # page cache warm for both sides alike
         t0 = time.perf_counter()
         ours = _semtool(path, concepts)

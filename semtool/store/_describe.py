@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import h5py
-
-from semtool.store._io import display_name, open_file, read_provenance, read_strings
+from semtool.store._io import display_name, h5py, open_file, read_provenance, read_strings
 from semtool.store._kinds import GROUPINGS
 
 

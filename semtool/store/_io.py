@@ -13,11 +13,24 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-import h5py
 import numpy as np
 
 from semtool import __version__, _runtime
 from semtool.errors import UserError
+
+
+class _LazyH5py:
+    """h5py, imported at its first use: a command that reads a large file first (``embed
+    --vectors`` streaming a word-vector file) then writes a small one never holds both h5py
+    and its reading buffers at once, which keeps its peak memory low (benchmarks/word_vectors.py)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import h5py as module
+
+        return getattr(module, name)
+
+
+h5py = _LazyH5py()
 from semtool.store._hints import MODEL, wrong_kind_message
 from semtool.store._kinds import KINDS, STREAMABLE
 
