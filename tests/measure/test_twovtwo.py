@@ -281,3 +281,27 @@ def test_two_vs_two_names_constant_concepts_and_drop_constant_runs_without_them(
     assert dropped.dropped and dropped.tests == 21
     assert dropped.passes == _loop(W[np.ix_(kept, kept)], I[np.ix_(kept, kept)]).sum()
     assert np.isnan(two_vs_two(W, W, permutations=0).p_value_authors)  # no null, no authors' p
+
+
+def test_groups_against_one_space_pass_as_the_per_group_solvers():
+    """Many image groups against one word space take a grouped path (one relabelling of I per
+    permutation): its pass counts equal the per-group solvers', permutation by permutation,
+    a constant (NaN) concept included."""
+    from semtool.measure.twovtwo import _GroupedTwoVsTwo, _TwoVsTwo, pair_indices
+
+    rng = np.random.default_rng(5)
+    k, groups = 9, 12
+    words = correlation_matrix(rng.normal(size=(k, 7)))
+    ws = [correlation_matrix(rng.normal(size=(k, 11))) for _ in range(groups)]
+    ws[3][4, :] = ws[3][:, 4] = np.nan
+    a, b = pair_indices(k)
+    solvers = [_TwoVsTwo(w, words, a, b) for w in ws]
+    grouped = _GroupedTwoVsTwo(solvers)
+    for _ in range(40):
+        perm = rng.permutation(k)
+        np.testing.assert_array_equal(grouped.pass_counts(perm), [s.passes(perm).sum() for s in solvers])
+    r = two_vs_two(ws, words, permutations=30, seed=2)
+    perms = np.random.default_rng(2)  # the null's own draws: one permutation of k per draw
+    null = [np.mean([s.passes(p).sum() for s in solvers]) / a.size
+            for p in (perms.permutation(k) for _ in range(30))]
+    np.testing.assert_array_equal(r.null, null)
