@@ -58,7 +58,7 @@ def attack(
     """
     from semtool import store
     from semtool.attack import sweep
-    from semtool.cli._models import groupings, load_model_and_data
+    from semtool.models.loading import groupings, load_model_and_data
     from semtool.data.csmio import read_reference
     from semtool.kinds import Predictions
     from semtool.errors import UserError

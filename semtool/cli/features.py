@@ -40,7 +40,7 @@ def features(
     vision tower) work here, without --predictions.
     """
     from semtool import store
-    from semtool.cli._models import in_model_classes, load_model_and_data
+    from semtool.models.loading import in_model_classes, load_model_and_data
     from semtool.errors import UserError
     from semtool.models.features import PIXELS, POOLS, iter_features, layer_names, select_layers
 

@@ -71,20 +71,15 @@ def sai(
     _two(files[0], files[1], measures, intersect, output, force, as_json, ssim_window)
 
 
-def _aligned(a_path: Path, b_path: Path, intersect: bool):
-    from semtool.data.csmio import read_aligned
-
-    return read_aligned(a_path, b_path, intersect=intersect)
-
-
 def _two(a_path: Path, b_path: Path, measures: list[str], intersect: bool, output: Optional[Path],
          force: bool, as_json: bool, ssim_window: str = "uniform") -> None:
     import numpy as np
 
+    from semtool.data.csmio import read_aligned
     from semtool.errors import UserError
     from semtool.measure.sai import sai as sai_fn
 
-    a, b, ma, mb, classes = _aligned(a_path, b_path, intersect)
+    a, b, ma, mb, classes = read_aligned(a_path, b_path, intersect=intersect)
     values = {m: sai_fn(ma, mb, m, names=(a.path, b.path), ssim_window=ssim_window) for m in measures}
     stack = a if a.is_stack else (b if b.is_stack else None)
     if stack is None:

@@ -333,14 +333,14 @@ def two_vs_two(W: np.ndarray | list[np.ndarray], I: np.ndarray | list[np.ndarray
         passes = float(np.mean([(d > TIE_TOLERANCE).sum() for d in diffs]))
     nan_tests = float(np.mean([np.isnan(d).sum() for d in diffs]))
 
+    # Groups against one I: its relabelling once per permutation (the same numbers).
+    grouped = (_GroupedTwoVsTwo(solvers) if len(solvers) > 1
+               and all(np.array_equal(i, pairs[0][1], equal_nan=True) for _, i in pairs) else None)
+
     def passes_for(perm: np.ndarray) -> float:
-        return float(np.mean([s.passes(perm).sum() for s in solvers]))
-
-    if len(solvers) > 1 and all(np.array_equal(i, pairs[0][1], equal_nan=True) for _, i in pairs):
-        grouped = _GroupedTwoVsTwo(solvers)
-
-        def passes_for(perm: np.ndarray) -> float:  # noqa: F811 (the same numbers, one pass over the groups)
+        if grouped is not None:
             return float(np.mean(grouped.pass_counts(perm)))
+        return float(np.mean([s.passes(perm).sum() for s in solvers]))
 
     acc = passes / tests
     null, count, p, authors = _permutation_test(acc, lambda perm: passes_for(perm) / tests, k, permutations, seed)
