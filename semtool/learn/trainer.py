@@ -22,6 +22,7 @@ Only rank 0 evaluates and writes files.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import math
@@ -542,10 +543,22 @@ def train(opts: TrainOptions) -> TrainResult:
             if want_cuda:
                 torch.cuda.set_device(dist.local_rank)
             tdist.init_process_group("nccl" if want_cuda else "gloo")
+        trainer = None
         try:
             with torch.enable_grad():
-                return _Trainer(opts, dist).run()
+                trainer = _Trainer(opts, dist)
+                result = trainer.run()
+            # Leave together: rank 0 writes the files after the last epoch's barrier, and a
+            # rank that tears gloo down while its peer still holds the connection can abort.
+            tdist.barrier()
+            return result
         finally:
+            # DDP's reducer keeps the process group alive past destroy_process_group; if it
+            # is only collected while the interpreter shuts down, gloo's worker threads die
+            # with it and the process aborts ("terminate called without an active
+            # exception"). Free it first, then leave the group.
+            del trainer
+            gc.collect()
             if tdist.is_initialized():
                 tdist.destroy_process_group()
     # Training needs autograd even when the caller sits in a no_grad block.
