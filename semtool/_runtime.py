@@ -15,6 +15,9 @@ interrupted: bool = False
 committed: list = []
 #: the checkpoint or partial file an interrupted run leaves for --resume, if any
 checkpoint = None
+#: what an interrupted run that resumes by itself tells the user (``semtool report``
+#: reuses its finished steps when rerun), if any
+rerun_hint: str | None = None
 
 
 def check_interrupt() -> None:

@@ -71,7 +71,12 @@ def _grouped(images: Any, spec: str, data: str) -> Any:
     """The imageset with the semantic (and visual) groups of a regroup preset or spec file."""
     from semtool.data.groupings import PRESETS, preset, read_spec
 
-    g = preset(spec, images.classes) if spec in PRESETS else read_spec(spec)
+    if spec in PRESETS:
+        g = preset(spec, images.classes, option="--groups")
+    elif Path(spec).is_file():
+        g = read_spec(spec)
+    else:
+        raise UserError(f"--groups: '{spec}' is neither a preset ({', '.join(PRESETS)}) nor a spec file")
     g.check_against(images.classes, f"--groups {spec}")
     out = {"groups": np.full(len(images.classes), -1, np.int64), "group_names": list(g.group_names)}
     if g.visual_groups is not None:
@@ -143,6 +148,7 @@ def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOption
                         "--synsets') or give --reference CSM")
     same = list(scored.classes) == list(images.classes)
     out.mkdir(exist_ok=True)  # only now: bad input leaves nothing behind
+    _runtime.rerun_hint = f"the finished steps stay in {out}; rerun the same command to go on from them"
     layers = [PIXELS] + block_names(net)
     last = layers[-1]
     card = Card(out, model, data, files, Runner(0), layers=layers, last=last, same_classes=same, meta=meta)

@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     _runtime.committed.clear()  # this run's outputs only (main may run several times in a process)
     _runtime.interrupted = False
     _runtime.checkpoint = None
+    _runtime.rerun_hint = None
     code: Any = 0
     try:
         try:
@@ -165,8 +166,10 @@ def _interrupted() -> None:
         with contextlib.suppress(OSError):
             os.unlink(path)
     ckpt = _runtime.checkpoint
-    where = f"; {ckpt} keeps the work done so far (rerun the same command with --resume)" \
-        if ckpt is not None and os.path.exists(ckpt) else ""
+    if ckpt is not None and os.path.exists(ckpt):
+        where = f"; {ckpt} keeps the work done so far (rerun the same command with --resume)"
+    else:
+        where = f"; {_runtime.rerun_hint}" if _runtime.rerun_hint else ""
     print(f"semtool: interrupted{where}", file=sys.stderr, flush=True)
     _runtime.exit_interrupted()
 

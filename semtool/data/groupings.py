@@ -161,12 +161,12 @@ PRESETS: dict[str, Callable[[Sequence[str]], Grouping]] = {
 }
 
 
-def preset(name: str, classes: Sequence[str]) -> Grouping:
-    """A named grouping, checked against the imageset's ``classes``."""
+def preset(name: str, classes: Sequence[str], option: str = "--preset") -> Grouping:
+    """A named grouping, checked against the imageset's ``classes`` (errors name ``option``)."""
     if name not in PRESETS:
-        raise UserError(f"--preset: unknown preset '{name}' (choose from {', '.join(PRESETS)})")
+        raise UserError(f"{option}: unknown preset '{name}' (choose from {', '.join(PRESETS)})")
     g = PRESETS[name](classes)
-    g.check_against(classes, f"--preset {name}")
+    g.check_against(classes, f"{option} {name}")
     return g
 
 

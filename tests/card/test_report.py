@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html.parser
 import io
 import json
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from semtool import store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_user_error
 from tests.learn.fmnist import CLASSES, GROUP_NAMES, GROUPS, fashion_mnist
 from tests.models.zoo import IMAGENET4, cache_torchvision, env_offline, hf_models, torch_home  # noqa: F401
 
@@ -191,6 +192,9 @@ def test_resume_after_sigint_runs_only_the_missing_steps(fm, tmp_path):
             break
     rest = proc.stderr.read()
     assert proc.wait(timeout=120) == 130, rest
+    # the card has no --resume: the hint says a plain rerun goes on
+    assert f"semtool: interrupted; the finished steps stay in {out}; rerun the same command" in rest
+    assert "--resume" not in rest
     done = [ln.split("]", 1)[1].split(":")[0].strip() for ln in (seen + rest.splitlines())
             if ln.startswith("[") and " s" in ln.rsplit(":", 1)[-1]]
     assert 3 <= len(done) < card.runner.total
@@ -209,6 +213,45 @@ def test_resume_after_sigint_runs_only_the_missing_steps(fm, tmp_path):
             np.testing.assert_array_equal(a[k], b[k], err_msg=f"{name.name}/{k}")
     third = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env, cwd=ROOT)
     assert third.returncode == 0 and third.stderr.count(": reused ") == card.runner.total
+
+
+def test_groups_option_gives_the_attack_the_presets_groups(fm, tmp_path):
+    """--groups PRESET on an imageset without groups: the attack's superclass measures are
+    those of `semtool attack` on the same images with the preset's groups written in."""
+    from semtool.card import CardOptions, report
+    from semtool.data.groupings import preset
+    from semtool.data.imageset import read_imageset, write_imageset
+    from semtool.kinds import Predictions
+
+    d, _, _ = fm
+    data = read_imageset(d / "data.h5")
+    bare = write_data(tmp_path / "bare.h5", data.images, data.labels, CLASSES, data.synsets)
+    g = preset("fashion-mnist", CLASSES)  # the preset in its own class order, mapped here by name
+    where = {c: k for k, c in enumerate(g.classes)}
+    groups = [g.groups[where[c]] for c in CLASSES]
+    visual = np.array([g.visual_groups[where[c]] for c in CLASSES])
+    grouped = tmp_path / "grouped.h5"
+    write_imageset(grouped, dataclasses.replace(data, groups=np.array(groups), group_names=list(g.group_names),
+                                                visual_groups=visual, visual_group_names=list(g.visual_group_names)),
+                   command="test", parameters={})
+
+    card, nums = report(str(d / "m.safetensors"), str(bare), tmp_path / "card",
+                        CardOptions(**OPTS, groups="fashion-mnist", figures=False))
+    rec = Predictions.read(card.files["attack"])
+    assert rec.groups.index.tolist() == groups and rec.visual_groups.index.tolist() == visual.tolist()
+    rows = invoke("attack", d / "m.safetensors", grouped, "--eps", "0,0.5", "--steps", 3, "--csm",
+                  card.files["wordnet"], "--device", "cpu", "--json")
+    assert len(rows) == len(nums["attack"]) == 2
+    for mine, theirs in zip(nums["attack"], rows):
+        for key in ("accuracy", "superclass_accuracy", "mistake_superclass_accuracy", "mistake_visual_share"):
+            assert mine[key] == theirs[key], key
+    assert any(r["mistakes"] for r in rows)  # the superclass measures were over some mistakes
+
+    bad = subprocess.run([sys.executable, "-m", "semtool", "report", str(d / "m.safetensors"), str(bare), "-o",
+                          str(tmp_path / "refused"), "--groups", "abreu2023", *CARD_ARGS],
+                         capture_output=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
+    assert_user_error(bad, "--groups abreu2023", "no class 'orchid'")
+    assert not (tmp_path / "refused").exists()
 
 
 def test_card_for_a_hugging_face_vit(tmp_path, hf_models):
