@@ -175,7 +175,8 @@ def tncsm(
     pool: Annotated[str, typer.Option("--pool", help="One vector per sample before the class means: mean "
                                       "(average over the spatial positions of (N, C, H, W) maps or the tokens of "
                                       "(N, T, D) outputs), max, flatten, or cls (the class token, token 0 of "
-                                      "(N, T, D); refused for a layer without tokens).")] = "mean",
+                                      "(N, T, D); refused for a layer without tokens and for features of a network without a class "
+                                      "token).")] = "mean",
     force: ForceOpt = False,
 ) -> None:
     """Template CSM: cosine between the class-mean features of one layer.
@@ -201,6 +202,9 @@ def tncsm(
     if pool == "cls" and x.ndim != 3:
         raise UserError(f"--pool cls: layer '{layer}' of {name} has no tokens (shape {x.shape}); extract it with "
                         "'features --pool none' from a token model")
+    if pool == "cls" and feats.attrs.get("class_token") is not None and not feats.attrs["class_token"]:
+        raise UserError(f"--pool cls: {name} comes from a network without a class token (token 0 is an image "
+                        "patch); use --pool mean or max")
     m = tncsm_fn(x, labels, len(classes), pool=pool)
     write_csm(output, m, classes, source="tncsm", measure="cosine", synsets=synsets, force=force,
               parameters={"layer": layer, "pool": pool}, inputs=[str(features)])

@@ -17,7 +17,7 @@ def features(
     data: Annotated[Path, typer.Argument(help="Imageset whose images go through the model.", show_default=False)],
     layers: Annotated[str, typer.Option("--layers", help="Comma-separated layer names or patterns ('layer4', 'layer*.relu'), 'blocks' for the main stages, or 'list' to print the names and exit; 'pixels' adds the input images ([0, 1] at the data's resolution, before the model's normalisation, flattened, not pooled) as the first layer, the pixel baseline of Dharmaretnam & Fyshe (2018).")] = "blocks",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Features file to write (needed unless --layers list).")] = None,
-    pool: Annotated[str, typer.Option("--pool", autocompletion=complete("features --pool"), help="Reduce each output to one vector per image: mean or max over the spatial positions of (N, C, H, W) maps or the tokens of (N, T, D) outputs, cls for the class token (token 0; refused for a layer without tokens), or none to keep (N, C, H, W) / (N, T, D).")] = "mean",
+    pool: Annotated[str, typer.Option("--pool", autocompletion=complete("features --pool"), help="Reduce each output to one vector per image: mean or max over the spatial positions of (N, C, H, W) maps or the tokens of (N, T, D) outputs, cls for the class token (token 0 of a network that prepends one: ViT, DeiT, BEiT, DINOv2, CLIP; refused for a layer without tokens and for a network without a class token, such as Swin), or none to keep (N, C, H, W) / (N, T, D).")] = "mean",
     fp16: Annotated[bool, typer.Option("--fp16", help="Store float16 (half the disk); computed in float32 on the CPU.")] = False,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Also write the clean predictions (logits, probabilities) from the same pass; the data's classes must be among the model's (matched by synset, else name; predictions over all the model's classes).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch (bounds the memory used).")] = 100,
@@ -42,7 +42,7 @@ def features(
     from semtool import store
     from semtool.models.loading import in_model_classes, load_model_and_data
     from semtool.errors import UserError
-    from semtool.models.features import PIXELS, POOLS, iter_features, layer_names, select_layers
+    from semtool.models.features import PIXELS, POOLS, has_class_token, iter_features, layer_names, select_layers
 
     if layers.strip() == "list":
         from semtool.models import open_model
@@ -78,7 +78,8 @@ def features(
     with contextlib.ExitStack() as stack:
         fw = stack.enter_context(FeaturesWriter(output, n, labels=images.labels, classes=images.classes,
                                                 synsets=images.synsets, pool=pool, batch_size=batch_size,
-                                                force=force, parameters=params, inputs=[model, data]))
+                                                force=force, parameters=params, inputs=[model, data],
+                                                class_token=has_class_token(net)))
         pw = (stack.enter_context(CleanPredictionsWriter(
             predictions, n, labels=scored.labels, classes=scored.classes, synsets=scored.synsets,
             groups=Grouping.of(scored.groups, scored.group_names),

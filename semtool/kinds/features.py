@@ -65,7 +65,7 @@ class Features:
             classes = store.read_strings(f["classes"])
             synsets = store.read_strings(f["synsets"]) if "synsets" in f else None
             data = {layer: f["layers"][layer][...] for layer in chosen}
-            attrs = {k: f.attrs[k] for k in ("pool",) if k in f.attrs}
+            attrs = {k: f.attrs[k] for k in ("pool", "class_token") if k in f.attrs}
         for layer, x in data.items():
             if len(x) != len(labels):
                 raise UserError(f"{name}: layer '{layer}' has {len(x)} samples but {len(labels)} labels")
@@ -123,16 +123,20 @@ class FeaturesWriter:
     def __init__(self, path: str | os.PathLike, n: int, *, labels: np.ndarray, classes: Sequence[str],
                  synsets: Sequence[str] | None = None, pool: str = "mean", batch_size: int = 64,
                  force: bool = False, parameters: dict[str, Any] | None = None,
-                 inputs: Sequence[str | os.PathLike] = (), command: str | None = "features") -> None:
+                 inputs: Sequence[str | os.PathLike] = (), command: str | None = "features",
+                 class_token: bool | None = None) -> None:
         self._create = store.create(path, "features", force=force, command=command, parameters=parameters,
                                     inputs=inputs)
         self.n, self.pool, self.batch_size = n, pool, batch_size
+        self.class_token = class_token  # whether the network prepends one (what `csm tncsm --pool cls` checks)
         self._meta = (labels, list(classes), None if synsets is None else list(synsets))
 
     def __enter__(self) -> "FeaturesWriter":
         self.f = self._create.__enter__()
         labels, classes, synsets = self._meta
         self.f.attrs["pool"] = self.pool
+        if self.class_token is not None:
+            self.f.attrs["class_token"] = self.class_token
         self.f.create_group("layers", track_order=True)  # file order = the order chosen (pixels first)
         self.f.create_dataset("labels", data=np.asarray(labels))
         store.write_strings(self.f, "classes", classes)

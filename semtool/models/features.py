@@ -137,11 +137,28 @@ def _channels_last(model: torch.nn.Module, name: str) -> bool:
     return False
 
 
-def _pool(t: torch.Tensor, pool: str, name: str) -> torch.Tensor:
+#: parameter names of a prepended class token: torchvision's ViT (``class_token``), timm's
+#: and Hugging Face's ViT, DeiT, BEiT, DINOv2 (``cls_token``), CLIP's vision tower (``class_embedding``)
+_CLASS_TOKEN_PARAMETERS = ("class_token", "cls_token", "class_embedding")
+
+
+def has_class_token(model: torch.nn.Module) -> bool:
+    """Whether the network prepends a learned class token to its patch tokens (so token 0 of
+    its (N, T, D) outputs is that token). Token models without one (timm's ViT with
+    ``class_token=False``, Swin, MLP-Mixer) start their sequence with an image patch."""
+    return any(name.rsplit(".", 1)[-1] in _CLASS_TOKEN_PARAMETERS for name, _ in model.named_parameters())
+
+
+def _pool(t: torch.Tensor, pool: str, name: str, class_token: bool = True) -> torch.Tensor:
     if pool == "cls":
         if t.dim() != 3:
             raise UserError(f"--pool cls: layer '{name}' has no tokens (output {tuple(t.shape)}); "
                             "use mean, max or none")
+        if not class_token:
+            # token 0 would be an image patch: a number that looks fine and is not
+            raise UserError(f"--pool cls: layer '{name}' has tokens but the network has no class token (no "
+                            "class_token, cls_token or class_embedding parameter), so token 0 is an image patch "
+                            "or a register token; use mean, max or none")
         return t[:, 0]
     if pool == "none" or t.dim() <= 2:
         return t
@@ -171,6 +188,7 @@ def iter_outputs(model: torch.nn.Module, images: np.ndarray, requests: dict[str,
     """:func:`iter_features` with one pooling per output: ``requests`` maps an output name to
     (layer, pool), so one pass can give a layer both pooled and whole (``semtool report``)."""
     layers = list(dict.fromkeys(layer for layer, _ in requests.values()))
+    class_token = has_class_token(model)
     model = model.to(device).eval()
     net_layers = [n for n in layers if n != PIXELS]
     extractor = None
@@ -191,7 +209,7 @@ def iter_outputs(model: torch.nn.Module, images: np.ndarray, requests: dict[str,
             for n in nhwc:
                 if out[n].dim() == 4:
                     out[n] = out[n].permute(0, 3, 1, 2)
-            feats = {key: (out[n].float() if n == PIXELS else _pool(out[n].float(), p, n)).cpu().numpy().astype(dtype)
+            feats = {key: (out[n].float() if n == PIXELS else _pool(out[n].float(), p, n, class_token)).cpu().numpy().astype(dtype)
                      for key, (n, p) in requests.items()}
             lg = out["__logits__"].float().cpu().numpy() if logits else None
             yield s, feats, lg

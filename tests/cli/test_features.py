@@ -91,6 +91,45 @@ def test_pool_cls_takes_the_class_token_and_refuses_a_layer_without_tokens(setup
     assert not (d / "cls.h5").exists()
 
 
+def test_pool_cls_needs_a_network_with_a_class_token(setup, cli, tmp_path):
+    """Token 0 is the class token only where the network prepends one; elsewhere (timm's ViT
+    without one, Swin) it is a patch or a register token, and cls is refused, also later in csm."""
+    timm = pytest.importorskip("timm")
+    from torchvision.models import VisionTransformer
+    from torchvision.models.swin_transformer import SwinTransformer
+    from transformers import CLIPVisionConfig, CLIPVisionModel, SwinConfig, SwinModel, ViTConfig, ViTModel
+
+    from semtool.models.features import has_class_token
+
+    with_token = [VisionTransformer(image_size=14, patch_size=7, num_layers=1, num_heads=1, hidden_dim=4, mlp_dim=4),
+                  timm.create_model("test_vit", pretrained=False),
+                  ViTModel(ViTConfig(image_size=16, patch_size=8, hidden_size=8, num_hidden_layers=1,
+                                     num_attention_heads=1, intermediate_size=8)),
+                  CLIPVisionModel(CLIPVisionConfig(image_size=16, patch_size=8, hidden_size=8, num_hidden_layers=1,
+                                                   num_attention_heads=1, intermediate_size=8))]
+    without = [timm.create_model("test_vit2", pretrained=False),  # a register token at 0, no class token
+               timm.create_model("test_vit_relpos", pretrained=False),
+               SwinTransformer(patch_size=[2, 2], embed_dim=4, depths=[1, 1], num_heads=[1, 1], window_size=[2, 2]),
+               SwinModel(SwinConfig(image_size=16, patch_size=4, embed_dim=4, depths=[1], num_heads=[1], window_size=2))]
+    assert [has_class_token(m) for m in with_token] == [True] * 4
+    assert [has_class_token(m) for m in without] == [False] * 4
+
+    d, _ = setup
+    ok = cli("features", "timm:test_vit:none", d / "test.h5", "--layers", "blocks.1", "--pool", "cls",
+             "-o", tmp_path / "ok.h5")
+    assert ok.returncode == 0, ok.stderr.decode()
+    bad = cli("features", "timm:test_vit_relpos:none", d / "test.h5", "--layers", "blocks.1", "--pool", "cls",
+              "-o", tmp_path / "bad.h5")
+    assert_user_error(bad, "--pool cls", "no class token")
+    assert not (tmp_path / "bad.h5").exists()
+    tokens = cli("features", "timm:test_vit_relpos:none", d / "test.h5", "--layers", "blocks.1", "--pool", "none",
+                 "-o", tmp_path / "tokens.h5")
+    assert tokens.returncode == 0, tokens.stderr.decode()
+    assert_user_error(cli("csm", "tncsm", tmp_path / "tokens.h5", "--pool", "cls", "-o", tmp_path / "t.h5"),
+                      "--pool cls", "without a class token")
+    assert cli("csm", "tncsm", tmp_path / "tokens.h5", "--pool", "mean", "-o", tmp_path / "t.h5").returncode == 0
+
+
 def _two_vs_two_loop(w: np.ndarray, i: np.ndarray) -> float:
     """The 2 vs 2 test as Dharmaretnam & Fyshe (2018) state it, one pair at a time."""
     k = len(w)
