@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from tests.card.test_report import write_data
-from tests.conftest import assert_user_error
+from tests.conftest import ROOT, assert_user_error
 from tests.learn.fmnist import CLASSES, fashion_mnist, tiny_model_file
 from tests.models.zoo import torch_home  # noqa: F401
 
@@ -36,17 +39,30 @@ def _records(path):
     return [{k: v for k, v in r.items() if k != "card"} for r in json.loads(path.read_text())]
 
 
-def test_two_parts_and_a_merge_equal_one_run(zoo, monkeypatch):
+OPTS = dict(permutations=10, rsm_samples=12, device="cpu", figures=False)
+ZOO_ARGS = ["--permutations", "10", "--rsm-samples", "12", "--device", "cpu", "--no-figures"]
+
+
+@pytest.fixture(scope="module")
+def one_run(zoo):
+    """The whole zoo in one process."""
     from semtool.card import CardOptions
     from semtool.card.zoo import run_zoo
 
-    opts = CardOptions(words=str(zoo / "words.h5"), permutations=10, rsm_samples=12, device="cpu", figures=False)
-    run_zoo(str(zoo / "zoo.txt"), zoo / "data.h5", zoo / "one", opts)
+    run_zoo(str(zoo / "zoo.txt"), zoo / "data.h5", zoo / "one", CardOptions(words=str(zoo / "words.h5"), **OPTS))
+    return zoo / "one"
+
+
+def test_two_parts_and_a_merge_equal_one_run(zoo, one_run, monkeypatch):
+    from semtool.card import CardOptions
+    from semtool.card.zoo import run_zoo
+
+    opts = CardOptions(words=str(zoo / "words.h5"), **OPTS)
     for part in ("1/2", "2/2"):
         run_zoo(str(zoo / "zoo.txt"), zoo / "data.h5", zoo / "split", opts, shard=part)
     assert not (zoo / "split" / "zoo.json").exists()
     run_zoo(str(zoo / "zoo.txt"), None, zoo / "split", opts, merge=True)
-    one, split = _records(zoo / "one" / "zoo.json"), _records(zoo / "split" / "zoo.json")
+    one, split = _records(one_run / "zoo.json"), _records(zoo / "split" / "zoo.json")
     assert one == split
     assert [r["status"] for r in one] == ["done", "done", "done", "skipped"]
     assert "resnet18" in one[3]["model"] and "cached" in one[3]["reason"]
@@ -64,6 +80,24 @@ def test_two_parts_and_a_merge_equal_one_run(zoo, monkeypatch):
     from semtool.card.zoo import parse_shard
 
     assert parse_shard(None) == (2, 3)  # torchrun: rank 1 of 3 takes part 2
+
+
+@pytest.mark.slow
+def test_torchrun_ranks_take_the_parts(zoo, one_run, tmp_path):
+    """Two torchrun ranks each run their part of the zoo (no --shard); the merge equals one run."""
+    out = tmp_path / "ranks"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "semtool",
+           "report", "--zoo", str(zoo / "zoo.txt"), str(zoo / "data.h5"), "-o", str(out), "--words",
+           str(zoo / "words.h5"), *ZOO_ARGS]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "zoo part 1/2 done" in proc.stderr and "zoo part 2/2 done" in proc.stderr
+    assert not (out / "zoo.json").exists()
+    merged = subprocess.run([sys.executable, "-m", "semtool", "report", "--zoo", str(zoo / "zoo.txt"), "-o", str(out),
+                             "--merge"], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert merged.returncode == 0, merged.stderr
+    assert _records(out / "zoo.json") == _records(one_run / "zoo.json")
 
 
 def test_zoo_bad_input(zoo, cli, tmp_path):
