@@ -264,7 +264,7 @@ def make_card(model: str, data: str, outdir: str | os.PathLike, opts: CardOption
     tv_inputs = [files["features"], files["words"]] + ([one_vs_two] if one_vs_two else [])
 
     def twovtwo() -> None:
-        from semtool.data.analyses import two_vs_two_files, twovtwo_record
+        from semtool.analyse.files import two_vs_two_files, twovtwo_record
 
         try:
             concepts, results = two_vs_two_files(files["features"], files["words"], one_vs_two=one_vs_two,
@@ -372,7 +372,7 @@ def _rsm_step(card: Card, runner: Runner, semantic: bool, key: str, opts: CardOp
 
     files = card.files
     if semantic:
-        from semtool.data.analyses import layer_set_size
+        from semtool.analyse.files import layer_set_size
 
         if layer_set_size(files["maps"], card.last) == 1:
             files.pop(key)
@@ -386,7 +386,7 @@ def _rsm_step(card: Card, runner: Runner, semantic: bool, key: str, opts: CardOp
     inputs = [files["maps"], files["maps_predictions"]]
 
     def work() -> None:
-        from semtool.data.analyses import rsm_file
+        from semtool.analyse.files import rsm_file
 
         r = rsm_file(files["maps"], card.last, kernel="cosine", semantic=semantic, matcher=spec, evaluate=True,
                      predictions=files["maps_predictions"], seed=opts.seed)

@@ -1,7 +1,7 @@
 """The card's numbers, read from its files through the functions the single commands call.
 
 ``sai`` = :func:`semtool.data.csmio.read_aligned` + :func:`semtool.measure.sai.sai` (``semtool
-sai A B --intersect``); ``idm`` = :func:`semtool.data.analyses.idm_files` (``semtool idm``);
+sai A B --intersect``); ``idm`` = :func:`semtool.analyse.files.idm_files` (``semtool idm``);
 ``wsi`` = :func:`semtool.measure.wsi.wsi` (``semtool wsi``); 2 vs 2 and RSM numbers are the
 ones their files hold. Chance levels come from :mod:`semtool.measure` too.
 """
@@ -67,7 +67,7 @@ def sai_rows(card: Any, seed: int) -> list[dict[str, Any]]:
 
 
 def idm_rows(card: Any, acc: dict[str, Any]) -> list[dict[str, Any]]:
-    from semtool.data.analyses import idm_files
+    from semtool.analyse.files import idm_files
     from semtool.measure.idm import idm_chance
 
     rows = []

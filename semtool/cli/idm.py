@@ -27,7 +27,7 @@ def idm(
     r the rank of w among the other classes by decreasing similarity to c in the CSM (ties
     share their average rank). Attack files give one value per ε.
     """
-    from semtool.data.analyses import idm_files
+    from semtool.analyse.files import idm_files
 
     stdin_once(predictions, csm)
     p, c, values, mistakes = idm_files(predictions, csm, errors_only=errors_only)

@@ -61,7 +61,7 @@ def rsm(
     """
     from semtool import store
     from semtool.errors import UserError
-    from semtool.data.analyses import rsm_file
+    from semtool.analyse.files import rsm_file
     from semtool.measure.matching import get_matcher
     from semtool.measure.rsm import SIGMAS, check_kernel
 

@@ -67,7 +67,7 @@ def twovtwo(
     the images whose true or predicted concept was dropped.
     """
     from semtool import store
-    from semtool.data.analyses import two_vs_two_files, twovtwo_record
+    from semtool.analyse.files import two_vs_two_files, twovtwo_record
     from semtool.errors import UserError
     from semtool.measure.twovtwo import ONE_VS_TWO_NULLS
 
