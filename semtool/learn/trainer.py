@@ -462,6 +462,11 @@ class _Trainer:
             meta["provenance"] = store.provenance_chain(command="train", parameters=dataclasses.asdict(opts),
                                                         inputs=self._inputs())
             save_model(opts.output, self.model, meta)
+            # The model and curves are in place: from here a Ctrl-C keeps them (it removes a
+            # run's outputs only while the checkpoint that can make them again exists, and
+            # that checkpoint goes next).
+            done = {Path(p).resolve() for p in (opts.output, curves_path) if p is not None}
+            _runtime.committed[:] = [p for p in _runtime.committed if Path(p).resolve() not in done]
             self.ckpt.unlink(missing_ok=True)
         _debug_hash(self.model, dist)
         return TrainResult(Path(opts.output), curves_path, self.history, self.epoch_seconds, self.tracking_seconds,

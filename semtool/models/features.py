@@ -114,11 +114,12 @@ def select_layers(model: torch.nn.Module, spec: str) -> list[str]:
         hits = [n for n in nodes if fnmatch.fnmatchcase(n, name)]
         if not hits:
             close = difflib.get_close_matches(name, known, n=4, cutoff=0.5)
-            raise UserError(f"--layers: no layer matches '{entry}'"
-                            + (f" (close names: {', '.join(close)})" if close else " (see --layers list)"))
+            raise UserError(f"layers: no layer matches '{entry}'"
+                            + (f" (close names: {', '.join(close)})" if close else " (see --layers list)"),
+                            parameter="layers")
         chosen += hits
     if not chosen:
-        raise UserError("--layers: no layer selected (see --layers list)")
+        raise UserError("layers: no layer selected (see --layers list)", parameter="layers")
     return list(dict.fromkeys(chosen))
 
 
@@ -152,13 +153,13 @@ def has_class_token(model: torch.nn.Module) -> bool:
 def _pool(t: torch.Tensor, pool: str, name: str, class_token: bool = True) -> torch.Tensor:
     if pool == "cls":
         if t.dim() != 3:
-            raise UserError(f"--pool cls: layer '{name}' has no tokens (output {tuple(t.shape)}); "
-                            "use mean, max or none")
+            raise UserError(f"pool cls: layer '{name}' has no tokens (output {tuple(t.shape)}); "
+                            "use mean, max or none", parameter="pool")
         if not class_token:
             # token 0 would be an image patch: a number that looks fine and is not
-            raise UserError(f"--pool cls: layer '{name}' has tokens but the network has no class token (no "
+            raise UserError(f"pool cls: layer '{name}' has tokens but the network has no class token (no "
                             "class_token, cls_token or class_embedding parameter), so token 0 is an image patch "
-                            "or a register token; use mean, max or none")
+                            "or a register token; use mean, max or none", parameter="pool")
         return t[:, 0]
     if pool == "none" or t.dim() <= 2:
         return t
@@ -177,7 +178,7 @@ def iter_features(model: torch.nn.Module, images: np.ndarray, layers: list[str],
     one batch is held at a time.
     """
     if pool not in POOLS:
-        raise UserError(f"--pool: expected one of {', '.join(POOLS)}, got '{pool}'")
+        raise UserError(f"pool: expected one of {', '.join(POOLS)}, got '{pool}'", parameter="pool")
     yield from iter_outputs(model, images, {n: (n, pool) for n in layers}, batch_size=batch_size, device=device,
                             fp16=fp16, logits=logits)
 

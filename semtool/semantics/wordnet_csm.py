@@ -301,7 +301,8 @@ def wordnet_csm(synsets: Sequence, measure: str = "path", *, reader=None) -> np.
         (S, S) float64; see the module docstring for the diagonal.
     """
     if measure not in WORDNET_MEASURES:
-        raise UserError(f"--measure: expected one of {', '.join(WORDNET_MEASURES)}, got '{measure}'")
+        raise UserError(f"measure: expected one of {', '.join(WORDNET_MEASURES)}, got '{measure}'",
+                        parameter="measure")
     if len(synsets) == 0:
         raise UserError("no synsets to compare")
     if reader is None:

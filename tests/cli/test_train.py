@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from semtool import measure, store
-from tests.conftest import assert_user_error
+from tests.conftest import ROOT, assert_user_error
 from tests.learn.fmnist import CLASSES, GROUPS, fmnist_imageset, write_csm, write_hybrids, write_imageset
 
 ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -278,3 +278,31 @@ def test_without_eval_the_curves_hold_only_what_was_measured(data, cli, tmp_path
     assert plot.returncode == 0, plot.stderr.decode()
     err = plot.stderr.decode()
     assert "Warning" not in err and "warning" not in err, err
+
+
+def test_ctrl_c_as_the_checkpoint_goes_keeps_the_finished_model(tmp_path):
+    """A SIGINT that lands while the finished run removes its checkpoint: the model and curves
+    stay (before the fix both the model and the checkpoint were lost)."""
+    _small(tmp_path, n=100)
+    out, curves = tmp_path / "m.safetensors", tmp_path / "c.h5"
+    # KeyboardInterrupt where the checkpoint is unlinked once the model exists: where a real
+    # Ctrl-C at that instant surfaces
+    code = ("import pathlib, sys\n"
+            "unlink = pathlib.Path.unlink\n"
+            "def interrupted(self, *a, **k):\n"
+            "    unlink(self, *a, **k)\n"
+            "    if self.name.endswith('.ckpt') and pathlib.Path(sys.argv[1]).exists():\n"
+            "        raise KeyboardInterrupt\n"
+            "pathlib.Path.unlink = interrupted\n"
+            "from semtool.cli.app import main\n"
+            "main(sys.argv[2:])\n")
+    args = ["train", tmp_path / "train.h5", "-o", out, "--curves", curves, "--epochs", "1", "--batch-size", "50",
+            "--device", "cpu"]
+    proc = subprocess.run([sys.executable, "-c", code, out, *args], capture_output=True, cwd=ROOT,
+                          env={**os.environ, **ENV}, timeout=300)
+    assert proc.returncode == 130, proc.stderr.decode()
+    assert "semtool: interrupted" in proc.stderr.decode()
+    assert out.is_file() and curves.is_file()  # finished work is kept
+    from semtool.models import load_model
+
+    assert load_model(str(out))[0] is not None

@@ -118,5 +118,6 @@ def test_non_nouns_use_nltk_fake_root(wn):
 
 def test_path_diagonal_is_one_and_unknown_measure(wn, cifar100):
     assert np.all(np.diag(wordnet_csm(cifar100[:10], "path", reader=wn)) == 1.0)
-    with pytest.raises(UserError, match="--measure"):
+    with pytest.raises(UserError, match="^measure: expected one of") as info:
         wordnet_csm(cifar100[:3], "res", reader=wn)
+    assert info.value.parameter == "measure" and info.value.naming("--measure").startswith("--measure: expected")
