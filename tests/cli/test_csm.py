@@ -131,6 +131,30 @@ def test_ccsm_epsilon(cli, tmp_path, rng):
     assert not (tmp_path / "bad.h5").exists()
 
 
+def test_ccsm_of_a_subset_keeps_the_classes_with_samples(cli, tmp_path, rng):
+    """A 12-class model on images of 4 of its classes: the CCSM covers those 4 (rows still
+    divided by all their samples); --all-classes keeps the 8 zero rows, with a warning."""
+    present = np.array([1, 4, 7, 9])
+    labels = present[rng.integers(0, 4, 200)]
+    preds = np.where(rng.random(200) < 0.5, labels, rng.integers(0, 12, 200))  # mistakes into any class
+    groups = np.arange(12) % 3
+    predictions_file(tmp_path / "p.h5", labels, preds, NAMES, groups=groups)
+    proc = cli("csm", "ccsm", tmp_path / "p.h5", "-o", tmp_path / "c.h5")
+    assert proc.returncode == 0 and "samples of 4 of its 12 classes" in proc.stderr.decode()
+    c = read_csm(tmp_path / "c.h5")
+    full = ccsm(labels, preds, 12)
+    assert c.classes == [NAMES[i] for i in present]
+    np.testing.assert_array_equal(c.matrix, full[np.ix_(present, present)])
+    assert np.all(c.matrix.sum(axis=1) - 1 < 1)  # mistakes outside the 4 lower the rows
+    np.testing.assert_array_equal(c.groups.index, groups[present])
+    proc = cli("csm", "ccsm", tmp_path / "p.h5", "--all-classes", "-o", tmp_path / "all.h5")
+    assert proc.returncode == 0 and "8 of the 12 classes have no samples" in proc.stderr.decode()
+    np.testing.assert_array_equal(read_csm(tmp_path / "all.h5").matrix, full)
+    predictions_file(tmp_path / "one.h5", np.full(20, 3), np.full(20, 3), NAMES)
+    assert_user_error(cli("csm", "ccsm", tmp_path / "one.h5", "-o", tmp_path / "bad.h5"), "one.h5", "at least 2")
+    assert not (tmp_path / "bad.h5").exists()
+
+
 def test_tncsm(cli, tmp_path, rng):
     x = rng.normal(size=(48, 6, 2, 2)).astype(np.float32)
     labels = np.arange(48) % 12

@@ -67,8 +67,10 @@ def assert_png(path: Path) -> None:
 
 
 def csm_matrix(path: Path, order: list[str]) -> np.ndarray:
+    """The csm file's matrix on the classes ``order`` (a subset of its own), in that order."""
     m, = read(path, "csm", "matrix")
-    _, idx, _ = align(order, classes_of(path))
+    _, idx, shared = align(order, classes_of(path), intersect=True)
+    assert shared == list(order)
     return take_classes(m, idx)
 
 
@@ -299,6 +301,16 @@ def test_dsi_pretrained_dry_run(tmp_path, env):
     # the wnid folders are ImageNet's first four classes; predictions span all 1000 outputs
     labels, logits = read(out / "predictions-squeezenet1_1.h5", "predictions", "labels", "logits")
     assert sorted(set(labels.tolist())) == [0, 1, 2, 3] and logits.shape == (1, 24, 1000)
+    # the CCSM covers those four classes; its SAI is against their WordNet rows, or NA when the
+    # random network confused none of them with another (a constant matrix has no SAI)
+    cc, = read(out / "ccsm-squeezenet1_1.h5", "csm", "matrix")
+    assert cc.shape == (4, 4)
+    four = csm_matrix(out / "wordnet.h5", classes_of(out / "ccsm-squeezenet1_1.h5"))
+    off = cc[~np.eye(4, dtype=bool)]
+    if off.min() == off.max():
+        assert rows[1][4] == "NA"
+    else:
+        assert float(rows[1][4]) == pytest.approx(sai(cc, four), abs=5e-4)
 
 
 def test_semantic_rsm_backbones_dry_run(tmp_path, env):
