@@ -66,7 +66,7 @@ def in_model_classes(data: Any, meta: dict[str, Any], data_path: str, model_path
         from semtool import _runtime
 
         _runtime.log(f"note: {data_path} holds {len(idx)} of the model's {len(classes)} classes; predictions are "
-                     f"over all {len(classes)} (a CCSM from them has {len(classes) - len(idx)} empty rows)")
+                     f"over all {len(classes)} ('csm ccsm' on them keeps the {len(set(idx.tolist()))} with samples)")
     grouped = {}
     for key in ("groups", "visual_groups"):
         g = getattr(data, key)
