@@ -31,6 +31,12 @@ def idm(
 
     stdin_once(predictions, csm)
     p, c, values, mistakes = idm_files(predictions, csm, errors_only=errors_only)
+    if errors_only and 0 in mistakes:
+        from semtool import _runtime
+
+        where = "" if p.epsilons is None else " at ε = " + ", ".join(
+            f"{e:g}" for e, k in zip(p.epsilons, mistakes) if k == 0)
+        _runtime.log(f"warning: {p.path} has no mistakes{where}: the errors-only IDM is undefined there (NaN)")
     kind = {"ncsm": "network-based", "wordnet": "WordNet-based"}.get(c.source, c.source or "csm")
     label = f"IDM ({kind}{', errors only' if errors_only else ''})"
     context = {"predictions": p.path, "csm": c.path, "source": c.source, "errors_only": errors_only,

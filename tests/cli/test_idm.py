@@ -55,3 +55,25 @@ def test_class_mismatch(cli, attack, rng):
     proc = cli("idm", d / "p.h5", "--csm", d / "other.h5")
     assert_user_error(proc, "other.h5", "zebra")
     assert proc.stdout == b""
+
+
+def test_errors_only_without_mistakes_warns(cli, tmp_path, rng):
+    """No mistakes at an ε: the errors-only IDM there is NaN, and stderr says why."""
+    labels = rng.integers(0, 12, 40)
+    wrong = (labels + 1) % 12
+    predictions_file(tmp_path / "p.h5", labels, np.stack([labels, wrong]), NAMES, epsilons=[0.0, 1.0])
+    csm_file(tmp_path / "c.h5", rng.random((12, 12)), NAMES)
+    proc = cli("idm", tmp_path / "p.h5", "--csm", tmp_path / "c.h5", "--errors-only", "--json")
+    assert proc.returncode == 0
+    out = json.loads(proc.stdout)
+    assert out[0]["idm"] is None or np.isnan(out[0]["idm"])
+    assert out[1]["idm"] == pytest.approx(idm(labels, wrong, _matrix(tmp_path / "c.h5"), errors_only=True))
+    assert "has no mistakes at ε = 0: the errors-only IDM is undefined" in proc.stderr.decode()
+    plain = cli("idm", tmp_path / "p.h5", "--csm", tmp_path / "c.h5")
+    assert b"no mistakes" not in plain.stderr  # the IDM over all predictions is defined
+
+
+def _matrix(path):
+    from semtool.data.csmio import read_csm
+
+    return read_csm(path).matrix
