@@ -239,6 +239,43 @@ def twovtwo_record(path: str | os.PathLike, results: list[dict[str, Any]], conce
                     attrs={"permutations": permutations, "seed": seed})
 
 
+def ccsm_file(predictions: str | os.PathLike, *, eps: float | None = None, symmetric: bool = False,
+              all_classes: bool = False) -> tuple[Any, float | None]:
+    """The CCSM of a predictions file as ``semtool csm ccsm`` writes it: (Csm record, the ε used).
+
+    Predictions over more classes than the images hold (a network on some of its classes)
+    give a CCSM over the classes with samples, rows and columns, each row still divided by
+    all of its class's samples, with a note on stderr; ``all_classes`` keeps the others as
+    zero rows (which SAI and IDM would count as never confused), with a warning.
+    """
+    from semtool import _runtime, store
+    from semtool.data.csmio import pick_epsilon, read_predictions
+    from semtool.kinds import Csm, Grouping
+    from semtool.measure.csm import ccsm
+
+    p = read_predictions(predictions)
+    row = pick_epsilon(p, eps)
+    m = ccsm(p.labels, p.predicted[row], len(p.classes), symmetric=symmetric)
+    chosen = None if p.epsilons is None else float(p.epsilons[row])
+    name = store.display_name(predictions)
+    keep = np.flatnonzero(np.bincount(p.labels, minlength=len(p.classes)) > 0)
+    classes, synsets, groups = list(p.classes), p.synsets, p.groups
+    if len(keep) < len(classes) and not all_classes:
+        if len(keep) < 2:
+            raise UserError(f"{name}: samples of {len(keep)} class; a CCSM needs at least 2")
+        _runtime.log(f"note: {name} holds samples of {len(keep)} of its {len(classes)} classes; the CCSM covers "
+                     f"those {len(keep)} (mistakes into the others still count in each row); --all-classes keeps "
+                     "every class")
+        m = m[np.ix_(keep, keep)]
+        classes = [classes[i] for i in keep]
+        synsets = None if synsets is None else [synsets[i] for i in keep]
+        groups = None if groups is None else Grouping(groups.index[keep], groups.names)
+    elif len(keep) < len(classes):
+        _runtime.log(f"warning: {len(classes) - len(keep)} of the {len(classes)} classes have no samples in {name}: "
+                     "their rows are zero, and SAI or IDM against this CCSM count them as never confused")
+    return Csm(name, m, classes, None, synsets, "ccsm", "confusion", groups), chosen
+
+
 def idm_files(predictions: str | os.PathLike, csm: str | os.PathLike, *, errors_only: bool = False):
     """IDM (Filus et al.) of a predictions file against a csm file, one value per ε row:
     (predictions, csm, values, mistakes). The CSM's classes are matched to the predictions' by name."""

@@ -318,8 +318,8 @@ def _wordnet_steps(card: Card, runner: Runner, scored: Any, synsets: list[str], 
 
 
 def _csm_steps(card: Card, runner: Runner, net: Any, meta: dict[str, Any], model_in: list[Any]) -> None:
-    from semtool.data.csmio import read_predictions, write_csm
-    from semtool.measure.csm import ccsm, ncsm, tncsm
+    from semtool.data.csmio import write_csm
+    from semtool.measure.csm import ncsm, tncsm
     from semtool.models import classifier_weight
 
     files = card.files
@@ -343,14 +343,13 @@ def _csm_steps(card: Card, runner: Runner, net: Any, meta: dict[str, Any], model
             group_names=meta.get("group_names") if meta.get("groups") is not None else None, force=True,
             parameters=n_params, inputs=model_in[:1]))
 
-    c_params = {"epsilon": None, "symmetric": False}
+    c_params = {"eps": None, "symmetric": False, "all_classes": False}
 
-    def confusion() -> None:
-        p = read_predictions(files["predictions"])
-        write_csm(files["ccsm"], ccsm(p.labels, p.predicted[0], len(p.classes)), p.classes, source="ccsm",
-                  measure="confusion", groups=p.groups.index if p.groups else None,
-                  group_names=p.groups.names if p.groups else None,
-                  force=True, parameters=c_params, inputs=[files["predictions"]])
+    def confusion() -> None:  # as `semtool csm ccsm PREDICTIONS` makes it
+        from semtool.analyse.files import ccsm_file
+
+        ccsm_file(files["predictions"])[0].write(files["ccsm"], force=True, parameters=c_params,
+                                                 inputs=[files["predictions"]])
 
     runner.step("CCSM (clean confusions)", [files["ccsm"]], c_params, [files["predictions"]], confusion)
 

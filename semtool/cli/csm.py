@@ -160,39 +160,14 @@ def ccsm(
     still divided by all of its class's samples, so mistakes into the other classes lower
     it without a column of their own. --all-classes keeps the zero rows.
     """
-    import numpy as np
-
-    from semtool import _runtime, store
-    from semtool.data.csmio import pick_epsilon, read_predictions, write_csm
-    from semtool.errors import UserError
-    from semtool.measure.csm import ccsm as ccsm_fn
+    from semtool import store
+    from semtool.analyse.files import ccsm_file
 
     store.check_output(output, force=force, kind="csm")
-    p = read_predictions(predictions)
-    row = pick_epsilon(p, eps)
-    m = ccsm_fn(p.labels, p.predicted[row], len(p.classes), symmetric=symmetric)
-    chosen = None if p.epsilons is None else float(p.epsilons[row])
-    name = store.display_name(predictions)
-    keep = np.flatnonzero(np.bincount(p.labels, minlength=len(p.classes)) > 0)
-    classes, synsets, groups = list(p.classes), p.synsets, p.groups
-    if len(keep) < len(classes) and not all_classes:
-        if len(keep) < 2:
-            raise UserError(f"{name}: samples of {len(keep)} class; a CCSM needs at least 2")
-        _runtime.log(f"note: {name} holds samples of {len(keep)} of its {len(classes)} classes; the CCSM covers "
-                     f"those {len(keep)} (mistakes into the others still count in each row); --all-classes keeps "
-                     "every class")
-        m = m[np.ix_(keep, keep)]
-        classes = [classes[i] for i in keep]
-        synsets = None if synsets is None else [synsets[i] for i in keep]
-        groups = None if groups is None else type(groups)(groups.index[keep], groups.names)
-    elif len(keep) < len(classes):
-        _runtime.log(f"warning: {len(classes) - len(keep)} of the {len(classes)} classes have no samples in {name}: "
-                     "their rows are zero, and SAI or IDM against this CCSM count them as never confused")
-    write_csm(output, m, classes, source="ccsm", measure="confusion", force=force, synsets=synsets,
-              groups=groups.index if groups else None, group_names=groups.names if groups else None,
-              parameters={"eps": chosen, "symmetric": symmetric, "all_classes": all_classes},
+    rec, chosen = ccsm_file(predictions, eps=eps, symmetric=symmetric, all_classes=all_classes)
+    rec.write(output, force=force, parameters={"eps": chosen, "symmetric": symmetric, "all_classes": all_classes},
               inputs=[str(predictions)])
-    wrote(output, f"{len(classes)} classes" + (f", ε = {chosen:g}" if chosen is not None else ""))
+    wrote(output, f"{len(rec.classes)} classes" + (f", ε = {chosen:g}" if chosen is not None else ""))
 
 
 @csm_app.command("tncsm")
