@@ -13,7 +13,7 @@ verbose: bool = False
 interrupted: bool = False
 #: outputs renamed into place by this process (removed again when the command is interrupted)
 committed: list = []
-#: the checkpoint or partial file an interrupted run leaves for --resume, if any
+#: the checkpoint or partial file (or a list of them) an interrupted run leaves for --resume, if any
 checkpoint = None
 #: what an interrupted run that resumes by itself tells the user (``semtool report``
 #: reuses its finished steps when rerun), if any
