@@ -46,9 +46,18 @@ def exit_interrupted() -> None:
 
 
 def on_sigint(signum, frame) -> None:
-    """The CLI's SIGINT handler: remember the interrupt, then interrupt as Python would."""
+    """The CLI's SIGINT handler: remember the interrupt, then interrupt as Python would.
+
+    Where Python would only print the exception and carry on (a weak reference's callback
+    or a ``__del__``, which h5py runs for every object it frees while writing a batch), it
+    only remembers: the next :func:`check_interrupt` (after each batch of a row-by-row
+    writer, before any rename into place) stops the command.
+    """
     global interrupted
     interrupted = True
+    if frame is not None and (frame.f_code.co_name == "__del__"
+                              or os.path.basename(frame.f_code.co_filename) in ("weakref.py", "_weakrefset.py")):
+        return
     raise KeyboardInterrupt
 
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from semtool import store
+from semtool import _runtime, store
 from semtool.errors import UserError
 
 #: options that do not change the numbers: a resumed run may differ in them
@@ -105,6 +105,7 @@ class RowFile:
         if os.environ.get("SEMTOOL_DEBUG_SIGKILL_ROWS") == str(stop):
             # the resume tests' reproducible kill -9, once the rows up to ``stop`` are vouched for
             os.kill(os.getpid(), signal.SIGKILL)
+        _runtime.check_interrupt()  # a Ctrl-C that arrived where it could not be raised
 
     def close(self, exc: tuple[Any, Any, Any] = (None, None, None)) -> Any:
         """Finish (rename into place) after success; otherwise leave the partial file for --resume."""
