@@ -10,9 +10,9 @@ import typer
 from semtool.cli._common import (MODEL_HELP, DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, TrustOpt,
                                  complete, guarded, parse_floats, print_table, wrote)
 
-ResumeHelp = ("Continue an interrupted run with -o from its partial file (.NAME.partial beside it): the finished "
+_RESUME_HELP = ("Continue an interrupted run with -o from its partial file (.NAME.partial beside it): the finished "
               "images are skipped and the random generator goes on where it stopped, so the file and the table "
-              "equal an uninterrupted run's; the same options are required.")
+              "equal an uninterrupted run's; the same options are required (--force starts over).")
 
 _COLUMNS = ["eps", "accuracy", "superclass_accuracy", "mistake_superclass_accuracy", "mistake_visual_share"]
 #: the terminal table's short headers (TSV and JSON keep the full names) and their legend
@@ -44,7 +44,7 @@ def attack(
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
     trust_remote_code: TrustOpt = False,
-    resume: Annotated[bool, typer.Option("--resume", help=ResumeHelp)] = False,
+    resume: Annotated[bool, typer.Option("--resume", help=_RESUME_HELP)] = False,
     force: ForceOpt = False,
 ) -> None:
     """Evaluate a model against L2 PGD (Madry et al. 2018) over a sweep of ε.

@@ -24,7 +24,7 @@ def features(
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.")] = None,
     device: DeviceOpt = "auto",
     trust_remote_code: TrustOpt = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its partial files (.NAME.partial beside -o and --predictions): the finished images are skipped and the files equal an uninterrupted run's; the same options are required.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its partial files (.NAME.partial beside -o and --predictions): the finished images are skipped and the files equal an uninterrupted run's; the same options are required (--force starts over).")] = False,
     force: ForceOpt = False,
 ) -> None:
     """Extract activations of named layers, batch by batch, from any model specification.
