@@ -75,9 +75,11 @@ def attack(
         raise UserError(f"--eps: expected non-negative radii, got {eps}")
     check_options(radii, steps=steps, step_size=step_size, targeted=targeted, batch_size=batch_size)
     inputs = [model, data, *([csm] if csm else [])]
+    params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
+              "targeted": targeted, "use_best": use_best, "batch_size": batch_size, "seed": seed, "limit": limit}
     if output is not None:
         store.check_output(output, force=force, kind="predictions", inputs=inputs)
-        check_resume(output, "predictions", force=force, resume=resume)
+        check_resume(output, "predictions", force=force, resume=resume, parameters=params)
     elif resume:
         raise UserError("--resume: continues the file an interrupted 'attack -o FILE' left; give that -o FILE")
     net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=True, limit=limit,
@@ -92,8 +94,6 @@ def attack(
     if output is None:
         res = sweep(net, images.images, images.labels, radii, **options)
     else:
-        params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
-                  "targeted": targeted, "use_best": use_best, "batch_size": batch_size, "seed": seed, "limit": limit}
         writer = AttackPredictionsWriter(output, labels=images.labels, classes=images.classes, epsilons=radii,
                                          targeted=targeted is not None, batch_size=batch_size,
                                          synsets=images.synsets, groups=groups["groups"],

@@ -66,10 +66,7 @@ class RowFile:
 
     def _check_same_run(self) -> None:
         res = self.res
-        changed = res.changed_parameters(self.parameters or {}, ignore=IGNORED_ON_RESUME)
-        if changed:
-            raise UserError(f"{res.partial}: was started with other options ({', '.join(changed)}); "
-                            "resume with the same options or use --force to start over")
+        _refuse_changed(res.partial, res.changed_parameters(self.parameters or {}, ignore=IGNORED_ON_RESUME))
         if "done" not in res.file or res.file["done"].shape != (self.n,):
             raise UserError(f"{res.partial}: does not hold the {self.n} rows this run makes (damaged or from "
                             "another input); use --force to start over")
@@ -120,14 +117,31 @@ class RowFile:
         for name in self.bookkeeping:
             if name in self.f:
                 del self.f[name]
+        others = _runtime.checkpoint  # the command's other partial files, named if Ctrl-C comes now
         self.res.finish()
+        if isinstance(others, list):
+            _runtime.checkpoint = [p for p in others if p != self.res.partial] or None
         return False
 
 
-def check_resume(path: str | os.PathLike, kind: str, *, force: bool, resume: bool) -> None:
+def check_resume(path: str | os.PathLike, kind: str, *, force: bool, resume: bool,
+                 parameters: dict[str, Any] | None = None) -> None:
     """Before any expensive work: the output may be written (exists, partial left without
-    --resume), and ``--resume`` has a partial file to continue (as ``train``'s checkpoint)."""
+    --resume), ``--resume`` has a partial file to continue (as ``train``'s checkpoint) and,
+    given the ``parameters``, the partial file was started with them."""
     store.Resumable.check_start(path, kind, force=force, resume=resume)
     partial = store.Resumable.partial_path(path)
-    if resume and not partial.exists():
+    if not resume:
+        return
+    if not partial.exists():
         raise UserError(f"--resume: no partial file {partial} to continue from")
+    if parameters is not None:
+        res = store.Resumable(path, kind, force=force, resume=True)
+        res.close()
+        _refuse_changed(partial, res.changed_parameters(parameters, ignore=IGNORED_ON_RESUME))
+
+
+def _refuse_changed(partial: os.PathLike, changed: Sequence[str]) -> None:
+    if changed:
+        raise UserError(f"{partial}: was started with other options ({', '.join(changed)}); "
+                        "resume with the same options or use --force to start over")
