@@ -73,8 +73,10 @@ class RowFile:
         recorded = store.read_provenance(res.file)[-1]["inputs"]
         for k, path in enumerate(self.inputs):
             rec = recorded[k] if k < len(recorded) else {}
-            if rec.get("sha256") is not None and str(path) != "-" and os.path.isfile(path):
-                same = rec["sha256"] == store.sha256_of(path)
+            if str(path) == "-" or (os.path.exists(path) and not os.path.isfile(path)):
+                continue  # stdin, a model folder: nothing recorded to compare
+            if os.path.isfile(path):
+                same = rec.get("sha256") in (None, store.sha256_of(path))
             else:  # a model named by a specification (torchvision:NAME, hf:ORG/NAME): the name
                 same = rec.get("path") == store.display_name(path)
             if not same:

@@ -176,3 +176,15 @@ def test_generator_state_survives_a_kill_between_its_flush_and_the_mask(tmp_path
         assert not {"done", "generator_state", "generator_rows"} & set(f)
         np.testing.assert_array_equal(f["logits"][:, 4:], 0)
         np.testing.assert_array_equal(f["logits"][:, :4], 1)
+
+
+def test_resume_refuses_another_input_under_the_same_name(setup, cli, tmp_path):
+    d = setup
+    data = tmp_path / "data.h5"
+    fmnist_imageset(data, "test", n=40, size=14)
+    args = ("attack", d / "m.safetensors", data, "--eps", "0,1", "--steps", "1", "--batch-size", "16", "--device",
+            "cpu", "-o", tmp_path / "a.h5")
+    assert cli(*args, env=KILL).returncode == -9
+    fmnist_imageset(data, "train", n=40, size=14)  # other images, same file name
+    assert_user_error(cli(*args, "--resume", env=ENV), "data.h5", "differs", "--force")
+    assert not (tmp_path / "a.h5").exists() and store.Resumable.partial_path(tmp_path / "a.h5").exists()
