@@ -13,7 +13,7 @@ verbose: bool = False
 interrupted: bool = False
 #: outputs renamed into place by this process (removed again when the command is interrupted)
 committed: list = []
-#: the checkpoint or partial file an interrupted run leaves for --resume, if any
+#: the checkpoint or partial file (or a list of them) an interrupted run leaves for --resume, if any
 checkpoint = None
 #: what an interrupted run that resumes by itself tells the user (``semtool report``
 #: reuses its finished steps when rerun), if any
@@ -46,9 +46,18 @@ def exit_interrupted() -> None:
 
 
 def on_sigint(signum, frame) -> None:
-    """The CLI's SIGINT handler: remember the interrupt, then interrupt as Python would."""
+    """The CLI's SIGINT handler: remember the interrupt, then interrupt as Python would.
+
+    Where Python would only print the exception and carry on (a weak reference's callback
+    or a ``__del__``, which h5py runs for every object it frees while writing a batch), it
+    only remembers: the next :func:`check_interrupt` (after each batch of a row-by-row
+    writer, before any rename into place) stops the command.
+    """
     global interrupted
     interrupted = True
+    if frame is not None and (frame.f_code.co_name == "__del__"
+                              or os.path.basename(frame.f_code.co_filename) in ("weakref.py", "_weakrefset.py")):
+        return
     raise KeyboardInterrupt
 
 

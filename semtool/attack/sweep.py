@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 
+from semtool import _runtime
 from semtool.attack.pgd import TARGETS, pgd_l2
 from semtool.errors import UserError
+from semtool.kinds.predictions import AttackPredictionsWriter, Predictions
 from semtool.measure.attack_metrics import severity
 from semtool.models._build import to_pixels
 from semtool._progress import progress
@@ -27,24 +29,15 @@ from semtool._progress import progress
 class SweepResult:
     epsilons: np.ndarray  # (E,)
     labels: np.ndarray  # (N,)
-    logits: np.ndarray  # (E, N, C) float32
+    logits: np.ndarray | None  # (E, N, C) float32 (None: written to a file batch by batch)
     predictions: np.ndarray  # (E, N) int64
     metrics: list[dict[str, float]]
     targets: np.ndarray | None = None  # (N,) int64, the target classes of a targeted attack
 
 
-def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilons: Sequence[float], *,
-          steps: int = 20, step_size: float | None = None, random_init: bool = False, targeted: str | None = None,
-          batch_size: int = 100, device: Any = "cpu", seed: int = 0, groups: np.ndarray | None = None,
-          visual_groups: np.ndarray | None = None, csm: np.ndarray | None = None,
-          use_best: bool = False) -> SweepResult:
-    """Attack every image at every ε; returns logits, predictions and per-ε
-    :func:`~semtool.measure.attack_metrics.severity`.
-
-    ``images`` are uint8 (N, H, W, C); ``targeted`` names a target choice of
-    :data:`semtool.attack.pgd.TARGETS` (None: untargeted); ``use_best`` as in
-    :func:`semtool.attack.pgd.pgd_l2`.
-    """
+def check_options(epsilons: Sequence[float], *, steps: int, step_size: float | None, targeted: str | None,
+                  batch_size: int) -> list[float]:
+    """The radii as floats, after refusing options that would give no meaningful sweep."""
     eps = [float(e) for e in epsilons]
     if any(e < 0 or not math.isfinite(e) for e in eps):
         raise UserError(f"--eps: expected non-negative radii, got {','.join(f'{e:g}' for e in eps)}")
@@ -60,21 +53,45 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilo
         raise UserError(f"--targeted: expected one of {', '.join(TARGETS)}, got '{targeted}'")
     if batch_size < 1:
         raise UserError(f"--batch-size: expected at least 1, got {batch_size}")
+    return eps
+
+
+@dataclass
+class SweepBatch:
+    """One batch of the sweep: rows ``start …`` of every ε."""
+
+    start: int
+    logits: np.ndarray  # (E, B, C) float32
+    targets: np.ndarray | None  # (B,) int64 when targeted
+    generator_state: np.ndarray  # (L,) uint8: the random generator's state after this batch
+
+
+def iter_sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilons: Sequence[float], *,
+               steps: int = 20, step_size: float | None = None, random_init: bool = False,
+               targeted: str | None = None, batch_size: int = 100, device: Any = "cpu", seed: int = 0,
+               use_best: bool = False, start: int = 0,
+               generator_state: np.ndarray | None = None) -> Iterator[SweepBatch]:
+    """Attack the images from row ``start`` on, batch by batch, at every ε.
+
+    One ``torch.Generator`` seeded with ``seed`` feeds random starts and random targets
+    across the batches; a run continued at ``start`` (a multiple of ``batch_size``) takes
+    the generator's state after the batch before (``generator_state``, as the interrupted
+    run's :class:`SweepBatch` gave it), so its numbers equal an uninterrupted run's.
+    """
+    eps = check_options(epsilons, steps=steps, step_size=step_size, targeted=targeted, batch_size=batch_size)
     n = images.shape[0]
     gen = torch.Generator().manual_seed(seed)
+    if generator_state is not None:
+        gen.set_state(torch.from_numpy(np.asarray(generator_state, dtype=np.uint8).copy()))
     model = model.to(device)
     model.eval()
-    chunks_logits: list[np.ndarray] = []
-    chunks_targets: list[np.ndarray] = []
-    with progress(n * len(eps), "attack", unit="images") as bar:
-        for s in range(0, n, batch_size):
+    with progress((n - start) * len(eps), "attack", unit="images") as bar:
+        for s in range(start, n, batch_size):
             x = to_pixels(torch.from_numpy(np.ascontiguousarray(images[s:s + batch_size].transpose(0, 3, 1, 2))).to(device))
             y = torch.from_numpy(labels[s:s + batch_size]).to(device)
             with torch.no_grad():
                 clean = model(x)
             tgt = TARGETS[targeted](y, clean, gen) if targeted else None
-            if tgt is not None:
-                chunks_targets.append(tgt.cpu().numpy().astype(np.int64))
             per_eps = []
             for e in eps:
                 if e == 0:
@@ -86,13 +103,69 @@ def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilo
                         out = model(adv)
                 per_eps.append(out.float().cpu().numpy())
                 bar.advance(x.shape[0])
-            chunks_logits.append(np.stack(per_eps))
-    logits = np.concatenate(chunks_logits, axis=1) if chunks_logits else np.zeros((len(eps), 0, 0), np.float32)
+            yield SweepBatch(s, np.stack(per_eps).astype(np.float32),
+                             None if tgt is None else tgt.cpu().numpy().astype(np.int64), gen.get_state().numpy())
+
+
+def severity_per_eps(labels: np.ndarray, predictions: np.ndarray, *, targets: np.ndarray | None = None,
+                     groups: np.ndarray | None = None, visual_groups: np.ndarray | None = None,
+                     csm: np.ndarray | None = None) -> list[dict[str, float]]:
+    """:func:`~semtool.measure.attack_metrics.severity` of each row of ``predictions`` (E, N),
+    with a targeted attack's ``target_hit_rate`` (how often it reached its goal at that ε)."""
+    metrics = [severity(labels, p, groups=groups, visual_groups=visual_groups, csm=csm) for p in predictions]
+    if targets is not None:
+        for p, m in zip(predictions, metrics):
+            m["target_hit_rate"] = float(np.mean(p == targets)) if targets.size else math.nan
+    return metrics
+
+
+def sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilons: Sequence[float], *,
+          steps: int = 20, step_size: float | None = None, random_init: bool = False, targeted: str | None = None,
+          batch_size: int = 100, device: Any = "cpu", seed: int = 0, groups: np.ndarray | None = None,
+          visual_groups: np.ndarray | None = None, csm: np.ndarray | None = None,
+          use_best: bool = False) -> SweepResult:
+    """Attack every image at every ε; returns logits, predictions and per-ε
+    :func:`~semtool.measure.attack_metrics.severity`.
+
+    ``images`` are uint8 (N, H, W, C); ``targeted`` names a target choice of
+    :data:`semtool.attack.pgd.TARGETS` (None: untargeted); ``use_best`` as in
+    :func:`semtool.attack.pgd.pgd_l2`. All logits are held in memory:
+    :func:`sweep_to_file` writes them batch by batch instead.
+    """
+    eps = check_options(epsilons, steps=steps, step_size=step_size, targeted=targeted, batch_size=batch_size)
+    chunks = list(iter_sweep(model, images, labels, eps, steps=steps, step_size=step_size, random_init=random_init,
+                             targeted=targeted, batch_size=batch_size, device=device, seed=seed, use_best=use_best))
+    logits = (np.concatenate([c.logits for c in chunks], axis=1) if chunks
+              else np.zeros((len(eps), 0, 0), np.float32))
     preds = logits.argmax(-1).astype(np.int64)
-    metrics = [severity(labels, preds[i], groups=groups, visual_groups=visual_groups, csm=csm) for i in range(len(eps))]
     targets = None
     if targeted:
-        targets = np.concatenate(chunks_targets) if chunks_targets else np.zeros(0, np.int64)
-        for i, m in enumerate(metrics):  # how often the attack reached its goal at this ε
-            m["target_hit_rate"] = float(np.mean(preds[i] == targets)) if targets.size else math.nan
-    return SweepResult(np.asarray(eps, np.float64), labels, logits.astype(np.float32), preds, metrics, targets)
+        targets = np.concatenate([c.targets for c in chunks]) if chunks else np.zeros(0, np.int64)
+    metrics = severity_per_eps(labels, preds, targets=targets, groups=groups, visual_groups=visual_groups, csm=csm)
+    return SweepResult(np.asarray(eps, np.float64), labels, logits, preds, metrics, targets)
+
+
+def sweep_to_file(writer: AttackPredictionsWriter, model: torch.nn.Module, images: np.ndarray, labels: np.ndarray,
+                  epsilons: Sequence[float], *, steps: int = 20, step_size: float | None = None,
+                  random_init: bool = False, targeted: str | None = None, batch_size: int = 100,
+                  device: Any = "cpu", seed: int = 0, groups: np.ndarray | None = None,
+                  visual_groups: np.ndarray | None = None, csm: np.ndarray | None = None,
+                  use_best: bool = False) -> SweepResult:
+    """:func:`sweep` into ``writer`` (an unopened predictions file with an ε axis), one
+    batch of rows at a time: a resumable writer continues after the rows an interrupted run
+    finished, with its random generator's state. The metrics are computed from the finished
+    file, so a resumed run prints what an uninterrupted one does; the result holds no logits.
+    """
+    eps = check_options(epsilons, steps=steps, step_size=step_size, targeted=targeted, batch_size=batch_size)
+    with writer:
+        start = writer.first_undone()
+        if start > 0:
+            _runtime.log(f"resuming: {start} of {len(labels)} images already attacked")
+        for b in iter_sweep(model, images, labels, eps, steps=steps, step_size=step_size, random_init=random_init,
+                            targeted=targeted, batch_size=batch_size, device=device, seed=seed, use_best=use_best,
+                            start=start, generator_state=writer.generator_state(start)):
+            writer.add(b.start, b.logits, b.targets, b.generator_state)
+    done = Predictions.read(writer.path)
+    metrics = severity_per_eps(done.labels, done.predicted, targets=done.targets, groups=groups,
+                               visual_groups=visual_groups, csm=csm)
+    return SweepResult(done.epsilons, done.labels, None, done.predicted, metrics, done.targets)

@@ -165,9 +165,12 @@ def _interrupted() -> None:
     for path in _runtime.committed:
         with contextlib.suppress(OSError):
             os.unlink(path)
-    ckpt = _runtime.checkpoint
-    if ckpt is not None and os.path.exists(ckpt):
-        where = f"; {ckpt} keeps the work done so far (rerun the same command with --resume)"
+    ckpt = _runtime.checkpoint  # a path, or a list of them (one command writing several files)
+    kept = [str(p) for p in (ckpt if isinstance(ckpt, (list, tuple)) else [ckpt])
+            if p is not None and os.path.exists(p)]
+    if kept:
+        verb = "keeps" if len(kept) == 1 else "keep"
+        where = f"; {' and '.join(kept)} {verb} the work done so far (rerun the same command with --resume)"
     else:
         where = f"; {_runtime.rerun_hint}" if _runtime.rerun_hint else ""
     print(f"semtool: interrupted{where}", file=sys.stderr, flush=True)

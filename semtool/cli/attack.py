@@ -10,6 +10,10 @@ import typer
 from semtool.cli._common import (MODEL_HELP, DeviceOpt, ForceOpt, JsonOpt, OptionalOutputOpt, SeedOpt, TrustOpt,
                                  complete, guarded, parse_floats, print_table, wrote)
 
+_RESUME_HELP = ("Continue an interrupted run with -o from its partial file (.NAME.partial beside it): the finished "
+              "images are skipped and the random generator goes on where it stopped, so the file and the table "
+              "equal an uninterrupted run's; the same options are required (--force starts over).")
+
 _COLUMNS = ["eps", "accuracy", "superclass_accuracy", "mistake_superclass_accuracy", "mistake_visual_share"]
 #: the terminal table's short headers (TSV and JSON keep the full names) and their legend
 _SHORT = {
@@ -40,6 +44,7 @@ def attack(
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
     trust_remote_code: TrustOpt = False,
+    resume: Annotated[bool, typer.Option("--resume", help=_RESUME_HELP)] = False,
     force: ForceOpt = False,
 ) -> None:
     """Evaluate a model against L2 PGD (Madry et al. 2018) over a sweep of ε.
@@ -54,36 +59,47 @@ def attack(
     pretrained network (torchvision, Hugging Face, timm) is attacked in the stored images'
     pixels, its resizing and normalisation inside the model; when the imageset holds a
     subset of its classes, mistakes count over its full output and the file's classes are
-    the model's.
+    the model's. With -o the rows are written batch by batch into a partial file beside it
+    (renamed into place when done), so an interrupted run continues with --resume.
     """
     from semtool import store
-    from semtool.attack import sweep
+    from semtool.attack import check_options, sweep, sweep_to_file
     from semtool.models.loading import groupings, load_model_and_data
     from semtool.data.csmio import read_reference
-    from semtool.kinds import Predictions
+    from semtool.kinds._rows import check_resume
+    from semtool.kinds.predictions import AttackPredictionsWriter
     from semtool.errors import UserError
 
     radii = parse_floats(eps, "--eps")
     if any(e < 0 for e in radii):
         raise UserError(f"--eps: expected non-negative radii, got {eps}")
+    check_options(radii, steps=steps, step_size=step_size, targeted=targeted, batch_size=batch_size)
+    inputs = [model, data, *([csm] if csm else [])]
+    params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
+              "targeted": targeted, "use_best": use_best, "batch_size": batch_size, "seed": seed, "limit": limit}
     if output is not None:
-        store.check_output(output, force=force, kind="predictions", inputs=[model, data, *([csm] if csm else [])])
+        store.check_output(output, force=force, kind="predictions", inputs=inputs)
+        check_resume(output, "predictions", force=force, resume=resume, parameters=params)
+    elif resume:
+        raise UserError("--resume: continues the file an interrupted 'attack -o FILE' left; give that -o FILE")
     net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=True, limit=limit,
                                                  trust_remote_code=trust_remote_code, needs_logits="attack")
     ref = read_reference(csm, images.classes, option="--csm")[1] if csm else None
     groups = groupings(images, meta)
-    res = sweep(net, images.images, images.labels, radii, steps=steps, step_size=step_size, random_init=random_start,
-                targeted=targeted, batch_size=batch_size, device=dev, seed=seed,
-                groups=None if groups["groups"] is None else groups["groups"].index,
-                visual_groups=None if groups["visual_groups"] is None else groups["visual_groups"].index, csm=ref,
-                use_best=use_best)
-    if output is not None:
-        params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
-                  "targeted": targeted, "use_best": use_best, "batch_size": batch_size, "seed": seed, "limit": limit}
-        Predictions(str(output), res.labels, res.predictions, images.classes, res.epsilons, groups["groups"],
-                    groups["visual_groups"], images.synsets, res.logits, attrs={"attack": "pgd-l2"},
-                    targets=res.targets).write(
-            output, force=force, command="attack", parameters=params, inputs=[model, data, *([csm] if csm else [])])
+    options = dict(steps=steps, step_size=step_size, random_init=random_start, targeted=targeted,
+                   batch_size=batch_size, device=dev, seed=seed,
+                   groups=None if groups["groups"] is None else groups["groups"].index,
+                   visual_groups=None if groups["visual_groups"] is None else groups["visual_groups"].index, csm=ref,
+                   use_best=use_best)
+    if output is None:
+        res = sweep(net, images.images, images.labels, radii, **options)
+    else:
+        writer = AttackPredictionsWriter(output, labels=images.labels, classes=images.classes, epsilons=radii,
+                                         targeted=targeted is not None, batch_size=batch_size,
+                                         synsets=images.synsets, groups=groups["groups"],
+                                         visual_groups=groups["visual_groups"], force=force, resume=resume,
+                                         parameters=params, inputs=inputs, attrs={"attack": "pgd-l2"})
+        res = sweep_to_file(writer, net, images.images, images.labels, radii, **options)
     columns = _COLUMNS + (["idm"] if ref is not None else []) + (["target_hit_rate"] if targeted else [])
     rows = [[e] + [m[c] for c in columns[1:]] for e, m in zip(res.epsilons.tolist(), res.metrics)]
     print_table(rows, columns, title=f"L2 PGD ({steps} steps) on {len(res.labels)} images", as_json=as_json,

@@ -24,6 +24,7 @@ def features(
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.")] = None,
     device: DeviceOpt = "auto",
     trust_remote_code: TrustOpt = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its partial files (.NAME.partial beside -o and --predictions): the finished images are skipped and the files equal an uninterrupted run's; the same options are required (--force starts over).")] = False,
     force: ForceOpt = False,
 ) -> None:
     """Extract activations of named layers, batch by batch, from any model specification.
@@ -37,11 +38,16 @@ def features(
     feature stages. Images go in at their stored resolution; a pretrained network resizes
     and normalises them inside as its own preprocessing says. Token outputs stay (N, T, D)
     with --pool none. Hugging Face backbones without a classification head (DINOv2, CLIP's
-    vision tower) work here, without --predictions.
+    vision tower) work here, without --predictions. The rows are written batch by batch into
+    partial files beside the outputs (renamed into place when all are done), so an
+    interrupted run continues with --resume.
     """
-    from semtool import store
+    import numpy as np
+
+    from semtool import _runtime, store
     from semtool.models.loading import in_model_classes, load_model_and_data
     from semtool.errors import UserError
+    from semtool.kinds._rows import check_resume
     from semtool.models.features import PIXELS, POOLS, has_class_token, iter_features, layer_names, select_layers
 
     if layers.strip() == "list":
@@ -58,9 +64,10 @@ def features(
     if batch_size < 1:
         raise UserError(f"--batch-size: expected at least 1, got {batch_size}")
     store.check_distinct({"-o": output, "--predictions": predictions}, [("MODEL", model), ("DATA", data)])
-    store.check_output(output, force=force, kind="features")
-    if predictions is not None:
-        store.check_output(predictions, force=force, kind="predictions")
+    outputs = {output: "features", **({predictions: "predictions"} if predictions is not None else {})}
+    for path, kind in outputs.items():
+        store.check_output(path, force=force, kind=kind)
+        check_resume(path, kind, force=force, resume=resume)
     net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=False, limit=limit,
                                                  trust_remote_code=trust_remote_code,
                                                  needs_logits="--predictions" if predictions is not None else None)
@@ -79,19 +86,29 @@ def features(
         fw = stack.enter_context(FeaturesWriter(output, n, labels=images.labels, classes=images.classes,
                                                 synsets=images.synsets, pool=pool, batch_size=batch_size,
                                                 force=force, parameters=params, inputs=[model, data],
-                                                class_token=has_class_token(net)))
+                                                class_token=has_class_token(net), resume=resume))
         pw = (stack.enter_context(CleanPredictionsWriter(
             predictions, n, labels=scored.labels, classes=scored.classes, synsets=scored.synsets,
             groups=Grouping.of(scored.groups, scored.group_names),
             visual_groups=Grouping.of(scored.visual_groups, scored.visual_group_names),
-            force=force, parameters=params, inputs=[model, data])) if predictions is not None else None)
-        with progress(n, "features", unit="images") as bar:
-            for start, feats, logits in iter_features(net, images.images, names, pool=pool, batch_size=batch_size,
-                                                      device=dev, fp16=fp16, logits=pw is not None):
-                fw.add(start, feats)
+            force=force, parameters=params, inputs=[model, data], resume=resume)) if predictions is not None else None)
+        writers = [w for w in (fw, pw) if w is not None]
+        _runtime.checkpoint = [w.rows.partial for w in writers]
+        done = np.logical_and.reduce([w.done() for w in writers])
+        start = int(np.argmin(done)) if not done.all() else n  # rows are done in order, whole batches
+        if start:
+            _runtime.log(f"resuming: {start} of {n} images already done")
+        with progress(n - start, "features", unit="images") as bar:
+            for s, feats, logits in iter_features(net, images.images[start:], names, pool=pool,
+                                                  batch_size=batch_size, device=dev, fp16=fp16,
+                                                  logits=pw is not None):
+                rows = len(next(iter(feats.values())))
+                fw.add(start + s, feats)
                 if pw is not None:
-                    pw.add(start, logits)
-                bar.advance(len(next(iter(feats.values()))))
+                    pw.add(start + s, logits)
+                for w in writers:
+                    w.mark_done(start + s, start + s + rows)
+                bar.advance(rows)
     wrote(output, f"{len(names)} layer(s) × {n} images")
     if predictions is not None:
         wrote(predictions, f"{n} clean predictions")

@@ -10,6 +10,7 @@ import numpy as np
 
 from semtool import store
 from semtool.errors import UserError
+from semtool.kinds._rows import RowFile
 
 #: The pixel-level baseline layer's name (``features --layers pixels``): flattened images, never pooled.
 PIXELS = "pixels"
@@ -117,22 +118,27 @@ class FeaturesWriter:
     """A features file written batch by batch (``semtool features``): :meth:`add` each batch's layers.
 
     Open it with ``with FeaturesWriter(path, n, labels=…, classes=…) as w``; each layer's
-    dataset (N, …) is created, chunked, at its first batch.
+    dataset (N, …) is created, chunked, at its first batch. ``resume=None`` writes the file
+    atomically at the end; ``resume`` False/True writes it through a partial file that
+    ``--resume`` continues (:mod:`semtool.kinds._rows`): :meth:`done` gives the rows an
+    interrupted run finished, :meth:`mark_done` vouches for rows written.
     """
 
     def __init__(self, path: str | os.PathLike, n: int, *, labels: np.ndarray, classes: Sequence[str],
                  synsets: Sequence[str] | None = None, pool: str = "mean", batch_size: int = 64,
                  force: bool = False, parameters: dict[str, Any] | None = None,
                  inputs: Sequence[str | os.PathLike] = (), command: str | None = "features",
-                 class_token: bool | None = None) -> None:
-        self._create = store.create(path, "features", force=force, command=command, parameters=parameters,
-                                    inputs=inputs)
+                 class_token: bool | None = None, resume: bool | None = None) -> None:
+        self.rows = RowFile(path, "features", n, resume=resume, force=force, command=command,
+                            parameters=parameters, inputs=inputs)
         self.n, self.pool, self.batch_size = n, pool, batch_size
         self.class_token = class_token  # whether the network prepends one (what `csm tncsm --pool cls` checks)
         self._meta = (labels, list(classes), None if synsets is None else list(synsets))
 
     def __enter__(self) -> "FeaturesWriter":
-        self.f = self._create.__enter__()
+        self.f = self.rows.open()
+        if not self.rows.fresh:
+            return self
         labels, classes, synsets = self._meta
         self.f.attrs["pool"] = self.pool
         if self.class_token is not None:
@@ -145,7 +151,14 @@ class FeaturesWriter:
         return self
 
     def __exit__(self, *exc: Any) -> Any:
-        return self._create.__exit__(*exc)
+        return self.rows.close(exc)
+
+    def done(self) -> np.ndarray:
+        """(N,) bool: the rows an interrupted run finished (all False for a new file)."""
+        return self.rows.done()
+
+    def mark_done(self, start: int, stop: int) -> None:
+        self.rows.mark_done(start, stop)
 
     def add(self, start: int, layers: dict[str, np.ndarray]) -> None:
         """Rows ``start …`` of each layer."""

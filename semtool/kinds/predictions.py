@@ -10,6 +10,7 @@ import numpy as np
 
 from semtool import store
 from semtool.errors import UserError
+from semtool.kinds._rows import RowFile
 from semtool.kinds._groups import Grouping, read_groupings, write_groupings
 from semtool.measure.align import check_unique
 
@@ -124,32 +125,45 @@ def pick_epsilon(p: Predictions, epsilon: float | None) -> int:
 class CleanPredictionsWriter:
     """A clean predictions file written batch by batch: logits, softmax probabilities, argmax.
 
-    ``with CleanPredictionsWriter(path, n, labels=…, classes=…) as w: w.add(start, logits)``.
+    ``with CleanPredictionsWriter(path, n, labels=…, classes=…) as w: w.add(start, logits)``;
+    ``resume`` as :class:`semtool.kinds.features.FeaturesWriter`'s.
     """
 
     def __init__(self, path: str | os.PathLike, n: int, *, labels: np.ndarray, classes: Sequence[str],
                  synsets: Sequence[str] | None = None, groups: Grouping | None = None,
                  visual_groups: Grouping | None = None, force: bool = False,
                  parameters: dict[str, Any] | None = None, inputs: Sequence[str | os.PathLike] = (),
-                 command: str | None = "features") -> None:
-        self._create = store.create(path, "predictions", force=force, command=command, parameters=parameters,
-                                    inputs=inputs)
+                 command: str | None = "features", resume: bool | None = None) -> None:
+        self.rows = RowFile(path, "predictions", n, resume=resume, force=force, command=command,
+                            parameters=parameters, inputs=inputs)
         self.n = n
         self._meta = (labels, list(classes), synsets, groups, visual_groups)
 
     def __enter__(self) -> "CleanPredictionsWriter":
-        self.f = self._create.__enter__()
+        self.f = self.rows.open()
+        if self.rows.resume is not None and self.rows.fresh:
+            self._write_fixed()  # in the partial file from the start: it must be whole when resumed
         return self
 
+    def _write_fixed(self) -> None:
+        labels, classes, synsets, groups, visual_groups = self._meta
+        self.f.create_dataset("labels", data=np.asarray(labels))
+        store.write_strings(self.f, "classes", classes)
+        if synsets is not None:
+            store.write_strings(self.f, "synsets", synsets)
+        write_groupings(self.f, groups, visual_groups)
+
     def __exit__(self, *exc: Any) -> Any:
-        if exc[0] is None:
-            labels, classes, synsets, groups, visual_groups = self._meta
-            self.f.create_dataset("labels", data=np.asarray(labels))
-            store.write_strings(self.f, "classes", classes)
-            if synsets is not None:
-                store.write_strings(self.f, "synsets", synsets)
-            write_groupings(self.f, groups, visual_groups)
-        return self._create.__exit__(*exc)
+        if exc[0] is None and self.rows.resume is None:
+            self._write_fixed()
+        return self.rows.close(exc)
+
+    def done(self) -> np.ndarray:
+        """(N,) bool: the rows an interrupted run finished (all False for a new file)."""
+        return self.rows.done()
+
+    def mark_done(self, start: int, stop: int) -> None:
+        self.rows.mark_done(start, stop)
 
     def add(self, start: int, logits: np.ndarray) -> None:
         """One batch of logits (B, C): stored with their softmax and argmax."""
@@ -166,3 +180,91 @@ class CleanPredictionsWriter:
         f["logits"][start:stop] = logits
         f["probabilities"][start:stop] = p
         f["predictions"][start:stop] = logits.argmax(1)
+
+
+class AttackPredictionsWriter:
+    """A predictions file with an ε axis (``semtool attack -o``) written batch by batch.
+
+    Holds what :meth:`Predictions.write` writes for an attack (labels, classes, epsilons,
+    logits (E, N, C), predictions (E, N), targets (N,) when targeted, groupings, synsets),
+    filled by :meth:`add` one batch of rows at a time through a partial file that
+    ``--resume`` continues (``resume`` False/True, :mod:`semtool.kinds._rows`). With each
+    batch it keeps the attack's random generator state, so a resumed run draws what an
+    uninterrupted one would: two slots (``generator_state`` (2, L) and ``generator_rows``
+    (2,)), the older one overwritten, so the state that belongs to the rows the ``done`` mask
+    vouches for survives a kill between the two flushes.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, labels: np.ndarray, classes: Sequence[str],
+                 epsilons: Sequence[float], targeted: bool, batch_size: int, synsets: Sequence[str] | None = None,
+                 groups: Grouping | None = None, visual_groups: Grouping | None = None, force: bool = False,
+                 resume: bool = False, parameters: dict[str, Any] | None = None,
+                 inputs: Sequence[str | os.PathLike] = (), command: str | None = "attack",
+                 attrs: dict[str, Any] | None = None) -> None:
+        self.path = path
+        self.n = len(labels)
+        self.rows = RowFile(path, "predictions", self.n, resume=resume, force=force, command=command,
+                            parameters=parameters, inputs=inputs,
+                            bookkeeping=("generator_state", "generator_rows"))
+        self._meta = (np.asarray(labels, dtype=np.int64), list(classes), np.asarray(epsilons, dtype=np.float64),
+                      None if synsets is None else list(synsets), groups, visual_groups, dict(attrs or {}))
+        self.targeted, self.batch_size = targeted, batch_size
+
+    def __enter__(self) -> "AttackPredictionsWriter":
+        self.f = f = self.rows.open()
+        if not self.rows.fresh:
+            return self
+        labels, classes, epsilons, synsets, groups, visual_groups, attrs = self._meta
+        e, n, c = len(epsilons), self.n, len(classes)
+        f.create_dataset("labels", data=labels)
+        store.write_strings(f, "classes", classes)
+        f.create_dataset("epsilons", data=epsilons)
+        rows = max(1, min(self.batch_size, n, (1 << 18) // max(1, 4 * c)))  # chunks up to 256 KiB
+        f.create_dataset("logits", shape=(e, n, c), dtype=np.float32, chunks=(1, rows, max(c, 1)),
+                         compression="gzip")
+        f.create_dataset("predictions", shape=(e, n), dtype=np.int64, chunks=(e, rows))
+        if self.targeted:
+            f.create_dataset("targets", shape=(n,), dtype=np.int64)
+        write_groupings(f, groups, visual_groups)
+        if synsets is not None:
+            store.write_strings(f, "synsets", synsets)
+        for k, v in attrs.items():
+            f.attrs[k] = v
+        f.create_dataset("generator_rows", data=np.full(2, -1, dtype=np.int64))
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.rows.close(exc)
+
+    def first_undone(self) -> int:
+        """The first row an interrupted run did not finish (rows are done in order); 0 for a new file."""
+        todo = np.flatnonzero(~self.rows.done())
+        return int(todo[0]) if todo.size else self.n
+
+    def generator_state(self, rows_done: int) -> np.ndarray | None:
+        """The generator's state after the first ``rows_done`` rows (None at 0: a fresh generator)."""
+        if rows_done == 0:
+            return None
+        hit = np.flatnonzero(self.f["generator_rows"][...] == rows_done)
+        if not hit.size:
+            raise UserError(f"{self.rows.partial}: holds no random generator state for its {rows_done} finished "
+                            "rows (damaged); use --force to start over")
+        return self.f["generator_state"][int(hit[0])]
+
+    def add(self, start: int, logits: np.ndarray, targets: np.ndarray | None, generator_state: np.ndarray) -> None:
+        """Rows ``start …`` of every ε: logits (E, B, C), their argmax, the targets (B,), and
+        the generator's state after them; then the ``done`` mask that vouches for them."""
+        f = self.f
+        stop = start + logits.shape[1]
+        f["logits"][:, start:stop] = logits
+        f["predictions"][:, start:stop] = logits.argmax(-1)
+        if targets is not None:
+            f["targets"][start:stop] = targets
+        if "generator_state" not in f:
+            f.create_dataset("generator_state", shape=(2, generator_state.size), dtype=np.uint8)
+        slots = f["generator_rows"][...]
+        slot = int(np.argmin(slots))  # the older one
+        f["generator_state"][slot] = generator_state
+        slots[slot] = stop
+        f["generator_rows"][...] = slots
+        self.rows.mark_done(start, stop)

@@ -120,6 +120,24 @@ def test_mix_interrupted_while_working_names_its_partial_file(inputs, grouped_im
     assert partial.exists() and str(partial) in err and "--resume" in err, err
 
 
+@pytest.mark.parametrize("command", ["attack", "features"])
+def test_rows_interrupted_while_working_name_their_partial_files_and_resume(command, inputs):
+    d = inputs
+    out, pred = d / f"{command}_rows.h5", d / f"{command}_rows_p.h5"
+    args = {"attack": ["attack", d / "m.safetensors", d / "data.h5", "--eps", "0,1", "--steps", "20",
+                       "--random-start", "--batch-size", "10", "--device", "cpu", "-o", out],
+            "features": ["features", d / "m.safetensors", d / "data.h5", "--layers", "pixels,block3.1", "--pool",
+                         "none", "--batch-size", "1", "--device", "cpu", "-o", out, "--predictions", pred]}[command]
+    partials = [store.Resumable.partial_path(p) for p in ([out, pred] if command == "features" else [out])]
+    rc, err = _interrupt(args, 0.2, d, wait_for=partials[-1])
+    _assert_interrupted(rc, err, [out, pred])
+    assert all(p.exists() and str(p) in err for p in partials) and "--resume" in err, err
+    proc = subprocess.run([sys.executable, "-m", "semtool", *map(str, args), "--resume"], capture_output=True,
+                          env={**os.environ, **ENV}, cwd=d, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "resuming: " in proc.stderr.decode() and out.exists() and not any(p.exists() for p in partials)
+
+
 def test_a_swallowed_interrupt_still_stops_the_rename(tmp_path, monkeypatch):
     """SIGINT that a library caught ("Exception ignored ...") leaves the flag set: the
     atomic write refuses to rename into place, so no output appears."""
@@ -136,3 +154,22 @@ def test_a_swallowed_interrupt_still_stops_the_rename(tmp_path, monkeypatch):
         f["matrix"] = np.eye(2)
         store.write_strings(f, "classes", ["a", "b"])
     assert _runtime.committed == [out]
+
+
+def test_sigint_inside_a_weakref_callback_is_remembered_not_raised(monkeypatch):
+    """Raised inside a weak reference's callback (h5py frees objects that way while writing),
+    KeyboardInterrupt would only print "Exception ignored"; the handler remembers it instead
+    and the next check (after a batch, before a rename) raises it."""
+    import sys as _sys
+
+    monkeypatch.setattr(_runtime, "interrupted", False)
+    scope: dict = {"sys": _sys}
+    exec(compile("def remove():\n    return sys._getframe()\n", "/usr/lib/python3/weakref.py", "exec"), scope)
+    _runtime.on_sigint(signal.SIGINT, scope["remove"]())
+    assert _runtime.interrupted
+    with pytest.raises(KeyboardInterrupt):
+        _runtime.check_interrupt()
+    monkeypatch.setattr(_runtime, "interrupted", False)
+    with pytest.raises(KeyboardInterrupt):
+        _runtime.on_sigint(signal.SIGINT, _sys._getframe())
+    assert _runtime.interrupted
