@@ -65,9 +65,11 @@ def features(
         raise UserError(f"--batch-size: expected at least 1, got {batch_size}")
     store.check_distinct({"-o": output, "--predictions": predictions}, [("MODEL", model), ("DATA", data)])
     outputs = {output: "features", **({predictions: "predictions"} if predictions is not None else {})}
+    # every option but the layers (whose names come from the model) is checked before it loads
+    early = {"pool": pool, "fp16": fp16, "batch_size": batch_size, "limit": limit}
     for path, kind in outputs.items():
         store.check_output(path, force=force, kind=kind)
-        check_resume(path, kind, force=force, resume=resume)
+        check_resume(path, kind, force=force, resume=resume, parameters=early, later=("layers",))
     net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=False, limit=limit,
                                                  trust_remote_code=trust_remote_code,
                                                  needs_logits="--predictions" if predictions is not None else None)
@@ -75,7 +77,7 @@ def features(
     scored = in_model_classes(images, meta, str(data), model) if predictions is not None else images
     names = select_layers(net, layers)
     n = images.images.shape[0]
-    params = {"layers": names, "pool": pool, "fp16": fp16, "batch_size": batch_size, "limit": limit}
+    params = {"layers": names, **early}
 
     from semtool.kinds import Grouping
     from semtool.kinds.features import FeaturesWriter

@@ -127,10 +127,11 @@ class RowFile:
 
 
 def check_resume(path: str | os.PathLike, kind: str, *, force: bool, resume: bool,
-                 parameters: dict[str, Any] | None = None) -> None:
+                 parameters: dict[str, Any] | None = None, later: Sequence[str] = ()) -> None:
     """Before any expensive work: the output may be written (exists, partial left without
     --resume), ``--resume`` has a partial file to continue (as ``train``'s checkpoint) and,
-    given the ``parameters``, the partial file was started with them."""
+    given the ``parameters``, the partial file was started with them (those named in
+    ``later``, known only once the model is loaded, are checked when the file opens)."""
     store.Resumable.check_start(path, kind, force=force, resume=resume)
     partial = store.Resumable.partial_path(path)
     if not resume:
@@ -140,7 +141,7 @@ def check_resume(path: str | os.PathLike, kind: str, *, force: bool, resume: boo
     if parameters is not None:
         res = store.Resumable(path, kind, force=force, resume=True)
         res.close()
-        _refuse_changed(partial, res.changed_parameters(parameters, ignore=IGNORED_ON_RESUME))
+        _refuse_changed(partial, res.changed_parameters(parameters, ignore=(*IGNORED_ON_RESUME, *later)))
 
 
 def _refuse_changed(partial: os.PathLike, changed: Sequence[str]) -> None:

@@ -67,6 +67,13 @@ def test_features_resume_after_sigkill_equals_an_uninterrupted_run(setup, cli):
 
     assert_user_error(cli(*_features(d, "cut"), env=ENV), ".cut.h5.partial", "--resume", "--force")
     assert_user_error(cli(*_features(d, "cut"), "--resume", "--pool", "max", env=ENV), "pool")
+    hidden = d / "m.safetensors.away"  # refused before the model loads: no model needed to say so
+    (d / "m.safetensors").rename(hidden)
+    try:
+        assert_user_error(cli(*_features(d, "cut"), "--resume", "--limit", "32", env=ENV), "limit")
+    finally:
+        hidden.rename(d / "m.safetensors")
+    assert_user_error(cli(*_features(d, "cut"), "--resume", "--layers", "pixels,block1.3", env=ENV), "layers")
     assert_user_error(cli(*_features(d, "cut"), "--resume", "--batch-size", "8", env=ENV), "batch_size")
     assert not (d / "cut.h5").exists() and not (d / "cut_p.h5").exists()
 
