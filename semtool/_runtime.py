@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
 
 quiet: bool = False
 verbose: bool = False
@@ -84,6 +87,41 @@ def ranks() -> Ranks:
     """The distributed rank from torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK); (0, 1, 0) alone."""
     env = os.environ
     return Ranks(int(env.get("RANK", "0")), int(env.get("WORLD_SIZE", "1")), int(env.get("LOCAL_RANK", "0")))
+
+
+def shard_bounds(n: int, rank: int, world: int) -> tuple[int, int]:
+    """Rank ``rank``'s contiguous block of ``n`` items (contiguous keeps an image's targets
+    together, so its one VAE encode is shared)."""
+    import numpy as np
+
+    edges = np.linspace(0, n, world + 1).round().astype(int)
+    return int(edges[rank]), int(edges[rank + 1])
+
+
+def shard_path(target: str | os.PathLike, rank: int, world: int) -> Path:
+    """Where rank ``rank`` of ``world`` writes its part of ``target`` before rank 0 combines the parts."""
+    target = Path(target)
+    return target.parent / f"{target.name}.rank{rank}of{world}"
+
+
+@contextlib.contextmanager
+def process_group(world: int) -> Iterator[Any]:
+    """``torch.distributed`` with a gloo group for ``world`` > 1 processes (None alone).
+
+    gloo only serves barriers here (no tensors travel), so it works on CPU and GPU.
+    """
+    if world <= 1:
+        yield None
+        return
+    import datetime
+
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", timeout=datetime.timedelta(hours=12))
+    try:
+        yield dist
+    finally:
+        dist.destroy_process_group()
 
 
 def log(message: str) -> None:

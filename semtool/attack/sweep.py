@@ -10,13 +10,15 @@ The measures are :func:`semtool.measure.attack_metrics.severity`'s.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 
-from semtool import _runtime
+from semtool import _runtime, store
 from semtool.attack.pgd import TARGETS, pgd_l2
 from semtool.errors import UserError
 from semtool.kinds.predictions import AttackPredictionsWriter, Predictions
@@ -85,7 +87,8 @@ def iter_sweep(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, e
         gen.set_state(torch.from_numpy(np.asarray(generator_state, dtype=np.uint8).copy()))
     model = model.to(device)
     model.eval()
-    with progress((n - start) * len(eps), "attack", unit="images") as bar:
+    with progress((n - start) * len(eps), "attack", unit="images",
+                  enabled=None if _runtime.ranks().main else False) as bar:
         for s in range(start, n, batch_size):
             x = to_pixels(torch.from_numpy(np.ascontiguousarray(images[s:s + batch_size].transpose(0, 3, 1, 2))).to(device))
             y = torch.from_numpy(labels[s:s + batch_size]).to(device)
@@ -150,22 +153,78 @@ def sweep_to_file(writer: AttackPredictionsWriter, model: torch.nn.Module, image
                   random_init: bool = False, targeted: str | None = None, batch_size: int = 100,
                   device: Any = "cpu", seed: int = 0, groups: np.ndarray | None = None,
                   visual_groups: np.ndarray | None = None, csm: np.ndarray | None = None,
-                  use_best: bool = False) -> SweepResult:
+                  use_best: bool = False) -> SweepResult | None:
     """:func:`sweep` into ``writer`` (an unopened predictions file with an ε axis), one
     batch of rows at a time: a resumable writer continues after the rows an interrupted run
     finished, with its random generator's state. The metrics are computed from the finished
     file, so a resumed run prints what an uninterrupted one does; the result holds no logits.
+
+    Under torchrun (``WORLD_SIZE`` > 1) rank *r* attacks its contiguous block of the images
+    into its own part file ``<name>.rank<r>of<W>`` (resumable as the whole file is), with a
+    generator seeded from (``seed``, *r*) (:func:`rank_seed`); after a barrier rank 0 copies
+    the parts into ``writer``'s file and removes them. Rank 0 returns the result, the other
+    ranks None. Without random draws (no random start, no random targets) the file equals a
+    single process's.
     """
     eps = check_options(epsilons, steps=steps, step_size=step_size, targeted=targeted, batch_size=batch_size)
+    options = dict(steps=steps, step_size=step_size, random_init=random_init, targeted=targeted,
+                   batch_size=batch_size, device=device, use_best=use_best)
+    r = _runtime.ranks()
+    if not r.on:
+        _attack_into(writer, model, images, labels, eps, seed=seed, **options)
+        return _result(writer.path, groups=groups, visual_groups=visual_groups, csm=csm)
+    n = len(labels)
+    with _runtime.process_group(r.world) as dist:
+        lo, hi = _runtime.shard_bounds(n, r.rank, r.world)
+        part = _runtime.shard_path(writer.path, r.rank, r.world)
+        if not (writer.resume and part.exists()):  # a part finished before another rank was interrupted
+            _attack_into(writer.block(part, lo, hi, resume=writer.resume, force=writer.force), model,
+                         images[lo:hi], labels[lo:hi], eps, seed=rank_seed(seed, r.rank), **options)
+        dist.barrier()
+        if r.main:
+            _combine(writer.block(writer.path, 0, n, resume=False, force=True),
+                     [_runtime.shard_path(writer.path, k, r.world) for k in range(r.world)])
+        # leave together: a rank that tears gloo down while its peer still holds the connection can abort
+        dist.barrier()
+    return _result(writer.path, groups=groups, visual_groups=visual_groups, csm=csm) if r.main else None
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of torchrun rank ``rank``'s random generator: drawn from (``seed``, ``rank``)
+    by NumPy's ``SeedSequence``, so the ranks' streams differ and a rerun with the same
+    seed and number of processes draws the same numbers."""
+    return int(np.random.SeedSequence([seed % (1 << 64), rank]).generate_state(1)[0])
+
+
+def _attack_into(writer: AttackPredictionsWriter, model: torch.nn.Module, images: np.ndarray, labels: np.ndarray,
+                 eps: list[float], *, seed: int, **options: Any) -> None:
     with writer:
         start = writer.first_undone()
         if start > 0:
             _runtime.log(f"resuming: {start} of {len(labels)} images already attacked")
-        for b in iter_sweep(model, images, labels, eps, steps=steps, step_size=step_size, random_init=random_init,
-                            targeted=targeted, batch_size=batch_size, device=device, seed=seed, use_best=use_best,
-                            start=start, generator_state=writer.generator_state(start)):
+        for b in iter_sweep(model, images, labels, eps, seed=seed, start=start,
+                            generator_state=writer.generator_state(start), **options):
             writer.add(b.start, b.logits, b.targets, b.generator_state)
-    done = Predictions.read(writer.path)
+
+
+def _combine(writer: AttackPredictionsWriter, parts: list[Path]) -> None:
+    """Rank 0: the parts' rows, in order, into the one file; then the parts are removed."""
+    with writer:
+        start = 0
+        for part in parts:
+            with store.open_file(part, "predictions") as f:
+                m = f["labels"].shape[0]
+                for a in range(0, m, writer.batch_size):
+                    b = min(a + writer.batch_size, m)
+                    writer.add(start + a, f["logits"][:, a:b], f["targets"][a:b] if "targets" in f else None, None)
+            start += m
+    for part in parts:
+        part.unlink()
+
+
+def _result(path: str | os.PathLike, *, groups: np.ndarray | None, visual_groups: np.ndarray | None,
+            csm: np.ndarray | None) -> SweepResult:
+    done = Predictions.read(path)
     metrics = severity_per_eps(done.labels, done.predicted, targets=done.targets, groups=groups,
                                visual_groups=visual_groups, csm=csm)
     return SweepResult(done.epsilons, done.labels, None, done.predicted, metrics, done.targets)

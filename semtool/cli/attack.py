@@ -62,11 +62,11 @@ def attack(
     the model's. With -o the rows are written batch by batch into a partial file beside it
     (renamed into place when done), so an interrupted run continues with --resume.
     """
-    from semtool import store
+    from semtool import _runtime, store
     from semtool.attack import check_options, sweep, sweep_to_file
     from semtool.models.loading import groupings, load_model_and_data
     from semtool.data.csmio import read_reference
-    from semtool.kinds._rows import check_resume
+    from semtool.kinds._rows import check_parts
     from semtool.kinds.predictions import AttackPredictionsWriter
     from semtool.errors import UserError
 
@@ -77,9 +77,13 @@ def attack(
     inputs = [model, data, *([csm] if csm else [])]
     params = {"eps": radii, "steps": steps, "step_size": step_size, "random_start": random_start,
               "targeted": targeted, "use_best": use_best, "batch_size": batch_size, "seed": seed, "limit": limit}
+    r = _runtime.ranks()
     if output is not None:
         store.check_output(output, force=force, kind="predictions", inputs=inputs)
-        check_resume(output, "predictions", force=force, resume=resume, parameters=params)
+        check_parts(output, "predictions", force=force, resume=resume, parameters=params, rank=r.rank, world=r.world)
+    elif r.on:
+        raise UserError(f"attack under torchrun ({r.world} processes) needs -o FILE: each process attacks its "
+                        "block of the images and the blocks are gathered into that file")
     elif resume:
         raise UserError("--resume: continues the file an interrupted 'attack -o FILE' left; give that -o FILE")
     net, meta, images, dev = load_model_and_data(model, str(data), device, same_classes=True, limit=limit,
@@ -100,6 +104,8 @@ def attack(
                                          visual_groups=groups["visual_groups"], force=force, resume=resume,
                                          parameters=params, inputs=inputs, attrs={"attack": "pgd-l2"})
         res = sweep_to_file(writer, net, images.images, images.labels, radii, **options)
+        if res is None:
+            return  # a torchrun rank but the first: rank 0 prints
     columns = _COLUMNS + (["idm"] if ref is not None else []) + (["target_hit_rate"] if targeted else [])
     rows = [[e] + [m[c] for c in columns[1:]] for e, m in zip(res.epsilons.tolist(), res.metrics)]
     print_table(rows, columns, title=f"L2 PGD ({steps} steps) on {len(res.labels)} images", as_json=as_json,

@@ -119,13 +119,6 @@ def prompt_for(class_name: str, template: str = "a photo of a {}") -> str:
     return template.replace("{}", class_name.replace("_", " "))
 
 
-def shard_bounds(n: int, rank: int, world: int) -> tuple[int, int]:
-    """Rank ``rank``'s contiguous block of ``n`` items (contiguous keeps an image's targets
-    together, so its one VAE encode is shared)."""
-    edges = np.linspace(0, n, world + 1).round().astype(int)
-    return int(edges[rank]), int(edges[rank + 1])
-
-
 def batches(todo: Sequence[int], batch_size: int, start: int = 0) -> list[np.ndarray]:
     """The rows ``todo`` cut at the fixed boundaries ``start + k·batch_size``.
 

@@ -13,18 +13,18 @@ copies each shard's rows into the one output and removes the shards.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import h5py
 import numpy as np
 
 from semtool import _runtime, store
 from semtool.errors import UserError
-from semtool.generate._items import batches, shard_bounds
+from semtool._runtime import shard_bounds
+from semtool.generate._items import batches
 from semtool._progress import progress
 
 _COPY_ROWS = 256
@@ -62,23 +62,6 @@ def world() -> tuple[int, int]:
     """(rank, world size) from torchrun's environment; (0, 1) otherwise."""
     r = _runtime.ranks()
     return r.rank, r.world
-
-
-@contextlib.contextmanager
-def _process_group(world_size: int) -> Iterator[Any]:
-    if world_size <= 1:
-        yield None
-        return
-    import datetime
-
-    import torch.distributed as dist
-
-    # gloo only serves the barriers here (no tensors travel), so it works on CPU and GPU.
-    dist.init_process_group("gloo", timeout=datetime.timedelta(hours=12))
-    try:
-        yield dist
-    finally:
-        dist.destroy_process_group()
 
 
 def _write_fixed(f: h5py.File, layout: Layout) -> None:
@@ -129,8 +112,8 @@ def run(output: str | os.PathLike, layout: Layout, make_batch: Callable[[np.ndar
     target = Path(output)
     rank, world_size = world()
     store.check_output(target, force=force, kind=layout.kind)
-    with _process_group(world_size) as dist:
-        shard_path = target if world_size == 1 else target.parent / f"{target.name}.rank{rank}of{world_size}"
+    with _runtime.process_group(world_size) as dist:
+        shard_path = target if world_size == 1 else _runtime.shard_path(target, rank, world_size)
         res = store.Resumable(shard_path, layout.kind, force=force or world_size > 1, resume=resume,
                               command=command, parameters=parameters, inputs=inputs)
         try:
@@ -165,7 +148,7 @@ def run(output: str | os.PathLike, layout: Layout, make_batch: Callable[[np.ndar
             raise
         dist.barrier()
         if rank == 0:
-            shards = [target.parent / f"{target.name}.rank{r}of{world_size}" for r in range(world_size)]
+            shards = [_runtime.shard_path(target, r, world_size) for r in range(world_size)]
             _combine(target, shards, layout, force=force, command=command, parameters=parameters, inputs=inputs)
         dist.barrier()
     return target

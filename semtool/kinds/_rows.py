@@ -12,8 +12,11 @@ the file is finished: the final file holds what an atomic write holds.
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import signal
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -148,3 +151,38 @@ def _refuse_changed(partial: os.PathLike, changed: Sequence[str]) -> None:
     if changed:
         raise UserError(f"{partial}: was started with other options ({', '.join(changed)}); "
                         "resume with the same options or use --force to start over")
+
+
+def check_parts(path: str | os.PathLike, kind: str, *, force: bool, resume: bool, parameters: dict[str, Any] | None,
+                rank: int, world: int) -> None:
+    """:func:`check_resume` for a run that may be one of ``world`` torchrun processes, each
+    writing its part ``<name>.rank<r>of<W>`` (:func:`semtool._runtime.shard_path`) that rank 0
+    combines into ``path``. Partial files left by another number of processes are refused:
+    their blocks of rows would not match this run's (``--force`` removes them)."""
+    target = Path(path)
+    single = store.Resumable.partial_path(target)
+    others = []
+    for p in sorted(target.parent.glob(f".{glob.escape(target.name)}.rank*of*.partial")):
+        m = re.fullmatch(r"\.rank(\d+)of(\d+)\.partial", p.name[len(target.name) + 1:])
+        if m and int(m.group(2)) != world:
+            others.append((p, int(m.group(2))))
+    if others and not force:
+        p, n = others[0]
+        how = "run it under 'torchrun --nproc-per-node {n}'".format(n=n)
+        raise UserError(f"{target}: an interrupted run of {n} processes left {p.name}; "
+                        + (f"--resume needs the same number of processes ({how}, this run has {world})"
+                           if resume else f"{how} with --resume to continue it, or use --force to start over"))
+    if force:
+        for p, _ in others:
+            p.unlink(missing_ok=True)
+    if world == 1:
+        check_resume(target, kind, force=force, resume=resume, parameters=parameters)
+        return
+    if resume and single.exists():
+        raise UserError(f"{target}: {single.name} was left by a run of one process; --resume needs the same "
+                        "number of processes (run it without torchrun)")
+    store.Resumable.check_start(target, kind, force=force or resume, resume=False)
+    part = _runtime.shard_path(target, rank, world)
+    if resume and part.exists():
+        return  # this rank's part was finished before another rank was interrupted
+    check_resume(part, kind, force=force, resume=resume, parameters=parameters)

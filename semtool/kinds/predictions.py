@@ -210,6 +210,26 @@ class AttackPredictionsWriter:
                       None if synsets is None else list(synsets), groups, visual_groups, dict(attrs or {}))
         self.targeted, self.batch_size = targeted, batch_size
 
+    def block(self, path: str | os.PathLike, start: int, stop: int, *, resume: bool,
+              force: bool) -> "AttackPredictionsWriter":
+        """A writer of rows ``start:stop`` into ``path``, with this one's classes, options and
+        provenance (a torchrun rank's part, or the whole file that rank 0 combines the parts into)."""
+        labels, classes, epsilons, synsets, groups, visual_groups, attrs = self._meta
+        rows = self.rows
+        return AttackPredictionsWriter(path, labels=labels[start:stop], classes=classes, epsilons=epsilons,
+                                       targeted=self.targeted, batch_size=self.batch_size, synsets=synsets,
+                                       groups=groups, visual_groups=visual_groups, force=force, resume=resume,
+                                       parameters=rows.parameters, inputs=rows.inputs, command=rows.command,
+                                       attrs=attrs)
+
+    @property
+    def resume(self) -> bool:
+        return bool(self.rows.resume)
+
+    @property
+    def force(self) -> bool:
+        return self.rows.force
+
     def __enter__(self) -> "AttackPredictionsWriter":
         self.f = f = self.rows.open()
         if not self.rows.fresh:
@@ -251,15 +271,20 @@ class AttackPredictionsWriter:
                             "rows (damaged); use --force to start over")
         return self.f["generator_state"][int(hit[0])]
 
-    def add(self, start: int, logits: np.ndarray, targets: np.ndarray | None, generator_state: np.ndarray) -> None:
+    def add(self, start: int, logits: np.ndarray, targets: np.ndarray | None,
+            generator_state: np.ndarray | None) -> None:
         """Rows ``start …`` of every ε: logits (E, B, C), their argmax, the targets (B,), and
-        the generator's state after them; then the ``done`` mask that vouches for them."""
+        the generator's state after them (None: rows copied from finished files, which need
+        none); then the ``done`` mask that vouches for them."""
         f = self.f
         stop = start + logits.shape[1]
         f["logits"][:, start:stop] = logits
         f["predictions"][:, start:stop] = logits.argmax(-1)
         if targets is not None:
             f["targets"][start:stop] = targets
+        if generator_state is None:
+            self.rows.mark_done(start, stop)
+            return
         if "generator_state" not in f:
             f.create_dataset("generator_state", shape=(2, generator_state.size), dtype=np.uint8)
         slots = f["generator_rows"][...]
