@@ -160,7 +160,7 @@ def sweep_to_file(writer: AttackPredictionsWriter, model: torch.nn.Module, image
     file, so a resumed run prints what an uninterrupted one does; the result holds no logits.
 
     Under torchrun (``WORLD_SIZE`` > 1) rank *r* attacks its contiguous block of the images
-    into its own part file ``<name>.rank<r>of<W>`` (resumable as the whole file is), with a
+    (whole batches of ``batch_size``, the batches one process makes) into its own part file ``<name>.rank<r>of<W>`` (resumable as the whole file is), with a
     generator seeded from (``seed``, *r*) (:func:`rank_seed`); after a barrier rank 0 copies
     the parts into ``writer``'s file and removes them. Rank 0 returns the result, the other
     ranks None. Without random draws (no random start, no random targets) the file equals a
@@ -175,18 +175,30 @@ def sweep_to_file(writer: AttackPredictionsWriter, model: torch.nn.Module, image
         return _result(writer.path, groups=groups, visual_groups=visual_groups, csm=csm)
     n = len(labels)
     with _runtime.process_group(r.world) as dist:
-        lo, hi = _runtime.shard_bounds(n, r.rank, r.world)
+        blocks = rank_blocks(n, batch_size, r.world)
+        lo, hi = blocks[r.rank]
         part = _runtime.shard_path(writer.path, r.rank, r.world)
-        if not (writer.resume and part.exists()):  # a part finished before another rank was interrupted
-            _attack_into(writer.block(part, lo, hi, resume=writer.resume, force=writer.force), model,
+        # nothing to do with no images (fewer than processes), or a part finished before another rank was
+        # interrupted; a part never begun begins
+        resume = writer.resume and store.Resumable.partial_path(part).exists()
+        if hi > lo and not (writer.resume and part.exists()):
+            _attack_into(writer.block(part, lo, hi, resume=resume, force=writer.force), model,
                          images[lo:hi], labels[lo:hi], eps, seed=rank_seed(seed, r.rank), **options)
         dist.barrier()
         if r.main:
             _combine(writer.block(writer.path, 0, n, resume=False, force=True),
-                     [_runtime.shard_path(writer.path, k, r.world) for k in range(r.world)])
+                     [_runtime.shard_path(writer.path, k, r.world) for k, (a, b) in enumerate(blocks) if b > a])
         # leave together: a rank that tears gloo down while its peer still holds the connection can abort
         dist.barrier()
     return _result(writer.path, groups=groups, visual_groups=visual_groups, csm=csm) if r.main else None
+
+
+def rank_blocks(n: int, batch_size: int, world: int) -> list[tuple[int, int]]:
+    """Each torchrun rank's rows (start, stop) of ``n``: contiguous runs of whole batches, so
+    every rank attacks exactly the batches one process would (bit-identical where batched
+    kernels round differently per batch size); with fewer batches than ranks some get none."""
+    return [(min(a * batch_size, n), min(b * batch_size, n))
+            for a, b in (_runtime.shard_bounds(-(-n // batch_size), k, world) for k in range(world))]
 
 
 def rank_seed(seed: int, rank: int) -> int:

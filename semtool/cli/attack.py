@@ -62,8 +62,8 @@ def attack(
     the model's. With -o the rows are written batch by batch into a partial file beside it
     (renamed into place when done), so an interrupted run continues with --resume.
     Under 'torchrun --nproc-per-node N -m semtool attack … -o FILE' each process attacks its
-    contiguous block of the images on its own GPU (LOCAL_RANK) into a part beside FILE; the
-    first gathers the parts into FILE and prints the table. Without --random-start and
+    contiguous block of whole batches on its own GPU (LOCAL_RANK) into a part beside FILE;
+    the first gathers the parts into FILE and prints the table. Without --random-start and
     --targeted random the file equals one process's; with them each process draws from a
     generator seeded from (--seed, its rank): a rerun gives the same numbers with the same
     --seed and number of processes, and --resume needs that number.

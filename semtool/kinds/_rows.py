@@ -183,6 +183,8 @@ def check_parts(path: str | os.PathLike, kind: str, *, force: bool, resume: bool
                         "number of processes (run it without torchrun)")
     store.Resumable.check_start(target, kind, force=force or resume, resume=False)
     part = _runtime.shard_path(target, rank, world)
-    if resume and part.exists():
-        return  # this rank's part was finished before another rank was interrupted
+    if resume and not store.Resumable.partial_path(part).exists() and (
+            part.exists() or any(store.Resumable.partial_path(_runtime.shard_path(target, k, world)).exists()
+                                 for k in range(world))):
+        return  # this rank's part was finished (or never begun, or had no rows) when another rank was interrupted
     check_resume(part, kind, force=force, resume=resume, parameters=parameters)
