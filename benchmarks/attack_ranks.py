@@ -22,7 +22,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from benchmarks._wall import wall
+from _wall import wall
 
 
 def main() -> None:
