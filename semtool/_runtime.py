@@ -53,15 +53,27 @@ def on_sigint(signum, frame) -> None:
 
     Where Python would only print the exception and carry on (a weak reference's callback
     or a ``__del__``, which h5py runs for every object it frees while writing a batch), it
-    only remembers: the next :func:`check_interrupt` (after each batch of a row-by-row
-    writer, before any rename into place) stops the command.
+    remembers, and sends itself SIGINT again a moment later, when the program has left that
+    callback: a command that never calls :func:`check_interrupt` (a long permutation test)
+    still stops at the first Ctrl-C. (The CLI ignores SIGINT once it is cleaning up.)
     """
     global interrupted
     interrupted = True
     if frame is not None and (frame.f_code.co_name == "__del__"
                               or os.path.basename(frame.f_code.co_filename) in ("weakref.py", "_weakrefset.py")):
+        import threading
+
+        again = threading.Timer(0.05, _send_sigint)
+        again.daemon = True
+        again.start()
         return
     raise KeyboardInterrupt
+
+
+def _send_sigint() -> None:
+    import signal
+
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 @dataclass(frozen=True)

@@ -158,15 +158,20 @@ def test_a_swallowed_interrupt_still_stops_the_rename(tmp_path, monkeypatch):
 
 def test_sigint_inside_a_weakref_callback_is_remembered_not_raised(monkeypatch):
     """Raised inside a weak reference's callback (h5py frees objects that way while writing),
-    KeyboardInterrupt would only print "Exception ignored"; the handler remembers it instead
-    and the next check (after a batch, before a rename) raises it."""
+    KeyboardInterrupt would only print "Exception ignored"; the handler remembers it, sends
+    SIGINT again a moment later (so a command without checks still stops), and the next
+    check (after a batch, before a rename) raises it."""
     import sys as _sys
+    import threading
 
     monkeypatch.setattr(_runtime, "interrupted", False)
+    again = threading.Event()  # the handler sends SIGINT again once out of the callback: recorded here
+    monkeypatch.setattr(_runtime, "_send_sigint", again.set)
     scope: dict = {"sys": _sys}
     exec(compile("def remove():\n    return sys._getframe()\n", "/usr/lib/python3/weakref.py", "exec"), scope)
     _runtime.on_sigint(signal.SIGINT, scope["remove"]())
     assert _runtime.interrupted
+    assert again.wait(5)
     with pytest.raises(KeyboardInterrupt):
         _runtime.check_interrupt()
     monkeypatch.setattr(_runtime, "interrupted", False)
